@@ -1,0 +1,98 @@
+"""The characterization interface: one class per circuit family, one obvious override point."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from circuits.netlist import Deck, assemble_deck, load_netlist
+from circuits.runner import LoadedCircuit
+from characterize.spec import SweepSpec
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A measured quantity stored as one HDF5 dataset."""
+
+    name: str
+    """Dataset name, e.g. ``i_out``."""
+    units: str
+    """SI units, e.g. ``A``."""
+    description: str
+    """One line saying what it is and its sign convention."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of parallel work: a corner and a block of the outer in-ngspice axis.
+
+    Every temperature of the spec runs inside the task on the same loaded deck.
+    """
+
+    corner: str
+    """Process corner."""
+    start: int
+    """First index of the block along the blocked axis."""
+    stop: int
+    """One past the last index of the block."""
+
+
+class Characterization(ABC):
+    """A circuit family that can be swept.
+
+    Subclasses set the class attributes and implement :meth:`simulate`, which receives a
+    loaded deck and returns the measured arrays of one task.
+    """
+
+    name: str
+    """Registry name used by the CLI (``gaincell characterize <name>``)."""
+    netlists: tuple[str, ...]
+    """Netlist files (``netlists/<name>.sp``) that make the deck, subcircuits first."""
+    quantities: tuple[Quantity, ...]
+    """What :meth:`simulate` returns, in order."""
+    axes: tuple[str, ...]
+    """Dataset axis names, outermost first; corner and temperature always lead."""
+
+    def deck(self, corner: str) -> Deck:
+        """The deck for one corner (analyses are sent as commands by :meth:`simulate`)."""
+        return assemble_deck(
+            [load_netlist(name) for name in self.netlists],
+            corner,
+            title=f"gaincell {self.name} characterization, corner {corner}",
+        )
+
+    def blocked_axis_length(self, spec: SweepSpec) -> int:
+        """Length of the axis that tasks split into blocks (the outer in-ngspice axis)."""
+        return spec.v_store.points
+
+    def tasks(self, spec: SweepSpec, jobs: int) -> list[Task]:
+        """Split the sweep into tasks: per corner, blocks of the outer axis so that there are
+        at least four tasks per worker (keeps both cores busy until the end)."""
+        length = self.blocked_axis_length(spec)
+        blocks_per_corner = max(1, min(length // 2, -(-4 * jobs // len(spec.corners))))
+        edges = np.linspace(0, length, blocks_per_corner + 1).round().astype(int)
+        return [
+            Task(corner, int(a), int(b))
+            for corner in spec.corners
+            for a, b in zip(edges[:-1], edges[1:], strict=True)
+            if b > a
+        ]
+
+    @abstractmethod
+    def simulate(self, circuit: LoadedCircuit, spec: SweepSpec, task: Task) -> dict[str, np.ndarray]:
+        """Run every temperature of ``spec`` on the block ``task`` of the loaded ``circuit``.
+
+        Returns one array per :attr:`quantities` entry shaped
+        ``(len(spec.temperatures), task.stop - task.start, *inner axes)``.
+        """
+
+    def standalone_control(self, spec: SweepSpec) -> str:
+        """ngspice ``.control`` commands that run the whole inner sweep of one corner and
+        temperature in plain ``ngspice -b`` and write the results with ``wrdata``."""
+        raise NotImplementedError(f"{self.name} has no standalone deck")
+
+    def axis_values(self, spec: SweepSpec) -> dict[str, tuple[np.ndarray, str, str]]:
+        """``name -> (values, units, description)`` for the in-ngspice axes."""
+        raise NotImplementedError

@@ -1,0 +1,192 @@
+"""The ``gaincell`` command: info, deck, characterize, figures, run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from circuits import REPO_ROOT, __version__
+
+DATA_DIR = REPO_ROOT / "data"
+"""Shipped characterizations, surrogates and reference data."""
+CHARACTERIZATION_DIR = DATA_DIR / "characterization"
+REFERENCE_DIR = DATA_DIR / "reference"
+BUILD_DIR = REPO_ROOT / "build"
+"""Where the main job writes its fresh results."""
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from circuits.pdk import PdkNotFoundError, find_models
+
+    print(f"gaincell {__version__}")
+    try:
+        from circuits.runner import ngspice_version
+
+        print(f"ngspice: {ngspice_version()} (shared library via PySpice)")
+    except Exception as error:  # report, do not crash: info is for diagnosing set-ups
+        print(f"ngspice: not usable ({error.__class__.__name__}: {error})")
+    try:
+        location = find_models()
+        print(f"PDK models: {location.models_dir} ({location.source}, {location.version})")
+    except PdkNotFoundError as error:
+        print(f"PDK models: not found\n{error}")
+    print("shipped data:")
+    files = sorted(p for p in DATA_DIR.rglob("*") if p.is_file() and p.suffix in (".h5", ".npz", ".json"))
+    for path in files:
+        detail = ""
+        if path.suffix == ".h5":
+            try:
+                import h5py
+
+                with h5py.File(path, "r") as h5:
+                    detail = f"  [{h5.attrs.get('circuit', '?')}, {h5.attrs.get('created', '?')}]"
+            except OSError:
+                detail = "  [unreadable]"
+        print(f"  {path.relative_to(REPO_ROOT)}  {path.stat().st_size / 1024:.0f} KiB{detail}")
+    return 0
+
+
+def cmd_deck(args: argparse.Namespace) -> int:
+    from characterize.registry import get_characterization
+    from characterize.spec import SweepSpec
+
+    spec = SweepSpec(circuit=args.circuit, corners=(args.corner,), temperatures=(args.temp,))
+    characterization = get_characterization(args.circuit)
+    deck = characterization.deck(args.corner)
+    control = characterization.standalone_control(spec)
+    text = deck.text.replace("\n.end\n", f"\n.temp {args.temp:g}\n.control\n{control}\n.endc\n.end\n")
+    if args.inline:
+        text = text.replace(deck.models.text, deck.models.inlined() + "\n")
+    sys.stdout.write(text)
+    return 0
+
+
+def _spec_from_args(args: argparse.Namespace):
+    from characterize.spec import Axis, SweepSpec
+
+    base = SweepSpec.from_toml(args.job) if args.job else SweepSpec(circuit=args.circuit)
+    if base.circuit != args.circuit:
+        raise SystemExit(f"job file is for {base.circuit!r}, command asks for {args.circuit!r}")
+    data = base.to_dict()
+    if args.corners:
+        data["corners"] = list(args.corners)
+    if args.temps:
+        data["temperatures"] = list(args.temps)
+    if args.v_in:
+        data["v_in"] = Axis.parse(args.v_in)
+    if args.v_store:
+        data["v_store"] = Axis.parse(args.v_store)
+    return SweepSpec.from_dict(data)
+
+
+def cmd_characterize(args: argparse.Namespace) -> int:
+    from characterize.parallel import resolve_jobs
+    from characterize.sweep import run_sweep
+
+    spec = _spec_from_args(args)
+    out = Path(args.out) if args.out else BUILD_DIR / f"{spec.circuit}_sky130.h5"
+    if not args.out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    jobs = resolve_jobs(args.jobs)
+    started = time.perf_counter()
+    report = run_sweep(spec, out, jobs=jobs, progress=not args.quiet)
+    seconds = time.perf_counter() - started
+    print(
+        f"{spec.circuit}: {report.points} points ({len(spec.corners)} corners x "
+        f"{len(spec.temperatures)} temperatures) in {seconds:.2f} s with {jobs} worker(s) "
+        f"-> {out}"
+    )
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from figures.multiplier import plot_multiplier_iv
+
+    out_dir = Path(args.out)
+    source = Path(args.multiplier)
+    path = plot_multiplier_iv(source, REFERENCE_DIR / "paper_gain_cell_iv.npz", out_dir / "fig1e_multiplier_iv.png")
+    print(f"wrote {path} (from {source})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job: characterize the multiplier (all corners, three temperatures) into
+    build/ and draw its figure from that file."""
+    out = BUILD_DIR / "multiplier_sky130.h5"
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    main(["characterize", "multiplier", "--job", "multiplier_sky130", "--jobs", str(args.jobs),
+          "--out", str(out)] + (["--quiet"] if args.quiet else []))
+    return main(["figures", "--multiplier", str(out), "--out", str(BUILD_DIR / "figures")])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from characterize.registry import available
+
+    parser = argparse.ArgumentParser(prog="gaincell", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"gaincell {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    info = commands.add_parser("info", help="ngspice version, PDK location, package version, shipped data")
+    info.set_defaults(handler=cmd_info)
+
+    deck = commands.add_parser("deck", help="print a self-contained deck that plain `ngspice -b` runs")
+    deck.add_argument("circuit", choices=available())
+    deck.add_argument("--corner", default="tt")
+    deck.add_argument("--temp", type=float, default=27.0, help="temperature in degrees C")
+    deck.add_argument("--inline", action="store_true", help="paste the model files into the deck")
+    deck.set_defaults(handler=cmd_deck)
+
+    char = commands.add_parser("characterize", help="sweep a circuit in ngspice into an HDF5 file")
+    char.add_argument("circuit", choices=available())
+    char.add_argument("--job", help="TOML job file, or the name of a shipped preset")
+    char.add_argument("--corners", type=_names, help="comma-separated, from tt,ss,ff,sf,fs")
+    char.add_argument("--temps", type=_floats, help="comma-separated temperatures in C")
+    char.add_argument("--v-in", help="input-level axis start:stop:points (V)")
+    char.add_argument("--v-store", help="stored-voltage axis start:stop:points (V)")
+    char.add_argument("--jobs", type=int, default=1, help="worker processes (0 or -1 = all cores)")
+    char.add_argument("--out", help="output .h5 file (default build/<circuit>_sky130.h5)")
+    char.add_argument("--quiet", action="store_true", help="no progress bar")
+    char.set_defaults(handler=cmd_characterize)
+
+    figs = commands.add_parser("figures", help="regenerate the figures from stored HDF5 data")
+    figs.add_argument("--multiplier", default=str(CHARACTERIZATION_DIR / "multiplier_sky130.h5"))
+    figs.add_argument("--out", default=str(BUILD_DIR / "figures"))
+    figs.set_defaults(handler=cmd_figures)
+
+    run = commands.add_parser("run", help="the main job: characterize, then draw the figures")
+    run.add_argument("--jobs", type=int, default=-1)
+    run.add_argument("--quiet", action="store_true")
+    run.set_defaults(handler=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from characterize.spec import SpecError
+    from characterize.store import StoreError
+    from circuits.netlist import NetlistNotFoundError
+    from circuits.pdk import PdkNotFoundError
+    from circuits.runner import SpiceError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (SpecError, StoreError, PdkNotFoundError, NetlistNotFoundError, SpiceError, ValueError) as error:
+        print(f"gaincell {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

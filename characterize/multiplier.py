@@ -1,0 +1,90 @@
+"""The signed gain-cell multiplier: DC output current over (V_store, V_in) in one nested ``dc``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from circuits.runner import LoadedCircuit, SpiceError
+from characterize.base import Characterization, Quantity, Task
+from characterize.spec import SweepSpec
+
+V_MID = 0.9
+"""Mid-rail: the column line's voltage and the zero of the signed weight, in volts."""
+V_DD = 1.8
+"""Read supply, in volts."""
+
+
+class MultiplierCharacterization(Characterization):
+    """DC characteristic of ``gaincell_multiplier`` in ``multiplier_tb``."""
+
+    name = "multiplier"
+    netlists = ("gaincell_multiplier", "multiplier_tb")
+    quantities = (
+        Quantity(
+            "i_out",
+            "A",
+            "current from the column line into the cell's out pin (held at 0.9 V); "
+            "positive when v_store > mid-rail",
+        ),
+        Quantity("i_supply", "A", "current drawn from the 1.8 V read supply"),
+    )
+    axes = ("corner", "temperature", "v_store", "v_in")
+
+    def axis_values(self, spec: SweepSpec) -> dict[str, tuple[np.ndarray, str, str]]:
+        return {
+            "v_store": (spec.v_store.values(), "V", "stored voltage (signed weight = v_store - 0.9 V)"),
+            "v_in": (spec.v_in.values(), "V", "input level on the read enables (1.8 V = full)"),
+        }
+
+    @staticmethod
+    def dc_command(spec: SweepSpec, store_start: float, store_stop: float) -> str:
+        """Nested dc: vin is the inner (fast) sweep, vwbl (which sets V_store) the outer one."""
+        v_in = spec.v_in
+        return (
+            f"dc vin {v_in.start:.12g} {v_in.stop:.12g} {v_in.step:.12g} "
+            f"vwbl {store_start:.12g} {store_stop:.12g} {spec.v_store.step:.12g}"
+        )
+
+    def standalone_control(self, spec: SweepSpec) -> str:
+        return "\n".join(
+            [
+                "set wr_vecnames",
+                "set wr_singlescale",
+                self.dc_command(spec, spec.v_store.start, spec.v_store.stop),
+                "let i_out = -i(vout)",
+                "wrdata multiplier_dc.txt v(wbl) v(in) i_out",
+                "echo multiplier: wrote multiplier_dc.txt (columns v_store v_in i_out)",
+            ]
+        )
+
+    def simulate(self, circuit: LoadedCircuit, spec: SweepSpec, task: Task) -> dict[str, np.ndarray]:
+        v_in = spec.v_in
+        stores = spec.v_store.values()[task.start : task.stop]
+        n_store, n_in = len(stores), v_in.points
+        sweep = self.dc_command(spec, stores[0], stores[-1])
+        out = {q.name: np.empty((len(spec.temperatures), n_store, n_in)) for q in self.quantities}
+        for t_index, temperature in enumerate(spec.temperatures):
+            circuit.command(f"option temp={temperature:.12g}")
+            circuit.command(sweep)
+            vectors = circuit.vectors(["i(vout)", "i(vdd)", "v(in)", "v(wbl)"])
+            if vectors["i(vout)"].size != n_store * n_in:
+                raise SpiceError(
+                    f"dc sweep returned {vectors['i(vout)'].size} points, expected "
+                    f"{n_store} x {n_in}",
+                    deck=circuit.deck,
+                    run_dir=circuit.run_dir,
+                )
+            grid_in = vectors["v(in)"].reshape(n_store, n_in)
+            grid_store = vectors["v(wbl)"].reshape(n_store, n_in)
+            if not (
+                np.allclose(grid_in, v_in.values()[None, :], atol=1e-9)
+                and np.allclose(grid_store, stores[:, None], atol=1e-9)
+            ):
+                raise SpiceError(
+                    "dc sweep points differ from the requested grid",
+                    deck=circuit.deck,
+                    run_dir=circuit.run_dir,
+                )
+            out["i_out"][t_index] = -vectors["i(vout)"].reshape(n_store, n_in)
+            out["i_supply"][t_index] = -vectors["i(vdd)"].reshape(n_store, n_in)
+        return out

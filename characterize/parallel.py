@@ -1,0 +1,54 @@
+"""Process-parallel map with a progress bar; results come back in input order."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+Result = TypeVar("Result")
+
+
+def resolve_jobs(jobs: int) -> int:
+    """``jobs`` workers; 0 or negative means all cores (``-1`` = all, ``-2`` = all but one)."""
+    cores = os.cpu_count() or 1
+    if jobs > 0:
+        return jobs
+    return max(1, cores + 1 + jobs) if jobs < 0 else cores
+
+
+def run_parallel(
+    function: Callable[..., Result],
+    arguments: Sequence[tuple[Any, ...]],
+    jobs: int = 1,
+    progress: bool = True,
+    description: str = "",
+) -> list[Result]:
+    """``[function(*a) for a in arguments]`` over ``jobs`` worker processes (joblib loky).
+
+    Each worker process holds its own libngspice; with ``jobs == 1`` the calls run in this
+    process. ngspice and BLAS are limited to one thread per process.
+    """
+    jobs = resolve_jobs(jobs)
+    from circuits.runner import SINGLE_THREAD_ENV
+
+    os.environ.update(SINGLE_THREAD_ENV)  # inherited by the workers
+    bar = tqdm(total=len(arguments), desc=description, disable=not progress, unit="task")
+    results: list[Result] = []
+    try:
+        if jobs == 1 or len(arguments) <= 1:
+            for args in arguments:
+                results.append(function(*args))
+                bar.update()
+            return results
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=min(jobs, len(arguments)), backend="loky", return_as="generator")
+        for result in parallel(delayed(function)(*args) for args in arguments):
+            results.append(result)
+            bar.update()
+        return results
+    finally:
+        bar.close()

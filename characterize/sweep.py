@@ -1,0 +1,150 @@
+"""Run a sweep specification in parallel worker processes and store it as HDF5."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from circuits import __version__, git_commit
+from circuits.netlist import Deck
+from circuits.pdk import PDK_NAME
+from characterize.base import Task
+from characterize.parallel import run_parallel
+from characterize.registry import get_characterization
+from characterize.spec import SweepSpec
+from characterize.store import AxisData, CharacterizationData, check_writable, write_characterization
+
+
+@dataclass
+class TaskResult:
+    """What one worker task returns."""
+
+    arrays: dict[str, np.ndarray]
+    """Measured quantities of the task's block."""
+    ngspice_version: str
+    """Version reported by the worker's libngspice."""
+    load_seconds: float
+    """Time spent parsing decks (0 when the worker's loaded deck was reused)."""
+    simulate_seconds: float
+    """Time spent in analyses and reading vectors."""
+    pid: int
+    """Worker process id."""
+
+
+@dataclass
+class SweepReport:
+    """Timing of a finished sweep, for the CLI summary and the benchmarks."""
+
+    points: int
+    """Simulated points."""
+    seconds: float
+    """Wall time of the parallel part."""
+    tasks: list[TaskResult] = field(default_factory=list)
+    """Per-task results (arrays dropped)."""
+
+
+@lru_cache(maxsize=8)
+def _deck(circuit: str, corner: str) -> Deck:
+    return get_characterization(circuit).deck(corner)
+
+
+def run_task(spec_json: str, task: Task) -> TaskResult:
+    """Worker entry point: simulate one task. The worker keeps its last deck loaded, so the
+    models are parsed once per corner per worker."""
+    from circuits.runner import get_runner
+
+    spec = SweepSpec.from_json(spec_json)
+    characterization = get_characterization(spec.circuit)
+    runner = get_runner()
+    deck = _deck(spec.circuit, task.corner)
+    loads_before = runner.loads
+    started = time.perf_counter()
+    with runner.loaded(deck.text, reuse=True) as circuit:
+        loaded = time.perf_counter()
+        arrays = characterization.simulate(circuit, spec, task)
+    finished = time.perf_counter()
+    load_seconds = loaded - started if runner.loads > loads_before else 0.0
+    return TaskResult(arrays, runner.version, load_seconds, finished - loaded, os.getpid())
+
+
+def simulate_spec(spec: SweepSpec, jobs: int = 1, progress: bool = True) -> tuple[dict[str, np.ndarray], SweepReport]:
+    """Run every task of ``spec`` and assemble full arrays (corner, temperature, ...)."""
+    characterization = get_characterization(spec.circuit)
+    tasks = characterization.tasks(spec, jobs)
+    started = time.perf_counter()
+    results = run_parallel(
+        run_task, [(spec.to_json(), task) for task in tasks], jobs=jobs, progress=progress,
+        description=f"{spec.circuit} ({len(tasks)} tasks)",
+    )
+    seconds = time.perf_counter() - started
+    arrays: dict[str, np.ndarray] = {}
+    for task, result in zip(tasks, results, strict=True):
+        corner_index = spec.corners.index(task.corner)
+        for name, block in result.arrays.items():
+            if name not in arrays:
+                shape = (len(spec.corners), len(spec.temperatures),
+                         characterization.blocked_axis_length(spec), *block.shape[2:])
+                arrays[name] = np.full(shape, np.nan)
+            arrays[name][corner_index, :, task.start : task.stop] = block
+    for result in results:
+        result.arrays = {}
+    return arrays, SweepReport(spec.points, seconds, list(results))
+
+
+def provenance(spec: SweepSpec, ngspice_version: str) -> dict[str, Any]:
+    """Provenance attributes for a sweep of ``spec``."""
+    characterization = get_characterization(spec.circuit)
+    hashes: dict[str, str] = {}
+    version = ""
+    decks = [_deck(spec.circuit, corner) for corner in spec.corners]
+    for deck in decks:
+        hashes.update(deck.models.file_hashes())
+        version = deck.models.location.version
+    return {
+        "ngspice_version": ngspice_version,
+        "pdk_name": PDK_NAME,
+        "pdk_version": version,
+        "model_files_sha256": hashes,
+        "netlist": decks[0].netlist_text,
+        "netlist_sha256": decks[0].netlist_sha256,
+        "netlist_files": list(characterization.netlists),
+        "sweep_spec": spec.to_json(),
+        "package_version": __version__,
+        "git_commit": git_commit(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 1, progress: bool = True) -> SweepReport:
+    """Simulate ``spec`` and write it to ``out`` (atomically). The output path is checked
+    before any simulation runs."""
+    out = check_writable(out)
+    characterization = get_characterization(spec.circuit)
+    for corner in spec.corners:  # model and netlist problems surface before workers start
+        _deck(spec.circuit, corner)
+    arrays, report = simulate_spec(spec, jobs=jobs, progress=progress)
+    axes = {
+        "corner": AxisData(np.array(spec.corners), "", "process corner (n first, p second)"),
+        "temperature": AxisData(np.array(spec.temperatures), "degC", "simulation temperature"),
+    }
+    for name, (values, units, description) in characterization.axis_values(spec).items():
+        axes[name] = AxisData(values, units, description)
+    quantities = {q.name: q for q in characterization.quantities}
+    data = CharacterizationData(
+        circuit=spec.circuit,
+        axes=axes,
+        quantities=arrays,
+        quantity_axes={name: characterization.axes for name in arrays},
+        units={name: quantities[name].units for name in arrays},
+        descriptions={name: quantities[name].description for name in arrays},
+        provenance=provenance(spec, report.tasks[0].ngspice_version),
+    )
+    write_characterization(out, data)
+    return report

@@ -1,0 +1,281 @@
+"""Run ngspice through PySpice's shared library, one instance per process.
+
+libngspice keeps global state: it is loaded once per process, never shared between threads and
+never initialised twice. Parallel sweeps therefore use worker *processes* (see
+``characterize.parallel``), each holding one :class:`NgSpiceRunner`.
+
+Every simulation gets its own run directory holding the deck and ngspice's log; it is removed
+after a successful run unless asked to keep it, and always kept after a failure. Failures raise
+:class:`SpiceError`, which carries the deck, ngspice's stdout and stderr and the run directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+
+import numpy as np
+
+# One thread per ngspice instance: workers already fill the cores. ngspice calls
+# omp_set_num_threads() itself (default: all cores), overriding OMP_NUM_THREADS, and OpenMP's
+# spin-waiting threads then make two concurrent ngspice processes 10-50x slower on 2 cores.
+# OMP_THREAD_LIMIT caps what ngspice may ask for; both must be set before libngspice loads.
+SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OMP_THREAD_LIMIT": "1", "OMP_WAIT_POLICY": "passive"}
+os.environ.update(SINGLE_THREAD_ENV)
+
+# PySpice logs every stderr line of ngspice as an error and warns about ngspice 39; the runner
+# captures that output itself and reports it through SpiceError.
+for _name in ("PySpice", "PySpice.Spice.NgSpice.Shared"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+_ERROR_LINE = re.compile(
+    r"(error|undefined|unknown (sub)?circuit|could not find|not found|cannot|"
+    r"singular matrix|timestep too small|no convergence|fatal|aborted)",
+    re.IGNORECASE,
+)
+# Lines that contain an error word but are not errors.
+_BENIGN_LINE = re.compile(
+    r"(can't find init file|unsupported ngspice version|no compatibility mode|"
+    r"reference value|no \.plot|using spice)",
+    re.IGNORECASE,
+)
+
+
+class SpiceError(RuntimeError):
+    """An ngspice run failed. Carries the deck and ngspice's output."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        deck: str,
+        stdout: str = "",
+        stderr: str = "",
+        run_dir: Path | None = None,
+    ) -> None:
+        self.reason = reason
+        self.deck = deck
+        self.stdout = stdout
+        self.stderr = stderr
+        self.run_dir = run_dir
+        log_tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
+        where = f"\n(deck and log kept in {run_dir})" if run_dir else ""
+        super().__init__(f"ngspice failed: {reason}{where}\n--- ngspice log (tail) ---\n{log_tail}")
+
+    def __reduce__(self):  # keep the fields when the error crosses a process boundary
+        return (
+            _rebuild_spice_error,
+            (self.reason, self.deck, self.stdout, self.stderr, self.run_dir),
+        )
+
+
+def _rebuild_spice_error(reason, deck, stdout, stderr, run_dir) -> SpiceError:
+    return SpiceError(reason, deck=deck, stdout=stdout, stderr=stderr, run_dir=run_dir)
+
+
+def _shared_class():
+    """PySpice's NgSpiceShared with its error heuristics turned off: the runner decides what
+    failed from the captured output and the vectors."""
+    from PySpice.Spice.NgSpice.Shared import NgSpiceShared
+
+    class CapturingNgSpice(NgSpiceShared):
+        def exec_command(self, command: str, join_lines: bool = True):
+            self._error_in_stdout = False
+            self._error_in_stderr = False
+            rc = self._ngspice_shared.ngSpice_Command(command.encode("ascii"))
+            self.last_rc = rc
+            return self.stdout if join_lines else self._stdout
+
+    return CapturingNgSpice
+
+
+_instance_lock = threading.Lock()
+_instance: NgSpiceRunner | None = None
+_instance_pid: int | None = None
+
+
+def get_runner() -> NgSpiceRunner:
+    """This process's runner (created on first use; one libngspice per process)."""
+    global _instance, _instance_pid
+    with _instance_lock:
+        if _instance is None or _instance_pid != os.getpid():
+            _instance = NgSpiceRunner()
+            _instance_pid = os.getpid()
+        return _instance
+
+
+def ngspice_version() -> str:
+    """Version string of the ngspice shared library this process uses (e.g. ``ngspice-39``)."""
+    return get_runner().version
+
+
+@dataclass
+class LoadedCircuit:
+    """A deck loaded into ngspice: run analyses on it, then read vectors."""
+
+    runner: NgSpiceRunner
+    deck: str
+    run_dir: Path
+
+    def command(self, command: str) -> str:
+        """Run one ngspice command (``dc ...``, ``tran ...``, ``option temp=85``) and raise
+        :class:`SpiceError` if ngspice reports a failure."""
+        return self.runner._command(command, self.deck, self.run_dir)
+
+    def vectors(self, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Real vectors of the current plot, by name (e.g. ``i(vout)``, ``v(out)``)."""
+        return self.runner._vectors(names, self.deck, self.run_dir)
+
+
+class NgSpiceRunner:
+    """One libngspice instance. Use :func:`get_runner` rather than constructing it."""
+
+    def __init__(self) -> None:
+        os.environ.update(SINGLE_THREAD_ENV)
+        self._ng = _shared_class().new_instance()
+        self._ng.exec_command("set num_threads=1")
+        self._log: list[str] = []
+        self._runs = count()
+        self._current_deck: str | None = None
+        self.loads = 0
+        """How many decks this runner has parsed (benchmarks report it)."""
+        self._run_root = Path(
+            os.environ.get("GAINCELL_RUN_DIR", Path(tempfile.gettempdir()) / "gaincell-runs")
+        )
+        self.version = self._read_version()
+
+    def _read_version(self) -> str:
+        self._ng.clear_output()
+        self._ng.exec_command("version -s")
+        match = re.search(r"ngspice-(\d+[\w.+-]*)", self._ng.stdout)
+        return f"ngspice-{match.group(1)}" if match else "ngspice-unknown"
+
+    # -- log handling -------------------------------------------------------------------
+    def _take_output(self) -> tuple[str, str]:
+        stdout, stderr = self._ng.stdout, self._ng.stderr
+        self._ng.clear_output()
+        return stdout, stderr
+
+    def _fail(self, reason: str, deck: str, run_dir: Path, stdout: str, stderr: str) -> SpiceError:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "deck.sp").write_text(deck)
+        (run_dir / "ngspice.log").write_text(stdout + "\n--- stderr ---\n" + stderr)
+        self._log.clear()
+        return SpiceError(reason, deck=deck, stdout=stdout, stderr=stderr, run_dir=run_dir)
+
+    @staticmethod
+    def _error_lines(text: str) -> list[str]:
+        return [
+            line.strip()
+            for line in text.splitlines()
+            if _ERROR_LINE.search(line) and not _BENIGN_LINE.search(line)
+        ]
+
+    # -- circuit lifetime ----------------------------------------------------------------
+    @contextmanager
+    def loaded(
+        self, deck: str, *, keep_run_dir: bool = False, reuse: bool = False
+    ) -> Iterator[LoadedCircuit]:
+        """Load ``deck`` (netlist text with models; analyses are run with
+        :meth:`LoadedCircuit.command`) and yield it.
+
+        Afterwards the circuit is removed (PySpice 1.5 leaks memory otherwise), unless
+        ``reuse`` is set: then it stays loaded, its plots are freed, and the next ``loaded``
+        call with the same deck skips parsing the models again. At most one circuit is held.
+        """
+        run_dir = self._run_root / f"run-{os.getpid()}-{next(self._runs)}"
+        if keep_run_dir:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "deck.sp").write_text(deck)
+        if not (reuse and self._current_deck == deck):
+            self._remove_circuit()
+            self._load(deck, run_dir)
+        failed = True
+        try:
+            yield LoadedCircuit(self, deck, run_dir)
+            failed = False
+        finally:
+            if reuse and not failed:
+                self._ng.exec_command("destroy all")
+                self._ng.clear_output()
+            else:
+                self._remove_circuit()
+            if keep_run_dir:
+                (run_dir / "ngspice.log").write_text("\n".join(self._log))
+            self._log.clear()
+
+    def _load(self, deck: str, run_dir: Path) -> None:
+        self._ng.clear_output()
+        lines = [line for line in deck.splitlines() if line.strip()]
+        if not lines or not lines[-1].strip().lower().startswith(".end"):
+            lines.append(".end")
+        try:
+            self._ng.load_circuit("\n".join(lines))
+            load_failed = None
+        except Exception as error:  # PySpice raises NameError on a non-zero return code
+            load_failed = f"deck did not load ({error})"
+        stdout, stderr = self._take_output()
+        errors = self._error_lines(stdout + "\n" + stderr)
+        if load_failed or errors or not self._circuit_present():
+            reason = load_failed or (errors[0] if errors else "no circuit after loading the deck")
+            self._remove_circuit()
+            raise self._fail(reason, deck, run_dir, stdout, stderr)
+        self._current_deck = deck
+        self.loads += 1
+
+    def _circuit_present(self) -> bool:
+        self._ng.exec_command("listing")
+        present = bool(self._ng.stdout.strip())
+        self._ng.clear_output()
+        return present
+
+    def _remove_circuit(self) -> None:
+        self._current_deck = None
+        self._ng.exec_command("destroy all")
+        self._ng.exec_command("remcirc")
+        self._ng.clear_output()
+
+    def _command(self, command: str, deck: str, run_dir: Path) -> str:
+        self._ng.clear_output()
+        self._ng.exec_command(command)
+        rc = getattr(self._ng, "last_rc", 0)
+        stdout, stderr = self._take_output()
+        self._log.append(f"> {command}\n{stdout}\n{stderr}")
+        errors = self._error_lines(stdout + "\n" + stderr)
+        if rc or errors:
+            reason = errors[0] if errors else f"command {command!r} returned {rc}"
+            raise self._fail(f"{command}: {reason}", deck, run_dir, stdout, stderr)
+        return stdout
+
+    def _vectors(self, names: Sequence[str], deck: str, run_dir: Path) -> dict[str, np.ndarray]:
+        plot = self._ng.last_plot
+        out: dict[str, np.ndarray] = {}
+        for name in names:
+            values = self._get_vector(f"{plot}.{name}")
+            if values is None:
+                raise self._fail(f"no vector {name!r} in plot {plot}", deck, run_dir, "", "")
+            out[name] = values
+        return out
+
+    def _get_vector(self, full_name: str) -> np.ndarray | None:
+        from PySpice.Spice.NgSpice.Shared import ffi
+
+        info = self._ng._ngspice_shared.ngGet_Vec_Info(full_name.encode("utf8"))
+        if info == ffi.NULL:
+            return None
+        length = info.v_length
+        if info.v_realdata != ffi.NULL:
+            buffer = ffi.buffer(info.v_realdata, length * 8)
+            return np.frombuffer(buffer, dtype=np.float64).copy()
+        if info.v_compdata != ffi.NULL:
+            buffer = ffi.buffer(info.v_compdata, length * 16)
+            return np.frombuffer(buffer, dtype=np.complex128).copy().real
+        return None

@@ -1,0 +1,1 @@
+"""Figures regenerated from stored HDF5 data alone (no ngspice needed)."""
