@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
+from characterize.spec import SweepSpec
 from circuits.netlist import Deck, assemble_deck, load_netlist
 from circuits.runner import LoadedCircuit
-from characterize.spec import SweepSpec
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,14 @@ class Characterization(ABC):
         return [
             Task(corner, int(a), int(b))
             for corner in spec.corners
-            for a, b in zip(edges[:-1], edges[1:], strict=True)
+            for a, b in pairwise(edges)
             if b > a
         ]
 
     @abstractmethod
-    def simulate(self, circuit: LoadedCircuit, spec: SweepSpec, task: Task) -> dict[str, np.ndarray]:
+    def simulate(
+        self, circuit: LoadedCircuit, spec: SweepSpec, task: Task
+    ) -> dict[str, np.ndarray]:
         """Run every temperature of ``spec`` on the block ``task`` of the loaded ``circuit``.
 
         Returns one array per :attr:`quantities` entry shaped

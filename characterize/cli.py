@@ -21,7 +21,9 @@ def _floats(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(t) for t in text.split(",") if t.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -44,7 +46,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     except PdkNotFoundError as error:
         print(f"PDK models: not found\n{error}")
     print("shipped data:")
-    files = sorted(p for p in DATA_DIR.rglob("*") if p.is_file() and p.suffix in (".h5", ".npz", ".json"))
+    files = sorted(
+        p for p in DATA_DIR.rglob("*") if p.is_file() and p.suffix in (".h5", ".npz", ".json")
+    )
     for path in files:
         detail = ""
         if path.suffix == ".h5":
@@ -67,7 +71,9 @@ def cmd_deck(args: argparse.Namespace) -> int:
     characterization = get_characterization(args.circuit)
     deck = characterization.deck(args.corner)
     control = characterization.standalone_control(spec)
-    text = deck.text.replace("\n.end\n", f"\n.temp {args.temp:g}\n.control\n{control}\n.endc\n.end\n")
+    text = deck.text.replace(
+        "\n.end\n", f"\n.temp {args.temp:g}\n.control\n{control}\n.endc\n.end\n"
+    )
     if args.inline:
         text = text.replace(deck.models.text, deck.models.inlined() + "\n")
     sys.stdout.write(text)
@@ -117,7 +123,9 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
     out_dir = Path(args.out)
     source = Path(args.multiplier)
-    path = plot_multiplier_iv(source, REFERENCE_DIR / "paper_gain_cell_iv.npz", out_dir / "fig1e_multiplier_iv.png")
+    path = plot_multiplier_iv(
+        source, REFERENCE_DIR / "paper_gain_cell_iv.npz", out_dir / "fig1e_multiplier_iv.png"
+    )
     print(f"wrote {path} (from {source})")
     return 0
 
@@ -127,8 +135,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     build/ and draw its figure from that file."""
     out = BUILD_DIR / "multiplier_sky130.h5"
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    main(["characterize", "multiplier", "--job", "multiplier_sky130", "--jobs", str(args.jobs),
-          "--out", str(out)] + (["--quiet"] if args.quiet else []))
+    main(
+        [
+            "characterize",
+            "multiplier",
+            "--job",
+            "multiplier_sky130",
+            "--jobs",
+            str(args.jobs),
+            "--out",
+            str(out),
+        ]
+        + (["--quiet"] if args.quiet else [])
+    )
     return main(["figures", "--multiplier", str(out), "--out", str(BUILD_DIR / "figures")])
 
 
@@ -139,10 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gaincell {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    info = commands.add_parser("info", help="ngspice version, PDK location, package version, shipped data")
+    info = commands.add_parser(
+        "info", help="ngspice version, PDK location, package version, shipped data"
+    )
     info.set_defaults(handler=cmd_info)
 
-    deck = commands.add_parser("deck", help="print a self-contained deck that plain `ngspice -b` runs")
+    deck = commands.add_parser(
+        "deck", help="print a self-contained deck that plain `ngspice -b` runs"
+    )
     deck.add_argument("circuit", choices=available())
     deck.add_argument("--corner", default="tt")
     deck.add_argument("--temp", type=float, default=27.0, help="temperature in degrees C")
@@ -183,7 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (SpecError, StoreError, PdkNotFoundError, NetlistNotFoundError, SpiceError, ValueError) as error:
+    except (
+        SpecError,
+        StoreError,
+        PdkNotFoundError,
+        NetlistNotFoundError,
+        SpiceError,
+        ValueError,
+    ) as error:
         print(f"gaincell {args.command}: error: {error}", file=sys.stderr)
         return 2
 

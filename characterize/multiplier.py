@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from circuits.runner import LoadedCircuit, SpiceError
 from characterize.base import Characterization, Quantity, Task
 from characterize.spec import SweepSpec
+from circuits.runner import LoadedCircuit, SpiceError
 
 V_MID = 0.9
 """Mid-rail: the column line's voltage and the zero of the signed weight, in volts."""
@@ -32,7 +32,11 @@ class MultiplierCharacterization(Characterization):
 
     def axis_values(self, spec: SweepSpec) -> dict[str, tuple[np.ndarray, str, str]]:
         return {
-            "v_store": (spec.v_store.values(), "V", "stored voltage (signed weight = v_store - 0.9 V)"),
+            "v_store": (
+                spec.v_store.values(),
+                "V",
+                "stored voltage (signed weight = v_store - 0.9 V)",
+            ),
             "v_in": (spec.v_in.values(), "V", "input level on the read enables (1.8 V = full)"),
         }
 
@@ -54,10 +58,13 @@ class MultiplierCharacterization(Characterization):
                 "let i_out = -i(vout)",
                 "wrdata multiplier_dc.txt v(wbl) v(in) i_out",
                 "echo multiplier: wrote multiplier_dc.txt (columns v_store v_in i_out)",
+                "quit 0",
             ]
         )
 
-    def simulate(self, circuit: LoadedCircuit, spec: SweepSpec, task: Task) -> dict[str, np.ndarray]:
+    def simulate(
+        self, circuit: LoadedCircuit, spec: SweepSpec, task: Task
+    ) -> dict[str, np.ndarray]:
         v_in = spec.v_in
         stores = spec.v_store.values()[task.start : task.stop]
         n_store, n_in = len(stores), v_in.points

@@ -22,7 +22,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,7 +124,7 @@ class CharacterizationData:
     """Provenance attributes (JSON ones decoded)."""
 
     def select(self, quantity: str, **index: Any) -> np.ndarray:
-        """Slice ``quantity`` by axis value, e.g. ``select("i_out", corner="tt", temperature=27)``."""
+        """Slice ``quantity`` by axis value: ``select("i_out", corner="tt", temperature=27)``."""
         data = self.quantities[quantity]
         slicer: list[Any] = []
         for axis in self.quantity_axes[quantity]:
@@ -190,13 +190,17 @@ def read_characterization(path: str | Path) -> CharacterizationData:
         if h5.attrs.get("format") != FORMAT:
             raise StoreError(f"{path} is not a gaincell characterization file")
         if int(h5.attrs.get("format_version", 0)) > FORMAT_VERSION:
-            raise StoreError(f"{path} has format version {h5.attrs['format_version']}, newer than this code")
+            raise StoreError(
+                f"{path} has format version {h5.attrs['format_version']}, newer than this code"
+            )
         axes = {}
         for name, dataset in h5["axes"].items():
             values = dataset[()]
             if dataset.dtype.kind == "O":
                 values = np.array([v.decode() if isinstance(v, bytes) else v for v in values])
-            axes[name] = AxisData(values, str(dataset.attrs["units"]), str(dataset.attrs["description"]))
+            axes[name] = AxisData(
+                values, str(dataset.attrs["units"]), str(dataset.attrs["description"])
+            )
         quantities, quantity_axes, units, descriptions = {}, {}, {}, {}
         for name, dataset in h5.items():
             if isinstance(dataset, h5py.Dataset):
@@ -209,13 +213,17 @@ def read_characterization(path: str | Path) -> CharacterizationData:
             if key in ("format", "format_version", "circuit"):
                 continue
             if isinstance(value, str) and value[:1] in "{[":
-                try:
+                with suppress(json.JSONDecodeError):
                     value = json.loads(value)
-                except json.JSONDecodeError:
-                    pass
             provenance[key] = value
         order = list(quantity_axes[next(iter(quantity_axes))]) if quantity_axes else list(axes)
         axes = {name: axes[name] for name in order + [a for a in axes if a not in order]}
         return CharacterizationData(
-            str(h5.attrs["circuit"]), axes, quantities, quantity_axes, units, descriptions, provenance
+            str(h5.attrs["circuit"]),
+            axes,
+            quantities,
+            quantity_axes,
+            units,
+            descriptions,
+            provenance,
         )

@@ -12,14 +12,19 @@ from typing import Any
 
 import numpy as np
 
-from circuits import __version__, git_commit
-from circuits.netlist import Deck
-from circuits.pdk import PDK_NAME
 from characterize.base import Task
 from characterize.parallel import run_parallel
 from characterize.registry import get_characterization
 from characterize.spec import SweepSpec
-from characterize.store import AxisData, CharacterizationData, check_writable, write_characterization
+from characterize.store import (
+    AxisData,
+    CharacterizationData,
+    check_writable,
+    write_characterization,
+)
+from circuits import __version__, git_commit
+from circuits.netlist import Deck
+from circuits.pdk import PDK_NAME
 
 
 @dataclass
@@ -74,13 +79,18 @@ def run_task(spec_json: str, task: Task) -> TaskResult:
     return TaskResult(arrays, runner.version, load_seconds, finished - loaded, os.getpid())
 
 
-def simulate_spec(spec: SweepSpec, jobs: int = 1, progress: bool = True) -> tuple[dict[str, np.ndarray], SweepReport]:
+def simulate_spec(
+    spec: SweepSpec, jobs: int = 1, progress: bool = True
+) -> tuple[dict[str, np.ndarray], SweepReport]:
     """Run every task of ``spec`` and assemble full arrays (corner, temperature, ...)."""
     characterization = get_characterization(spec.circuit)
     tasks = characterization.tasks(spec, jobs)
     started = time.perf_counter()
     results = run_parallel(
-        run_task, [(spec.to_json(), task) for task in tasks], jobs=jobs, progress=progress,
+        run_task,
+        [(spec.to_json(), task) for task in tasks],
+        jobs=jobs,
+        progress=progress,
         description=f"{spec.circuit} ({len(tasks)} tasks)",
     )
     seconds = time.perf_counter() - started
@@ -89,8 +99,12 @@ def simulate_spec(spec: SweepSpec, jobs: int = 1, progress: bool = True) -> tupl
         corner_index = spec.corners.index(task.corner)
         for name, block in result.arrays.items():
             if name not in arrays:
-                shape = (len(spec.corners), len(spec.temperatures),
-                         characterization.blocked_axis_length(spec), *block.shape[2:])
+                shape = (
+                    len(spec.corners),
+                    len(spec.temperatures),
+                    characterization.blocked_axis_length(spec),
+                    *block.shape[2:],
+                )
                 arrays[name] = np.full(shape, np.nan)
             arrays[name][corner_index, :, task.start : task.stop] = block
     for result in results:
@@ -122,7 +136,9 @@ def provenance(spec: SweepSpec, ngspice_version: str) -> dict[str, Any]:
     }
 
 
-def run_sweep(spec: SweepSpec, out: str | Path, jobs: int = 1, progress: bool = True) -> SweepReport:
+def run_sweep(
+    spec: SweepSpec, out: str | Path, jobs: int = 1, progress: bool = True
+) -> SweepReport:
     """Simulate ``spec`` and write it to ``out`` (atomically). The output path is checked
     before any simulation runs."""
     out = check_writable(out)

@@ -1,4 +1,4 @@
-"""Load SPICE netlists from ``netlists/`` and assemble them with a model deck into a runnable deck."""
+"""Load SPICE netlists from ``netlists/`` and put a model deck in front of them."""
 
 from __future__ import annotations
 

@@ -316,7 +316,7 @@ def build_model_deck(
     ]
     lines += [f'.include "{f}"' for f in lod + nonfet]
     lines.append(_param_block(all_spice))
-    # Resistor/capacitor parameters live in the corner's r+c files and the r+c model file they include.
+    # Resistor/capacitor parameters: the corner's r+c files and the r+c model file they include.
     rc_files = rc_files + [n for f in rc_files for n in _includes(f) if n not in rc_files]
     lines += _needed_params(device_files, rc_files)
     lines += [f'.include "{f}"' for f in device_files]

@@ -21,7 +21,7 @@ V_MID = 0.9
 
 
 def _paper_curve(paper_npz: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's I_out(V_store) at full input, as (signed weight normalised to +-1, I / full scale)."""
+    """The paper's I_out(V_store) at full input: (signed weight in +-1, I / full scale)."""
     with np.load(paper_npz) as paper:
         v_store, v_in, i_out = paper["v_store"], paper["v_in"], paper["i_out"]
     column = int(np.argmin(np.abs(v_in - PAPER_FULL_INPUT)))
@@ -29,7 +29,9 @@ def _paper_curve(paper_npz: Path) -> tuple[np.ndarray, np.ndarray]:
     return (v_store - PAPER_V_MID) / PAPER_V_MID, current / np.max(np.abs(current))
 
 
-def plot_multiplier_iv(characterization: str | Path, paper_npz: str | Path, out: str | Path) -> Path:
+def plot_multiplier_iv(
+    characterization: str | Path, paper_npz: str | Path, out: str | Path
+) -> Path:
     """Write the Fig. 1e analogue to ``out`` (PNG) from a multiplier HDF5 file and the paper's
     I-V data. Left: normalised I_out versus signed weight at full input, tt at 27 C, the spread
     over corners (and over temperatures) as shaded bands, the paper's curve on the same axes.
@@ -55,17 +57,31 @@ def plot_multiplier_iv(characterization: str | Path, paper_npz: str | Path, out:
     corners_room = i_out[:, t_room, :, full] / full_scale
     if all_full.shape[0] * all_full.shape[1] > 1:
         left.fill_between(
-            weight, all_full.min(axis=(0, 1)), all_full.max(axis=(0, 1)),
-            color="tab:blue", alpha=0.15, lw=0,
+            weight,
+            all_full.min(axis=(0, 1)),
+            all_full.max(axis=(0, 1)),
+            color="tab:blue",
+            alpha=0.15,
+            lw=0,
             label=f"all corners, {temperatures.min():g}..{temperatures.max():g} °C",
         )
     if corners_room.shape[0] > 1:
         left.fill_between(
-            weight, corners_room.min(axis=0), corners_room.max(axis=0),
-            color="tab:blue", alpha=0.35, lw=0, label=f"corners {'/'.join(corners)}, {room:g} °C",
+            weight,
+            corners_room.min(axis=0),
+            corners_room.max(axis=0),
+            color="tab:blue",
+            alpha=0.35,
+            lw=0,
+            label=f"corners {'/'.join(corners)}, {room:g} °C",
         )
-    left.plot(weight, reference / full_scale, color="tab:blue", lw=2,
-              label=f"sky130 {reference_corner}, {room:g} °C (full scale {full_scale * 1e6:.2f} µA)")
+    left.plot(
+        weight,
+        reference / full_scale,
+        color="tab:blue",
+        lw=2,
+        label=f"sky130 {reference_corner}, {room:g} °C (full scale {full_scale * 1e6:.2f} µA)",
+    )
     paper_x, paper_y = _paper_curve(Path(paper_npz))
     left.plot(paper_x, paper_y, "k--", lw=1.5, label="paper (Leroux et al.), normalised")
     left.axhline(0, color="0.6", lw=0.6)
@@ -80,8 +96,12 @@ def plot_multiplier_iv(characterization: str | Path, paper_npz: str | Path, out:
     colours = plt.cm.viridis(np.linspace(0.1, 0.9, len(levels)))
     for level, colour in zip(levels, colours, strict=True):
         column = int(np.argmin(np.abs(v_in - level)))
-        right.plot(v_store, i_out[corners.index(reference_corner), t_room, :, column] * 1e6,
-                   color=colour, label=f"V_in = {v_in[column]:.2f} V")
+        right.plot(
+            v_store,
+            i_out[corners.index(reference_corner), t_room, :, column] * 1e6,
+            color=colour,
+            label=f"V_in = {v_in[column]:.2f} V",
+        )
     right.axhline(0, color="0.6", lw=0.6)
     right.axvline(V_MID, color="0.6", lw=0.6)
     right.set_xlabel("V_store [V]")

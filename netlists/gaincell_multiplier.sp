@@ -6,8 +6,8 @@
 *   Storage    : XC, MIM capacitor cap_mim_m3_1 (2 x 2 um, ~9.5 fF), in parallel with the gate
 *                capacitance of the two read transistors (~45 fF); together they hold V_store.
 *   Read pair  : push-pull between vdd and vss, both gates on `store`:
-*                  vdd - XRP (pfet_01v8_lvt, W 1 / L 4) - XEP (pfet_01v8, gate inb) - out
-*                  out - XEN (nfet_01v8, gate in)  - XRN (nfet_01v8, W 0.42 / L 4)  - vss
+*                  vdd - XRP (pfet_01v8_lvt, W 1 / L 4) - XEP (pfet_01v8 W 1 / L 0.35, gate inb) - out
+*                  out - XEN (nfet_01v8 W 1 / L 0.35, gate in) - XRN (nfet_01v8, W 0.42 / L 4)  - vss
 *                XEN/XEP are the read-enable switches driven by the time-encoded (PWM) input:
 *                in = V_in (0 = inactive, 1.8 V = full input), inb = vdd - V_in.
 *   Output     : the column line `out` is held at mid-rail V_mid = 0.9 V by the column
@@ -28,8 +28,11 @@
 *     standard pfet has |Vth| near 1 V at L = 4 um, too close to V_mid to source current at
 *     mid-rail. The lvt pfet and the 2.4x width ratio balance the pair so the current crosses
 *     zero near V_mid (about 0.89 V at tt, 27 C) and the characteristic is close to symmetric.
-*   - Enables are minimum-length, 1 um wide, so they drop little voltage and the current is
-*     set by the read pair, not by the switches.
+*   - Enables are 1 um wide, so they drop little voltage and the current is set by the read
+*     pair, not by the switches. Their length is 0.35 um, not the minimum 0.15 um: at 85 C in
+*     the fs corner, minimum-length enables leak 29 nA with the input off (0.4 % of full
+*     scale per cell, 64x that on a column); at 0.35 um the worst case over all corners and
+*     -40..85 C is 0.01 nA, for a 1 % lower on-current.
 *   - The write transistor is a thick-oxide 5 V device driven to 3.3 V: an nfet_01v8 with a
 *     1.8 V word line could not pass V_store up to 1.35 V (body-effect threshold), and the
 *     thick oxide and longer channel cut subthreshold leakage from the storage node.
@@ -39,7 +42,7 @@
 XW  store wwl wbl vss sky130_fd_pr__nfet_g5v0d10v5 w=0.42 l=0.5
 XC  store vss sky130_fd_pr__cap_mim_m3_1 w=2 l=2
 XRP pu store vdd vdd sky130_fd_pr__pfet_01v8_lvt w=1 l=4
-XEP out inb pu vdd sky130_fd_pr__pfet_01v8 w=1 l=0.15
-XEN out in pd vss sky130_fd_pr__nfet_01v8 w=1 l=0.15
+XEP out inb pu vdd sky130_fd_pr__pfet_01v8 w=1 l=0.35
+XEN out in pd vss sky130_fd_pr__nfet_01v8 w=1 l=0.35
 XRN pd store vss vss sky130_fd_pr__nfet_01v8 w=0.42 l=4
 .ends gaincell_multiplier

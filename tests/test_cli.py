@@ -1,0 +1,76 @@
+"""The command line: a deck plain ngspice runs, figures without ngspice, info."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from characterize.cli import CHARACTERIZATION_DIR, main
+from characterize.spec import SweepSpec
+from characterize.sweep import simulate_spec
+
+
+def test_printed_deck_runs_in_plain_ngspice_and_matches_the_runner(tmp_path, capsys):
+    assert main(["deck", "multiplier", "--corner", "ss", "--temp", "85"]) == 0
+    deck = capsys.readouterr().out
+    assert ".include" in deck and ".control" in deck and ".temp 85" in deck
+    (tmp_path / "deck.sp").write_text(deck)
+    subprocess.run(
+        ["ngspice", "-b", "deck.sp"], cwd=tmp_path, capture_output=True, check=True, timeout=120
+    )
+    table = np.loadtxt(tmp_path / "multiplier_dc.txt", skiprows=1)
+    spec = SweepSpec(corners=("ss",), temperatures=(85.0,))
+    arrays, _ = simulate_spec(spec, jobs=1, progress=False)
+    expected = arrays["i_out"][0, 0].ravel()  # v_store outer, v_in inner: ngspice's order
+    # wrdata prints 9 significant digits: equal to that precision
+    np.testing.assert_allclose(table[:, -1], expected, rtol=2e-8, atol=1e-17)
+
+
+def test_inlined_deck_needs_no_pdk_files(tmp_path, capsys):
+    assert main(["deck", "multiplier", "--inline"]) == 0
+    deck = capsys.readouterr().out
+    assert ".include" not in deck.lower().replace("* ---- begin", "")
+    (tmp_path / "deck.sp").write_text(deck)
+    subprocess.run(
+        ["ngspice", "-b", "deck.sp"], cwd=tmp_path, capture_output=True, check=True, timeout=120
+    )
+    assert (tmp_path / "multiplier_dc.txt").stat().st_size > 0
+
+
+def test_figures_come_from_hdf5_alone(tmp_path):
+    code = (
+        "import sys\n"
+        "sys.modules['PySpice'] = None  # any ngspice use would fail\n"
+        "from characterize.cli import main\n"
+        f"sys.exit(main(['figures', '--out', {str(tmp_path)!r}]))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    png = tmp_path / "fig1e_multiplier_iv.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 20_000
+
+
+def test_info_reports_versions_models_and_data(capsys):
+    assert main(["info"]) == 0
+    text = capsys.readouterr().out
+    assert "ngspice-39" in text or "ngspice-" in text
+    assert "PDK models:" in text and "sky130" in text
+    assert "multiplier_sky130.h5" in text
+
+
+@pytest.mark.parametrize("preset", ["multiplier_sky130", "multiplier_tt"])
+def test_presets_load(preset):
+    spec = SweepSpec.from_toml(preset)
+    assert spec.circuit == "multiplier"
+
+
+def test_shipped_preset_matches_shipped_file():
+    from characterize.store import read_characterization
+
+    data = read_characterization(CHARACTERIZATION_DIR / "multiplier_sky130.h5")
+    assert SweepSpec.from_dict(data.provenance["sweep_spec"]) == SweepSpec.from_toml(
+        "multiplier_sky130"
+    )

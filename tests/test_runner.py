@@ -1,0 +1,69 @@
+"""The ngspice runner: real runs, one error type with the deck and log, circuit reuse."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from circuits.runner import SpiceError, get_runner
+
+DIVIDER = """* divider
+v1 a 0 1.0
+r1 a b 1k
+r2 b 0 3k
+.end
+"""
+
+
+def test_runs_a_dc_sweep_and_returns_vectors():
+    runner = get_runner()
+    assert runner.version.startswith("ngspice-")
+    with runner.loaded(DIVIDER) as circuit:
+        circuit.command("dc v1 0 2 0.5")
+        vectors = circuit.vectors(["v(b)", "i(v1)"])
+    np.testing.assert_allclose(vectors["v(b)"], np.arange(0, 2.01, 0.5) * 0.75, rtol=1e-12)
+    np.testing.assert_allclose(vectors["i(v1)"], -np.arange(0, 2.01, 0.5) / 4e3, rtol=1e-12)
+
+
+def test_bad_deck_raises_spice_error_with_deck_and_log():
+    bad = DIVIDER.replace("r2 b 0 3k", "x1 b 0 no_such_subcircuit")
+    with pytest.raises(SpiceError) as caught, get_runner().loaded(bad):
+        pass
+    error = caught.value
+    assert "no_such_subcircuit" in error.deck
+    assert "no_such_subcircuit" in (error.stdout + error.stderr).lower()
+    assert (error.run_dir / "deck.sp").read_text() == bad
+    assert (error.run_dir / "ngspice.log").is_file()
+    copy = pickle.loads(pickle.dumps(error))  # crosses process boundaries intact
+    assert copy.deck == bad and copy.reason == error.reason
+
+
+def test_failed_command_raises_and_runner_recovers():
+    runner = get_runner()
+    with pytest.raises(SpiceError, match="vnope"), runner.loaded(DIVIDER) as circuit:
+        circuit.command("dc vnope 0 1 0.1")
+    with runner.loaded(DIVIDER) as circuit:  # the same process keeps working
+        circuit.command("op")
+        assert circuit.vectors(["v(b)"])["v(b)"][0] == pytest.approx(0.75)
+
+
+def test_missing_vector_is_an_error():
+    with pytest.raises(SpiceError, match="no vector"), get_runner().loaded(DIVIDER) as circuit:
+        circuit.command("op")
+        circuit.vectors(["v(nowhere)"])
+
+
+def test_reuse_keeps_one_parse_per_deck():
+    runner = get_runner()
+    loads = runner.loads
+    for value in (0.5, 1.5):
+        with runner.loaded(DIVIDER, reuse=True) as circuit:
+            circuit.command(f"dc v1 {value} {value} 1")
+            assert circuit.vectors(["v(b)"])["v(b)"][0] == pytest.approx(0.75 * value)
+    assert runner.loads == loads + 1
+    with runner.loaded(DIVIDER.replace("3k", "1k"), reuse=True) as circuit:  # a new deck reloads
+        circuit.command("op")
+        assert circuit.vectors(["v(b)"])["v(b)"][0] == pytest.approx(0.5)
+    assert runner.loads == loads + 2
