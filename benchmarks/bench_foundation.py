@@ -51,8 +51,11 @@ def sweep_throughput(spec: SweepSpec, jobs: int) -> dict[str, float]:
     """Points per second of ``simulate_spec``; the worker pool is warmed first so that process
     start-up (paid once per session) is reported separately."""
     cold_started = time.perf_counter()
-    simulate_spec(SweepSpec(v_in=Axis(0, 1.8, 3), v_store=Axis(0.45, 1.35, 9)), jobs=jobs,
-                  progress=False)
+    simulate_spec(
+        SweepSpec(axes={"v_in": Axis(0, 1.8, 3), "v_store": Axis(0.45, 1.35, 9)}),
+        jobs=jobs,
+        progress=False,
+    )
     warm_up = time.perf_counter() - cold_started
     started = time.perf_counter()
     _, report = simulate_spec(spec, jobs=jobs, progress=False)
@@ -86,8 +89,9 @@ def python_overhead(spec: SweepSpec) -> dict[str, float]:
         plain = []
         for _ in range(3):
             started = time.perf_counter()
-            subprocess.run(["ngspice", "-b", "deck.sp"], cwd=folder, check=True,
-                           capture_output=True)
+            subprocess.run(
+                ["ngspice", "-b", "deck.sp"], cwd=folder, check=True, capture_output=True
+            )
             plain.append(time.perf_counter() - started)
         in_process = []
         for _ in range(3):
@@ -98,12 +102,28 @@ def python_overhead(spec: SweepSpec) -> dict[str, float]:
         for _ in range(3):
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "characterize.cli", "characterize", "multiplier",
-                 "--corners", "tt", "--temps", "27", "--v-in",
-                 f"{spec.v_in.start}:{spec.v_in.stop}:{spec.v_in.points}", "--v-store",
-                 f"{spec.v_store.start}:{spec.v_store.stop}:{spec.v_store.points}",
-                 "--jobs", "1", "--quiet", "--out", str(Path(folder) / "o.h5")],
-                check=True, capture_output=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "characterize.cli",
+                    "characterize",
+                    "multiplier",
+                    "--corners",
+                    "tt",
+                    "--temps",
+                    "27",
+                    "--v-in",
+                    f"{spec.v_in.start}:{spec.v_in.stop}:{spec.v_in.points}",
+                    "--v-store",
+                    f"{spec.v_store.start}:{spec.v_store.stop}:{spec.v_store.points}",
+                    "--jobs",
+                    "1",
+                    "--quiet",
+                    "--out",
+                    str(Path(folder) / "o.h5"),
+                ],
+                check=True,
+                capture_output=True,
             )
             cli.append(time.perf_counter() - started)
     plain_s, in_s, cli_s = (statistics.median(x) for x in (plain, in_process, cli))
@@ -121,7 +141,7 @@ def main() -> None:
     cores = resolve_jobs(-1)
     big = SweepSpec.from_dict(
         SweepSpec.from_toml("multiplier_sky130").to_dict()
-        | {"v_in": Axis(0.0, 1.8, 91), "v_store": Axis(0.45, 1.35, 361)}
+        | {"axes": {"v_in": Axis(0.0, 1.8, 91), "v_store": Axis(0.45, 1.35, 361)}}
     )
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -132,7 +152,7 @@ def main() -> None:
         "sweep_jobs1": sweep_throughput(big, 1),
         "sweep_jobs_all": sweep_throughput(big, cores),
         "overhead": python_overhead(
-            SweepSpec(v_in=Axis(0.0, 1.8, 181), v_store=Axis(0.45, 1.35, 901))
+            SweepSpec(axes={"v_in": Axis(0.0, 1.8, 181), "v_store": Axis(0.45, 1.35, 901)})
         ),
     }
     one, many = results["sweep_jobs1"], results["sweep_jobs_all"]
@@ -147,15 +167,21 @@ def main() -> None:
     print(f"| deck load, whole sky130.lib.spice | {load['whole_library_s']:.1f} s | (reference) |")
     print(f"| load speed-up | {load['whole_library_s'] / load['trimmed_s']:.0f}x | |")
     for row in (one, many):
-        print(f"| sweep {row['points']} points, jobs={row['jobs']} | {row['seconds']:.2f} s, "
-              f"{row['points_per_s']:.3g} points/s | |")
+        print(
+            f"| sweep {row['points']} points, jobs={row['jobs']} | {row['seconds']:.2f} s, "
+            f"{row['points_per_s']:.3g} points/s | |"
+        )
     print(f"| parallel efficiency, jobs={cores} | {results['parallel_efficiency']:.0%} | >= 85 % |")
     print(f"| worker pool start (once per session) | {many['pool_start_s']:.2f} s | |")
     print(f"| plain ngspice -b, {over['points']} points | {over['plain_ngspice_s']:.2f} s | |")
-    print(f"| Python path in process | {over['python_in_process_s']:.2f} s "
-          f"({over['in_process_overhead']:+.0%}) | <= +15 % |")
-    print(f"| whole CLI, fresh interpreter, HDF5 written | {over['python_cli_s']:.2f} s "
-          f"({over['cli_overhead']:+.0%}) | |")
+    print(
+        f"| Python path in process | {over['python_in_process_s']:.2f} s "
+        f"({over['in_process_overhead']:+.0%}) | <= +15 % |"
+    )
+    print(
+        f"| whole CLI, fresh interpreter, HDF5 written | {over['python_cli_s']:.2f} s "
+        f"({over['cli_overhead']:+.0%}) | |"
+    )
 
 
 if __name__ == "__main__":

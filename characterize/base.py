@@ -5,10 +5,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import ClassVar
 
 import numpy as np
 
-from characterize.spec import SweepSpec
+from characterize.spec import AxisSpec, SettingSpec, SweepSpec
 from circuits.netlist import Deck, assemble_deck, load_netlist
 from circuits.runner import LoadedCircuit
 
@@ -55,6 +56,14 @@ class Characterization(ABC):
     """What :meth:`simulate` returns, in order."""
     axes: tuple[str, ...]
     """Dataset axis names, outermost first; corner and temperature always lead."""
+    axis_specs: ClassVar[dict[str, AxisSpec]]
+    """The in-ngspice axes, in dataset order: defaults, limits, units. The first is split
+    into blocks across tasks."""
+    setting_specs: ClassVar[dict[str, SettingSpec]] = {}
+    """Scalar settings (time step, hold time, ...)."""
+
+    def check_spec(self, spec: SweepSpec) -> None:  # noqa: B027 (optional hook)
+        """Extra consistency checks beyond per-axis limits; raise ``SpecError``."""
 
     def deck(self, corner: str) -> Deck:
         """The deck for one corner (analyses are sent as commands by :meth:`simulate`)."""
@@ -65,8 +74,8 @@ class Characterization(ABC):
         )
 
     def blocked_axis_length(self, spec: SweepSpec) -> int:
-        """Length of the axis that tasks split into blocks (the outer in-ngspice axis)."""
-        return spec.v_store.points
+        """Length of the axis that tasks split into blocks (the first in-ngspice axis)."""
+        return spec.axes[next(iter(self.axis_specs))].points
 
     def tasks(self, spec: SweepSpec, jobs: int) -> list[Task]:
         """Split the sweep into tasks: per corner, blocks of the outer axis so that there are
@@ -98,4 +107,7 @@ class Characterization(ABC):
 
     def axis_values(self, spec: SweepSpec) -> dict[str, tuple[np.ndarray, str, str]]:
         """``name -> (values, units, description)`` for the in-ngspice axes."""
-        raise NotImplementedError
+        return {
+            name: (spec.axes[name].values(), axis.units, axis.description)
+            for name, axis in self.axis_specs.items()
+        }

@@ -81,20 +81,31 @@ def cmd_deck(args: argparse.Namespace) -> int:
 
 
 def _spec_from_args(args: argparse.Namespace):
-    from characterize.spec import Axis, SweepSpec
+    from characterize.spec import Axis, SpecError, SweepSpec
 
     base = SweepSpec.from_toml(args.job) if args.job else SweepSpec(circuit=args.circuit)
     if base.circuit != args.circuit:
         raise SystemExit(f"job file is for {base.circuit!r}, command asks for {args.circuit!r}")
     data = base.to_dict()
+    data["axes"] = dict(base.axes)
     if args.corners:
         data["corners"] = list(args.corners)
     if args.temps:
         data["temperatures"] = list(args.temps)
+    axes = list(args.axis or [])
     if args.v_in:
-        data["v_in"] = Axis.parse(args.v_in)
+        axes.append(f"v_in={args.v_in}")
     if args.v_store:
-        data["v_store"] = Axis.parse(args.v_store)
+        axes.append(f"v_store={args.v_store}")
+    for item in axes:
+        name, _, text = item.partition("=")
+        data["axes"][name.strip()] = Axis.parse(text)
+    for item in args.set or []:
+        name, _, text = item.partition("=")
+        try:
+            data["settings"][name.strip()] = float(text)
+        except ValueError:
+            raise SpecError(f"setting {item!r}: expected NAME=NUMBER") from None
     return SweepSpec.from_dict(data)
 
 
@@ -179,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
     char.add_argument("--temps", type=_floats, help="comma-separated temperatures in C")
     char.add_argument("--v-in", help="input-level axis start:stop:points (V)")
     char.add_argument("--v-store", help="stored-voltage axis start:stop:points (V)")
+    char.add_argument(
+        "--axis",
+        action="append",
+        metavar="NAME=START:STOP:POINTS[:log]",
+        help="any axis of the circuit (repeatable)",
+    )
+    char.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a circuit setting, e.g. time_step=1e-9 (repeatable)",
+    )
     char.add_argument("--jobs", type=int, default=1, help="worker processes (0 or -1 = all cores)")
     char.add_argument("--out", help="output .h5 file (default build/<circuit>_sky130.h5)")
     char.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from characterize.base import Characterization, Quantity, Task
-from characterize.spec import SweepSpec
+from characterize.spec import CORE_DEVICE_MAX_V, Axis, AxisSpec, SpecError, SweepSpec
 from circuits.runner import LoadedCircuit, SpiceError
 
 V_MID = 0.9
@@ -30,15 +30,27 @@ class MultiplierCharacterization(Characterization):
     )
     axes = ("corner", "temperature", "v_store", "v_in")
 
-    def axis_values(self, spec: SweepSpec) -> dict[str, tuple[np.ndarray, str, str]]:
-        return {
-            "v_store": (
-                spec.v_store.values(),
-                "V",
-                "stored voltage (signed weight = v_store - 0.9 V)",
-            ),
-            "v_in": (spec.v_in.values(), "V", "input level on the read enables (1.8 V = full)"),
-        }
+    axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
+        "v_store": AxisSpec(
+            Axis(0.45, 1.35, 91),
+            0.0,
+            CORE_DEVICE_MAX_V,
+            "V",
+            "stored voltage (signed weight = v_store - 0.9 V)",
+        ),
+        "v_in": AxisSpec(
+            Axis(0.0, 1.8, 37),
+            0.0,
+            CORE_DEVICE_MAX_V,
+            "V",
+            "input level on the read enables (0 = off, 1.8 V = full)",
+        ),
+    }
+
+    def check_spec(self, spec: SweepSpec) -> None:
+        for name in self.axis_specs:
+            if spec.axes[name].scale != "linear":
+                raise SpecError(f"multiplier axis {name} must be linear (ngspice dc steps)")
 
     @staticmethod
     def dc_command(spec: SweepSpec, store_start: float, store_stop: float) -> str:

@@ -38,6 +38,8 @@ class Axis:
     """Last value; must be greater than ``start``."""
     points: int
     """Number of values, at least 2."""
+    scale: str = "linear"
+    """``linear`` or ``log`` (geometric spacing; needs a positive start)."""
 
     def validate(self, name: str, low: float, high: float, unit: str = "V") -> None:
         """Raise :class:`SpecError` if the axis is empty, reversed or outside ``[low, high]``."""
@@ -55,6 +57,10 @@ class Axis:
                 f"axis {name} is reversed or empty: start {self.start} {unit} must be below "
                 f"stop {self.stop} {unit}"
             )
+        if self.scale not in ("linear", "log"):
+            raise SpecError(f"axis {name}: scale must be linear or log, got {self.scale!r}")
+        if self.scale == "log" and self.start <= 0:
+            raise SpecError(f"axis {name}: a log axis needs a positive start, got {self.start}")
         if self.start < low or self.stop > high:
             raise SpecError(
                 f"axis {name} spans {self.start}..{self.stop} {unit}, outside the devices' "
@@ -63,54 +69,122 @@ class Axis:
 
     @property
     def step(self) -> float:
-        """Spacing between values."""
+        """Spacing between values (linear axes)."""
         return (self.stop - self.start) / (self.points - 1)
 
     def values(self) -> np.ndarray:
         """The axis values."""
+        if self.scale == "log":
+            return np.geomspace(self.start, self.stop, self.points)
         return np.linspace(self.start, self.stop, self.points)
 
     @classmethod
     def parse(cls, text: str) -> Axis:
-        """``"start:stop:points"`` (CLI form) to an axis."""
+        """``"start:stop:points[:log]"`` (CLI form) to an axis."""
         parts = text.split(":")
-        if len(parts) != 3:
+        if len(parts) not in (3, 4):
             raise SpecError(f"axis {text!r}: expected start:stop:points, e.g. 0:1.8:37")
         try:
-            return cls(float(parts[0]), float(parts[1]), int(parts[2]))
+            scale = parts[3] if len(parts) == 4 else "linear"
+            return cls(float(parts[0]), float(parts[1]), int(parts[2]), scale)
         except ValueError as error:
             raise SpecError(f"axis {text!r}: {error}") from None
 
 
 @dataclass(frozen=True)
+class AxisSpec:
+    """What a characterization accepts on one in-ngspice axis."""
+
+    default: Axis
+    """Axis used when a spec does not give one."""
+    low: float
+    """Lowest allowed value (device rating or physical limit)."""
+    high: float
+    """Highest allowed value."""
+    units: str
+    """Units of the values."""
+    description: str
+    """What the axis is."""
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """A scalar setting of a characterization (time step, hold time, ...)."""
+
+    default: float
+    """Value used when a spec does not give one."""
+    low: float
+    """Smallest allowed value."""
+    high: float
+    """Largest allowed value."""
+    units: str
+    """Units."""
+    description: str
+    """What it sets."""
+    positive: bool = True
+    """Whether zero is excluded."""
+
+
+@dataclass(frozen=True)
 class SweepSpec:
-    """What to characterize: a circuit over inner (in-ngspice) axes, corners and temperatures."""
+    """What to characterize: a circuit over in-ngspice axes, corners and temperatures."""
 
     circuit: str = "multiplier"
     """Registered characterization name (see ``characterize.registry``)."""
-    v_in: Axis = Axis(0.0, 1.8, 37)
-    """Input level on the read enables, in volts (0 = input inactive, 1.8 = full PWM level)."""
-    v_store: Axis = Axis(0.45, 1.35, 91)
-    """Stored voltage, in volts (mid-rail 0.9 V; signed weight = v_store - 0.9)."""
+    axes: dict[str, Axis] = field(default_factory=dict)
+    """In-ngspice axes by name (e.g. ``v_in``, ``v_store``); missing ones take the circuit's
+    defaults."""
     corners: tuple[str, ...] = ("tt",)
     """Process corners, from tt, ss, ff, sf, fs."""
     temperatures: tuple[float, ...] = (27.0,)
     """Temperatures in degrees Celsius."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Circuit-specific settings (kept in the provenance JSON)."""
+    settings: dict[str, float] = field(default_factory=dict)
+    """Circuit settings (time step, hold time, ...); missing ones take the circuit's defaults."""
 
     def __post_init__(self) -> None:
+        from characterize.registry import get_characterization
+
+        characterization = get_characterization(self.circuit)  # raises for an unknown circuit
         object.__setattr__(self, "corners", tuple(self.corners))
         object.__setattr__(self, "temperatures", tuple(float(t) for t in self.temperatures))
+        unknown = set(self.axes) - set(characterization.axis_specs)
+        if unknown:
+            raise SpecError(
+                f"{self.circuit} has no axis {', '.join(sorted(unknown))}; its axes: "
+                f"{', '.join(characterization.axis_specs)}"
+            )
+        unknown = set(self.settings) - set(characterization.setting_specs)
+        if unknown:
+            raise SpecError(
+                f"{self.circuit} has no setting {', '.join(sorted(unknown))}; its settings: "
+                f"{', '.join(characterization.setting_specs) or 'none'}"
+            )
+        axes = {name: a.default for name, a in characterization.axis_specs.items()}
+        axes.update(self.axes)
+        settings = {name: a.default for name, a in characterization.setting_specs.items()}
+        settings.update({k: float(v) for k, v in self.settings.items()})
+        object.__setattr__(self, "axes", axes)
+        object.__setattr__(self, "settings", settings)
         self.validate()
 
     def validate(self) -> None:
         """Raise :class:`SpecError` naming the first problem."""
         from characterize.registry import get_characterization
 
-        get_characterization(self.circuit)  # raises for an unknown circuit
-        self.v_in.validate("v_in", 0.0, CORE_DEVICE_MAX_V)
-        self.v_store.validate("v_store", 0.0, CORE_DEVICE_MAX_V)
+        characterization = get_characterization(self.circuit)
+        for name, axis_spec in characterization.axis_specs.items():
+            self.axes[name].validate(name, axis_spec.low, axis_spec.high, axis_spec.units)
+        for name, setting in characterization.setting_specs.items():
+            value = self.settings[name]
+            if not math.isfinite(value):
+                raise SpecError(f"setting {name} must be a finite number, got {value}")
+            if setting.positive and value <= 0:
+                raise SpecError(f"setting {name} must be positive, got {value:g} {setting.units}")
+            if not setting.low <= value <= setting.high:
+                raise SpecError(
+                    f"setting {name} = {value:g} {setting.units} outside "
+                    f"{setting.low:g}..{setting.high:g} {setting.units}"
+                )
         if not self.corners:
             raise SpecError("no corners given; choose from " + ", ".join(CORNERS))
         for corner in self.corners:
@@ -126,14 +200,28 @@ class SweepSpec:
                 raise SpecError(f"temperature {temperature} C outside {low}..{high} C")
         if len(set(self.temperatures)) != len(self.temperatures):
             raise SpecError("temperatures repeat")
+        characterization.check_spec(self)
+
+    @property
+    def v_in(self) -> Axis:
+        """The ``v_in`` axis (multiplier)."""
+        return self.axes["v_in"]
+
+    @property
+    def v_store(self) -> Axis:
+        """The ``v_store`` axis (multiplier, leakage)."""
+        return self.axes["v_store"]
 
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON and TOML compatible)."""
-        data = asdict(self)
-        data["corners"] = list(self.corners)
-        data["temperatures"] = list(self.temperatures)
-        return data
+        return {
+            "circuit": self.circuit,
+            "axes": {name: asdict(axis) for name, axis in self.axes.items()},
+            "corners": list(self.corners),
+            "temperatures": list(self.temperatures),
+            "settings": dict(self.settings),
+        }
 
     def to_json(self) -> str:
         """JSON text; :meth:`from_json` reads it back to an equal spec."""
@@ -147,12 +235,19 @@ class SweepSpec:
         if unknown:
             raise SpecError(f"unknown sweep setting(s): {', '.join(sorted(unknown))}")
         values = dict(data)
-        for name in ("v_in", "v_store"):
-            if name in values and not isinstance(values[name], Axis):
-                axis = values[name]
-                if not isinstance(axis, dict) or set(axis) != {"start", "stop", "points"}:
-                    raise SpecError(f"axis {name} needs start, stop and points, got {axis!r}")
-                values[name] = Axis(**axis)
+        axes = {}
+        for name, axis in dict(values.get("axes", {})).items():
+            if isinstance(axis, Axis):
+                axes[name] = axis
+                continue
+            if (
+                not isinstance(axis, dict)
+                or not {"start", "stop", "points"} <= set(axis)
+                or not (set(axis) <= {"start", "stop", "points", "scale"})
+            ):
+                raise SpecError(f"axis {name} needs start, stop and points, got {axis!r}")
+            axes[name] = Axis(**axis)
+        values["axes"] = axes
         return cls(**values)
 
     @classmethod
@@ -176,6 +271,11 @@ class SweepSpec:
         return cls.from_dict(data.get("sweep", data))
 
     @property
+    def inner_points(self) -> int:
+        """Points per corner and temperature."""
+        return int(np.prod([axis.points for axis in self.axes.values()]))
+
+    @property
     def points(self) -> int:
         """Total number of simulated points."""
-        return self.v_in.points * self.v_store.points * len(self.corners) * len(self.temperatures)
+        return self.inner_points * len(self.corners) * len(self.temperatures)

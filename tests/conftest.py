@@ -15,8 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 def small_spec() -> SweepSpec:
     """Two corners, two temperatures, a coarse grid: about a second of ngspice."""
     return SweepSpec(
-        v_in=Axis(0.0, 1.8, 10),
-        v_store=Axis(0.45, 1.35, 19),
+        axes={"v_in": Axis(0.0, 1.8, 10), "v_store": Axis(0.45, 1.35, 19)},
         corners=("tt", "ff"),
         temperatures=(27.0, 85.0),
     )

@@ -81,7 +81,7 @@ def test_missing_netlist_during_a_sweep_leaves_no_file(tmp_path, monkeypatch):
     )
     with pytest.raises(NetlistNotFoundError, match="gaincell_missing"):
         run_sweep(
-            SweepSpec(v_in=Axis(0, 1.8, 3), v_store=Axis(0.45, 1.35, 3)),
+            SweepSpec(axes={"v_in": Axis(0, 1.8, 3), "v_store": Axis(0.45, 1.35, 3)}),
             tmp_path / "o.h5",
             progress=False,
         )

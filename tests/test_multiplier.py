@@ -12,7 +12,9 @@ from characterize.sweep import simulate_spec
 
 @pytest.fixture(scope="module")
 def tt_grid():
-    spec = SweepSpec(v_in=Axis(0.0, 1.8, 7), v_store=Axis(0.45, 1.35, 46), corners=("tt",))
+    spec = SweepSpec(
+        axes={"v_in": Axis(0.0, 1.8, 7), "v_store": Axis(0.45, 1.35, 46)}, corners=("tt",)
+    )
     arrays, _ = simulate_spec(spec, jobs=1, progress=False)
     return spec, arrays["i_out"][0, 0]  # v_store x v_in
 

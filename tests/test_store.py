@@ -127,6 +127,8 @@ def test_spec_json_round_trip(a, b, n, corners, temps):
         a, b = b, a
     if a == b:
         return
-    spec = SweepSpec(v_in=Axis(a, b, n), corners=tuple(corners), temperatures=tuple(temps))
+    spec = SweepSpec(
+        axes={"v_in": Axis(a, b, n)}, corners=tuple(corners), temperatures=tuple(temps)
+    )
     assert SweepSpec.from_json(spec.to_json()) == spec
     assert json.loads(spec.to_json())["corners"] == corners

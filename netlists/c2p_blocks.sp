@@ -1,0 +1,130 @@
+* c2p_blocks: shared subcircuits of the charge-to-pulse converters relu_c2p and signed_c2p (sky130, 1.8 V)
+*
+* Contents
+*   c2p_inv     static CMOS inverter, parameters wn / wp (um), L = 0.15 um.
+*   c2p_nand2   2-input NAND (nfets stacked, so 2x wider).        Pins: a b y vdd vss
+*   c2p_nor2    2-input NOR  (pfets stacked, so 2x wider).        Pins: a b y vdd vss
+*   c2p_nor3    3-input NOR.                                      Pins: a b c y vdd vss
+*   c2p_xor2    XOR from four NAND2 gates.                        Pins: a b y vdd vss
+*   c2p_buf     non-inverting 4-stage tapered buffer (taper ~3x) for the converter output:
+*               drives the 0.2 pF load of 64 enable gates (64 x 1 um x 0.35 um) of the next
+*               array with 10-90 % rise/fall near 0.15 ns (tt). Last stage nfet 8 um / pfet 16 um.
+*   c2p_srlatch NOR SR latch, reset-dominant in use (r = rst): q = done flag.  Pins: s r q qb vdd vss
+*   c2p_dff     positive-edge master-slave transmission-gate D flip-flop with asynchronous
+*               clear (rst high forces q = 0). Pins: d clk rst q vdd vss
+*   c2p_bias    current-reference mirror: the testbench pushes the reference current
+*               (ideal source `ibias`, 10 uA) into pin ibias, a diode-connected nfet
+*               (W 2 / L 1); pin ibias is then the nfet bias voltage nb. A copy of 10 uA
+*               feeds a diode-connected pfet (W 4 / L 1) whose gate is the pfet bias pb.
+*               All mirrors use L = 1 um to keep channel-length modulation small.
+*               Pins: ibias pb vdd vss
+*   c2p_comp    continuous-time two-stage comparator (uncompensated two-stage amplifier +
+*               inverter): out = 1 when inp > inn. Stage 1: nfet pair W 4 / L 0.5, pfet
+*               mirror load W 2 / L 0.5, 20 uA tail (nfet W 4 / L 1 mirrored from nb).
+*               Stage 2: pfet common source W 4 / L 0.5 (2x the load, so balanced at the
+*               stage-1 quiescent voltage: no systematic offset) with a 20 uA nfet sink.
+*               Total 40 uA static. Delay about 0.3-0.5 ns for the 33 mV/ns ramp on col,
+*               which appears as a constant offset of the pulse width.
+*               Pins: inp inn out nb vdd vss
+*   c2p_colcap  column integration capacitor: two MIM caps cap_mim_m3_1 22 x 22 um in
+*               parallel, ~1.97 pF (typical 2.0 fF/um^2 + 0.19 fF/um perimeter), col to vss.
+*   c2p_colrst  column reset: transmission gate (nfet W 2 / pfet W 4, L 0.15) from col to
+*               vmid while rst is high. Pins: col vmid rst vdd vss
+*
+* All device terminals stay within 0..1.8 V.
+
+.subckt c2p_inv a y vdd vss wn=0.5 wp=1
+XN y a vss vss sky130_fd_pr__nfet_01v8 w={wn} l=0.15
+XP y a vdd vdd sky130_fd_pr__pfet_01v8 w={wp} l=0.15
+.ends c2p_inv
+
+.subckt c2p_nand2 a b y vdd vss
+XN1 y a n1 vss sky130_fd_pr__nfet_01v8 w=1 l=0.15
+XN2 n1 b vss vss sky130_fd_pr__nfet_01v8 w=1 l=0.15
+XP1 y a vdd vdd sky130_fd_pr__pfet_01v8 w=1 l=0.15
+XP2 y b vdd vdd sky130_fd_pr__pfet_01v8 w=1 l=0.15
+.ends c2p_nand2
+
+.subckt c2p_nor2 a b y vdd vss
+XN1 y a vss vss sky130_fd_pr__nfet_01v8 w=0.5 l=0.15
+XN2 y b vss vss sky130_fd_pr__nfet_01v8 w=0.5 l=0.15
+XP1 p1 a vdd vdd sky130_fd_pr__pfet_01v8 w=2 l=0.15
+XP2 y b p1 vdd sky130_fd_pr__pfet_01v8 w=2 l=0.15
+.ends c2p_nor2
+
+.subckt c2p_nor3 a b c y vdd vss
+XN1 y a vss vss sky130_fd_pr__nfet_01v8 w=0.5 l=0.15
+XN2 y b vss vss sky130_fd_pr__nfet_01v8 w=0.5 l=0.15
+XN3 y c vss vss sky130_fd_pr__nfet_01v8 w=0.5 l=0.15
+XP1 p1 a vdd vdd sky130_fd_pr__pfet_01v8 w=3 l=0.15
+XP2 p2 b p1 vdd sky130_fd_pr__pfet_01v8 w=3 l=0.15
+XP3 y c p2 vdd sky130_fd_pr__pfet_01v8 w=3 l=0.15
+.ends c2p_nor3
+
+.subckt c2p_xor2 a b y vdd vss
+X1 a b n1 vdd vss c2p_nand2
+X2 a n1 n2 vdd vss c2p_nand2
+X3 b n1 n3 vdd vss c2p_nand2
+X4 n2 n3 y vdd vss c2p_nand2
+.ends c2p_xor2
+
+.subckt c2p_buf a y vdd vss
+X1 a b1 vdd vss c2p_inv wn=0.5 wp=1
+X2 b1 b2 vdd vss c2p_inv wn=1 wp=2
+X3 b2 b3 vdd vss c2p_inv wn=3 wp=6
+X4 b3 y vdd vss c2p_inv wn=8 wp=16
+.ends c2p_buf
+
+.subckt c2p_srlatch s r q qb vdd vss
+X1 r qb q vdd vss c2p_nor2
+X2 s q qb vdd vss c2p_nor2
+.ends c2p_srlatch
+
+.subckt c2p_dff d clk rst q vdd vss
+XCI clk clkb vdd vss c2p_inv
+* master: transparent while clk low
+XT1N d clkb m vss sky130_fd_pr__nfet_01v8 w=0.5 l=0.15
+XT1P d clk m vdd sky130_fd_pr__pfet_01v8 w=1 l=0.15
+XM1 m mb vdd vss c2p_inv
+XM2 mb mf vdd vss c2p_inv wn=0.42 wp=0.42
+XT2N mf clk m vss sky130_fd_pr__nfet_01v8 w=0.42 l=0.15
+XT2P mf clkb m vdd sky130_fd_pr__pfet_01v8 w=0.42 l=0.15
+* slave: transparent while clk high; NOR with rst clears it
+XT3N mb clk s vss sky130_fd_pr__nfet_01v8 w=0.5 l=0.15
+XT3P mb clkb s vdd sky130_fd_pr__pfet_01v8 w=1 l=0.15
+XS1 s rst sb vdd vss c2p_nor2
+XS2 sb sf vdd vss c2p_inv wn=0.42 wp=0.42
+XT4N sf clkb s vss sky130_fd_pr__nfet_01v8 w=0.42 l=0.15
+XT4P sf clk s vdd sky130_fd_pr__pfet_01v8 w=0.42 l=0.15
+* q = sb = d at the last rising clk edge (0 while rst)
+XQ1 sb qn vdd vss c2p_inv
+XQ2 qn q vdd vss c2p_inv wn=1 wp=2
+.ends c2p_dff
+
+.subckt c2p_bias ibias pb vdd vss
+XNB0 ibias ibias vss vss sky130_fd_pr__nfet_01v8 w=2 l=1
+XNB1 pb ibias vss vss sky130_fd_pr__nfet_01v8 w=2 l=1
+XPB0 pb pb vdd vdd sky130_fd_pr__pfet_01v8 w=4 l=1
+.ends c2p_bias
+
+.subckt c2p_comp inp inn out nb vdd vss
+XT tail nb vss vss sky130_fd_pr__nfet_01v8 w=4 l=1
+XM1 d1 inp tail vss sky130_fd_pr__nfet_01v8 w=4 l=0.5
+XM2 d2 inn tail vss sky130_fd_pr__nfet_01v8 w=4 l=0.5
+XP1 d1 d1 vdd vdd sky130_fd_pr__pfet_01v8 w=2 l=0.5
+XP2 d2 d1 vdd vdd sky130_fd_pr__pfet_01v8 w=2 l=0.5
+XP3 o2 d2 vdd vdd sky130_fd_pr__pfet_01v8 w=4 l=0.5
+XN3 o2 nb vss vss sky130_fd_pr__nfet_01v8 w=4 l=1
+XI o2 out vdd vss c2p_inv wn=0.5 wp=1
+.ends c2p_comp
+
+.subckt c2p_colcap col vss
+XC1 col vss sky130_fd_pr__cap_mim_m3_1 w=22 l=22
+XC2 col vss sky130_fd_pr__cap_mim_m3_1 w=22 l=22
+.ends c2p_colcap
+
+.subckt c2p_colrst col vmid rst vdd vss
+XI rst rstb vdd vss c2p_inv
+XN col rst vmid vss sky130_fd_pr__nfet_01v8 w=2 l=0.15
+XP col rstb vmid vdd sky130_fd_pr__pfet_01v8 w=4 l=0.15
+.ends c2p_colrst
