@@ -11,7 +11,7 @@ import numpy as np
 
 from characterize.spec import AxisSpec, SettingSpec, SweepSpec
 from circuits.netlist import Deck, assemble_deck, load_netlist
-from circuits.runner import LoadedCircuit
+from circuits.runner import LoadedCircuit, SpiceError
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class Quantity:
     """SI units, e.g. ``A``."""
     description: str
     """One line saying what it is and its sign convention."""
+    axes: tuple[str, ...] | None = None
+    """Its axes, outermost first, if not all of the characterization's axes (always a
+    leading part of them)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,39 @@ class Characterization(ABC):
     into blocks across tasks."""
     setting_specs: ClassVar[dict[str, SettingSpec]] = {}
     """Scalar settings (time step, hold time, ...)."""
+
+    def __init__(self) -> None:
+        self.failures: list[dict] = []
+        """Points that failed in this task: ``{corner, temperature, point, reason}``."""
+
+    def quantity_axes(self, quantity: Quantity) -> tuple[str, ...]:
+        """The axes of one quantity."""
+        return quantity.axes or self.axes
+
+    def run_point(
+        self,
+        circuit: LoadedCircuit,
+        commands: list[str],
+        corner: str,
+        temperature: float,
+        point: dict,
+    ) -> bool:
+        """Run ``commands``; on an ngspice failure record it in :attr:`failures` and return
+        False so the caller stores NaN and the job goes on."""
+        try:
+            for command in commands:
+                circuit.command(command)
+        except SpiceError as error:
+            self.failures.append(
+                {
+                    "corner": corner,
+                    "temperature": temperature,
+                    "point": point,
+                    "reason": error.reason,
+                }
+            )
+            return False
+        return True
 
     def check_spec(self, spec: SweepSpec) -> None:  # noqa: B027 (optional hook)
         """Extra consistency checks beyond per-axis limits; raise ``SpecError``."""

@@ -130,36 +130,44 @@ def cmd_characterize(args: argparse.Namespace) -> int:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from figures.multiplier import plot_multiplier_iv
+    from figures import FIGURES, draw_all
 
-    out_dir = Path(args.out)
-    source = Path(args.multiplier)
-    path = plot_multiplier_iv(
-        source, REFERENCE_DIR / "paper_gain_cell_iv.npz", out_dir / "fig1e_multiplier_iv.png"
-    )
-    print(f"wrote {path} (from {source})")
+    data_dir = Path(args.data)
+    drawn = draw_all(data_dir, Path(args.out))
+    if not drawn:
+        stems = ", ".join(f"{f.source}.h5" for f in FIGURES)
+        raise FileNotFoundError(f"no characterization files in {data_dir} (looked for {stems})")
+    for png, source in drawn:
+        print(f"wrote {png} (from {source})")
     return 0
 
 
+MAIN_JOB = ("multiplier_sky130", "leakage_sky130")
+"""Presets the main job characterizes, in data-flow order."""
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """The main job: characterize the multiplier (all corners, three temperatures) into
-    build/ and draw its figure from that file."""
-    out = BUILD_DIR / "multiplier_sky130.h5"
+    """The main job: characterize every circuit of :data:`MAIN_JOB` into build/ with the
+    shipped presets, then draw the figures from those files."""
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    main(
-        [
-            "characterize",
-            "multiplier",
-            "--job",
-            "multiplier_sky130",
-            "--jobs",
-            str(args.jobs),
-            "--out",
-            str(out),
-        ]
-        + (["--quiet"] if args.quiet else [])
-    )
-    return main(["figures", "--multiplier", str(out), "--out", str(BUILD_DIR / "figures")])
+    for preset in MAIN_JOB:
+        circuit = preset.removesuffix("_sky130").replace("_", "-")
+        code = main(
+            [
+                "characterize",
+                circuit,
+                "--job",
+                preset,
+                "--jobs",
+                str(args.jobs),
+                "--out",
+                str(BUILD_DIR / f"{preset}.h5"),
+            ]
+            + (["--quiet"] if args.quiet else [])
+        )
+        if code:
+            return code
+    return main(["figures", "--data", str(BUILD_DIR), "--out", str(BUILD_DIR / "figures")])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,7 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     char.set_defaults(handler=cmd_characterize)
 
     figs = commands.add_parser("figures", help="regenerate the figures from stored HDF5 data")
-    figs.add_argument("--multiplier", default=str(CHARACTERIZATION_DIR / "multiplier_sky130.h5"))
+    figs.add_argument(
+        "--data",
+        default=str(CHARACTERIZATION_DIR),
+        help="folder of characterization files (default: the shipped data)",
+    )
     figs.add_argument("--out", default=str(BUILD_DIR / "figures"))
     figs.set_defaults(handler=cmd_figures)
 

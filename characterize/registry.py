@@ -6,9 +6,10 @@ from characterize.base import Characterization
 
 
 def _all() -> dict[str, type[Characterization]]:
+    from characterize.leakage import LeakageCharacterization
     from characterize.multiplier import MultiplierCharacterization
 
-    return {cls.name: cls for cls in (MultiplierCharacterization,)}
+    return {cls.name: cls for cls in (MultiplierCharacterization, LeakageCharacterization)}
 
 
 def available() -> list[str]:

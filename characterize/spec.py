@@ -172,6 +172,7 @@ class SweepSpec:
         from characterize.registry import get_characterization
 
         characterization = get_characterization(self.circuit)
+        characterization.check_spec(self)  # first: its messages name the physical quantity
         for name, axis_spec in characterization.axis_specs.items():
             self.axes[name].validate(name, axis_spec.low, axis_spec.high, axis_spec.units)
         for name, setting in characterization.setting_specs.items():
@@ -200,7 +201,6 @@ class SweepSpec:
                 raise SpecError(f"temperature {temperature} C outside {low}..{high} C")
         if len(set(self.temperatures)) != len(self.temperatures):
             raise SpecError("temperatures repeat")
-        characterization.check_spec(self)
 
     @property
     def v_in(self) -> Axis:

@@ -41,6 +41,8 @@ class TaskResult:
     """Time spent in analyses and reading vectors."""
     pid: int
     """Worker process id."""
+    failures: list[dict] = field(default_factory=list)
+    """Points that failed (stored as NaN), with ngspice's reason."""
 
 
 @dataclass
@@ -76,7 +78,14 @@ def run_task(spec_json: str, task: Task) -> TaskResult:
         arrays = characterization.simulate(circuit, spec, task)
     finished = time.perf_counter()
     load_seconds = loaded - started if runner.loads > loads_before else 0.0
-    return TaskResult(arrays, runner.version, load_seconds, finished - loaded, os.getpid())
+    return TaskResult(
+        arrays,
+        runner.version,
+        load_seconds,
+        finished - loaded,
+        os.getpid(),
+        characterization.failures,
+    )
 
 
 def simulate_spec(
@@ -157,10 +166,11 @@ def run_sweep(
         circuit=spec.circuit,
         axes=axes,
         quantities=arrays,
-        quantity_axes={name: characterization.axes for name in arrays},
+        quantity_axes={name: characterization.quantity_axes(quantities[name]) for name in arrays},
         units={name: quantities[name].units for name in arrays},
         descriptions={name: quantities[name].description for name in arrays},
-        provenance=provenance(spec, report.tasks[0].ngspice_version),
+        provenance=provenance(spec, report.tasks[0].ngspice_version)
+        | {"failures": [f for task in report.tasks for f in task.failures]},
     )
     write_characterization(out, data)
     return report

@@ -1,1 +1,53 @@
-"""Figures regenerated from stored HDF5 data alone (no ngspice needed)."""
+"""Figures regenerated from stored HDF5 data alone (no ngspice needed).
+
+To add a figure: write ``figures/<name>.py`` with a function ``plot_<name>(source, out)`` that
+reads only stored files, and add a :class:`Figure` entry to :data:`FIGURES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: which stored file it reads and where it goes."""
+
+    source: str
+    """Characterization file stem in the data folder, e.g. ``multiplier_sky130``."""
+    output: str
+    """PNG file name."""
+    draw: Callable[[Path, Path], Path]
+    """``draw(source_file, out_png)``."""
+
+
+def _multiplier(source: Path, out: Path) -> Path:
+    from circuits import REPO_ROOT
+    from figures.multiplier import plot_multiplier_iv
+
+    return plot_multiplier_iv(source, REPO_ROOT / "data/reference/paper_gain_cell_iv.npz", out)
+
+
+def _leakage(source: Path, out: Path) -> Path:
+    from figures.leakage import plot_leakage
+
+    return plot_leakage(source, out)
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("multiplier_sky130", "fig1e_multiplier_iv.png", _multiplier),
+    Figure("leakage_sky130", "fig1f_leakage.png", _leakage),
+)
+"""Every figure, in paper order."""
+
+
+def draw_all(data_dir: Path, out_dir: Path) -> list[tuple[Path, Path]]:
+    """Draw every figure whose source file exists in ``data_dir``; returns (png, source) pairs."""
+    drawn = []
+    for figure in FIGURES:
+        source = Path(data_dir) / f"{figure.source}.h5"
+        if source.is_file():
+            drawn.append((figure.draw(source, Path(out_dir) / figure.output), source))
+    return drawn
