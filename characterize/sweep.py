@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,24 @@ def _deck(circuit: str, corner: str) -> Deck:
     return get_characterization(circuit).deck(corner)
 
 
+def run_tasks(spec_json: str, tasks: list[Task]) -> list[TaskResult]:
+    """Worker entry point: simulate a contiguous run of tasks, reloading the deck only when the
+    corner changes."""
+    return [run_task(spec_json, task) for task in tasks]
+
+
+def partition(tasks: list[Task], jobs: int, corners: int) -> list[list[Task]]:
+    """Split tasks into contiguous work units: one per worker when parallel (each worker then
+    loads about corners/jobs + 1 decks instead of one per task), one per corner when serial
+    (for the progress bar)."""
+    units = jobs if jobs > 1 else corners
+    edges = np.linspace(0, len(tasks), min(units, len(tasks)) + 1).round().astype(int)
+    return [tasks[a:b] for a, b in pairwise(edges) if b > a]
+
+
 def run_task(spec_json: str, task: Task) -> TaskResult:
-    """Worker entry point: simulate one task. The worker keeps its last deck loaded, so the
-    models are parsed once per corner per worker."""
+    """Simulate one task. The worker keeps its last deck loaded, so the models are parsed once
+    per corner per worker."""
     from circuits.runner import get_runner
 
     spec = SweepSpec.from_json(spec_json)
@@ -94,15 +110,17 @@ def simulate_spec(
     """Run every task of ``spec`` and assemble full arrays (corner, temperature, ...)."""
     characterization = get_characterization(spec.circuit)
     tasks = characterization.tasks(spec, jobs)
+    units = partition(tasks, jobs, len(spec.corners))
     started = time.perf_counter()
-    results = run_parallel(
-        run_task,
-        [(spec.to_json(), task) for task in tasks],
+    unit_results = run_parallel(
+        run_tasks,
+        [(spec.to_json(), unit) for unit in units],
         jobs=jobs,
         progress=progress,
-        description=f"{spec.circuit} ({len(tasks)} tasks)",
+        description=f"{spec.circuit} ({len(tasks)} blocks in {len(units)} units)",
     )
     seconds = time.perf_counter() - started
+    results = [result for unit in unit_results for result in unit]
     arrays: dict[str, np.ndarray] = {}
     for task, result in zip(tasks, results, strict=True):
         corner_index = spec.corners.index(task.corner)
