@@ -132,11 +132,12 @@ def cmd_characterize(args: argparse.Namespace) -> int:
 def cmd_figures(args: argparse.Namespace) -> int:
     from figures import FIGURES, draw_all
 
-    data_dir = Path(args.data)
-    drawn = draw_all(data_dir, Path(args.out))
+    data_dirs = [Path(folder) for folder in args.data]
+    drawn = draw_all(data_dirs, Path(args.out))
     if not drawn:
         stems = ", ".join(f"{f.source}.h5" for f in FIGURES)
-        raise FileNotFoundError(f"no characterization files in {data_dir} (looked for {stems})")
+        folders = ", ".join(map(str, data_dirs))
+        raise FileNotFoundError(f"no characterization files in {folders} (looked for {stems})")
     for png, source in drawn:
         print(f"wrote {png} (from {source})")
     return 0
@@ -167,7 +168,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if code:
             return code
-    return main(["figures", "--data", str(BUILD_DIR), "--out", str(BUILD_DIR / "figures")])
+    # Fresh files first; figures of circuits the main job does not simulate use shipped data.
+    return main(
+        [
+            "figures",
+            "--data",
+            str(BUILD_DIR),
+            str(CHARACTERIZATION_DIR),
+            "--out",
+            str(BUILD_DIR / "figures"),
+        ]
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,8 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     figs = commands.add_parser("figures", help="regenerate the figures from stored HDF5 data")
     figs.add_argument(
         "--data",
-        default=str(CHARACTERIZATION_DIR),
-        help="folder of characterization files (default: the shipped data)",
+        nargs="+",
+        default=[str(CHARACTERIZATION_DIR)],
+        help="folders of characterization files, the first that has a file wins "
+        "(default: the shipped data)",
     )
     figs.add_argument("--out", default=str(BUILD_DIR / "figures"))
     figs.set_defaults(handler=cmd_figures)

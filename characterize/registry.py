@@ -6,10 +6,19 @@ from characterize.base import Characterization
 
 
 def _all() -> dict[str, type[Characterization]]:
+    from characterize.c2p import ReluChargeToPulse, SignedChargeToPulse
     from characterize.leakage import LeakageCharacterization
+    from characterize.mac_chain import MacChainCharacterization
     from characterize.multiplier import MultiplierCharacterization
 
-    return {cls.name: cls for cls in (MultiplierCharacterization, LeakageCharacterization)}
+    classes = (
+        MultiplierCharacterization,
+        LeakageCharacterization,
+        ReluChargeToPulse,
+        SignedChargeToPulse,
+        MacChainCharacterization,
+    )
+    return {cls.name: cls for cls in classes}
 
 
 def available() -> list[str]:

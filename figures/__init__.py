@@ -36,18 +36,29 @@ def _leakage(source: Path, out: Path) -> Path:
     return plot_leakage(source, out)
 
 
+def _c2p(source: Path, out: Path) -> Path:
+    from figures.c2p import plot_c2p
+
+    return plot_c2p(source, out)
+
+
 FIGURES: tuple[Figure, ...] = (
     Figure("multiplier_sky130", "fig1e_multiplier_iv.png", _multiplier),
     Figure("leakage_sky130", "fig1f_leakage.png", _leakage),
+    Figure("relu_c2p_sky130", "fig1g_relu_c2p.png", _c2p),
+    Figure("signed_c2p_sky130", "fig1h_signed_c2p.png", _c2p),
 )
 """Every figure, in paper order."""
 
 
-def draw_all(data_dir: Path, out_dir: Path) -> list[tuple[Path, Path]]:
-    """Draw every figure whose source file exists in ``data_dir``; returns (png, source) pairs."""
+def draw_all(data_dirs: list[Path], out_dir: Path) -> list[tuple[Path, Path]]:
+    """Draw every figure whose source file exists in one of ``data_dirs`` (the first folder
+    that has it wins); returns (png, source) pairs."""
     drawn = []
     for figure in FIGURES:
-        source = Path(data_dir) / f"{figure.source}.h5"
-        if source.is_file():
-            drawn.append((figure.draw(source, Path(out_dir) / figure.output), source))
+        for folder in data_dirs:
+            source = Path(folder) / f"{figure.source}.h5"
+            if source.is_file():
+                drawn.append((figure.draw(source, Path(out_dir) / figure.output), source))
+                break
     return drawn
