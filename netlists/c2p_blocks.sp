@@ -104,18 +104,23 @@ XQ2 qn q vdd vss c2p_inv wn=1 wp=2
 .subckt c2p_bias ibias pb vdd vss
 XNB0 ibias ibias vss vss sky130_fd_pr__nfet_01v8 w=2 l=1
 XNB1 pb ibias vss vss sky130_fd_pr__nfet_01v8 w=2 l=1
-XPB0 pb pb vdd vdd sky130_fd_pr__pfet_01v8 w=4 l=1
+XPB0 pb pb vdd vdd sky130_fd_pr__pfet_01v8_lvt w=4 l=1
 .ends c2p_bias
 
 .subckt c2p_comp inp inn out nb vdd vss
-XT tail nb vss vss sky130_fd_pr__nfet_01v8 w=4 l=1
-XM1 d1 inp tail vss sky130_fd_pr__nfet_01v8 w=4 l=0.5
-XM2 d2 inn tail vss sky130_fd_pr__nfet_01v8 w=4 l=0.5
-XP1 d1 d1 vdd vdd sky130_fd_pr__pfet_01v8 w=2 l=0.5
-XP2 d2 d1 vdd vdd sky130_fd_pr__pfet_01v8 w=2 l=0.5
-XP3 o2 d2 vdd vdd sky130_fd_pr__pfet_01v8 w=4 l=0.5
-XN3 o2 nb vss vss sky130_fd_pr__nfet_01v8 w=4 l=1
-XI o2 out vdd vss c2p_inv wn=0.5 wp=1
+* stage A: low-gain preamplifier, lvt nfet pair, diode-connected lvt pfet loads (bounded swing)
+XTA ta nb vss vss sky130_fd_pr__nfet_01v8 w=4 l=1
+XM1 a1 inp ta vss sky130_fd_pr__nfet_01v8_lvt w=4 l=0.5
+XM2 a2 inn ta vss sky130_fd_pr__nfet_01v8_lvt w=4 l=0.5
+XL1 a1 a1 vdd vdd sky130_fd_pr__pfet_01v8_lvt w=1 l=0.5
+XL2 a2 a2 vdd vdd sky130_fd_pr__pfet_01v8_lvt w=1 l=0.5
+* stage B: 5-transistor amplifier, rail-to-rail output b (low when inp > inn)
+XTB tb nb vss vss sky130_fd_pr__nfet_01v8 w=8 l=1
+XM3 d3 a1 tb vss sky130_fd_pr__nfet_01v8_lvt w=1 l=0.5
+XM4 b a2 tb vss sky130_fd_pr__nfet_01v8_lvt w=1 l=0.5
+XP3 d3 d3 vdd vdd sky130_fd_pr__pfet_01v8_lvt w=1 l=0.5
+XP4 b d3 vdd vdd sky130_fd_pr__pfet_01v8_lvt w=1 l=0.5
+XI1 b out vdd vss c2p_inv wn=0.5 wp=1
 .ends c2p_comp
 
 .subckt c2p_colcap col vss
