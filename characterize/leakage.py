@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from characterize.base import Characterization, Quantity, Task
+from characterize.c2p import GEAR
 from characterize.measure import LSB_V, energy, retention_time_constant, time_to_drift
 from characterize.spec import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
 from circuits.runner import LoadedCircuit
@@ -95,6 +96,7 @@ class LeakageCharacterization(Characterization):
         tran = f"tran {spec.settings['time_step']:.6g} {stop:.9g} 0 {stop / 200:.6g}"
         circuit.command(f"alterparam t_write={t_write:.6g}")
         circuit.command("reset")  # re-evaluates parameters; also restores the deck's temperature
+        circuit.command(GEAR)
         for ti, temperature in enumerate(spec.temperatures):
             circuit.command(f"option temp={temperature:.12g}")
             for vi, value in enumerate(values):

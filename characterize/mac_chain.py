@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from characterize.base import Characterization, Quantity, Task
-from characterize.c2p import LOGIC_THRESHOLD_V
+from characterize.c2p import GEAR, LOGIC_THRESHOLD_V
 from characterize.measure import energy, pulse_width
 from characterize.spec import Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
 from circuits.runner import LoadedCircuit
@@ -143,6 +143,7 @@ class MacChainCharacterization(Characterization):
                 commands += [f"alter vwv{i} dc={v:.6g}" for i, v in enumerate(inputs["v"])]
                 commands += [
                     f"option temp={temperature:.12g}",
+                    GEAR,
                     f"tran {spec.settings['time_step']:.6g} {stop:.6g}",
                 ]
                 point = {"case": int(case)}
