@@ -42,11 +42,18 @@ def _c2p(source: Path, out: Path) -> Path:
     return plot_c2p(source, out)
 
 
+def _mac_chain(source: Path, out: Path) -> Path:
+    from figures.mac_chain import plot_mac_chain
+
+    return plot_mac_chain(source, out)
+
+
 FIGURES: tuple[Figure, ...] = (
     Figure("multiplier_sky130", "fig1e_multiplier_iv.png", _multiplier),
     Figure("leakage_sky130", "fig1f_leakage.png", _leakage),
     Figure("relu_c2p_sky130", "fig1g_relu_c2p.png", _c2p),
     Figure("signed_c2p_sky130", "fig1h_signed_c2p.png", _c2p),
+    Figure("mac_chain_sky130", "fig2de_mac_chain.png", _mac_chain),
 )
 """Every figure, in paper order."""
 
