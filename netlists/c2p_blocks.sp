@@ -1,7 +1,7 @@
 * c2p_blocks: shared subcircuits of the charge-to-pulse converters relu_c2p and signed_c2p (sky130, 1.8 V)
 *
 * Contents
-*   c2p_inv     static CMOS inverter, parameters wn / wp (um), L = 0.15 um.
+*   c2p_inv     static CMOS inverter, parameters wn / wp / l (um), default L = 0.15 um.
 *   c2p_nand2   2-input NAND (nfets stacked, so 2x wider).        Pins: a b y vdd vss
 *   c2p_nor2    2-input NOR  (pfets stacked, so 2x wider).        Pins: a b y vdd vss
 *   c2p_nor3    3-input NOR.                                      Pins: a b c y vdd vss
@@ -13,18 +13,22 @@
 *   c2p_dff     positive-edge master-slave transmission-gate D flip-flop with asynchronous
 *               clear (rst high forces q = 0). Pins: d clk rst q vdd vss
 *   c2p_bias    current-reference mirror: the testbench pushes the reference current
-*               (ideal source `ibias`, 10 uA) into pin ibias, a diode-connected nfet
-*               (W 2 / L 1); pin ibias is then the nfet bias voltage nb. A copy of 10 uA
-*               feeds a diode-connected pfet (W 4 / L 1) whose gate is the pfet bias pb.
-*               All mirrors use L = 1 um to keep channel-length modulation small.
-*               Pins: ibias pb vdd vss
-*   c2p_comp    continuous-time two-stage comparator (uncompensated two-stage amplifier +
-*               inverter): out = 1 when inp > inn. Stage 1: nfet pair W 4 / L 0.5, pfet
-*               mirror load W 2 / L 0.5, 20 uA tail (nfet W 4 / L 1 mirrored from nb).
-*               Stage 2: pfet common source W 4 / L 0.5 (2x the load, so balanced at the
-*               stage-1 quiescent voltage: no systematic offset) with a 20 uA nfet sink.
-*               Total 40 uA static. Delay about 0.3-0.5 ns for the 33 mV/ns ramp on col,
-*               which appears as a constant offset of the pulse width.
+*               (ideal source `ibias`, 10 uA) into pin ibias, a diode-connected nfet_01v8
+*               (W 2 / L 1); pin ibias is then the nfet bias voltage nb (~0.78 V, tt). A copy
+*               of 10 uA feeds a diode-connected pfet_01v8_lvt (W 4 / L 1) whose gate is the
+*               pfet bias pb (~1.05 V, tt). The lvt pfet keeps |Vgs| ~0.75 V so the ramp
+*               mirror stays saturated with col up to ~1 V. L = 1 um everywhere in the
+*               mirrors: I_ramp changes ~1 % per 100 mV of col. Pins: ibias pb vdd vss
+*   c2p_comp    continuous-time comparator, out = 1 when inp > inn (trip point within
+*               ~3 mV of inn in DC, tt). Stage A: low-gain preamplifier (gain ~4), lvt nfet
+*               pair W 4 / L 0.5 with diode-connected lvt pfet loads W 1 / L 0.5, 20 uA tail;
+*               its bounded output swing keeps it fast when the input is far from balance.
+*               Stage B: 5-transistor amplifier, small lvt devices (W 1 / L 0.5, low Miller
+*               load on stage A), 40 uA tail, rail-to-rail output b; then one inverter.
+*               60 uA static. Dynamic delay from the col crossing to the pulse falling edge
+*               is ~0.8 ns on the ~33 mV/ns ramp (col overshoots vmid by ~25-35 mV); it is
+*               the same for every Q, so it appears as a constant width offset.
+*               Tail sinks are nfet_01v8 W 4 (20 uA) / W 8 (40 uA), L 1, gate nb.
 *               Pins: inp inn out nb vdd vss
 *   c2p_colcap  column integration capacitor: two MIM caps cap_mim_m3_1 22 x 22 um in
 *               parallel, ~1.97 pF (typical 2.0 fF/um^2 + 0.19 fF/um perimeter), col to vss.
@@ -33,9 +37,9 @@
 *
 * All device terminals stay within 0..1.8 V.
 
-.subckt c2p_inv a y vdd vss wn=0.5 wp=1
-XN y a vss vss sky130_fd_pr__nfet_01v8 w={wn} l=0.15
-XP y a vdd vdd sky130_fd_pr__pfet_01v8 w={wp} l=0.15
+.subckt c2p_inv a y vdd vss wn=0.5 wp=1 l=0.15
+XN y a vss vss sky130_fd_pr__nfet_01v8 w={wn} l={l}
+XP y a vdd vdd sky130_fd_pr__pfet_01v8 w={wp} l={l}
 .ends c2p_inv
 
 .subckt c2p_nand2 a b y vdd vss
