@@ -45,8 +45,9 @@ def warm_up(spec: SweepSpec, jobs: int) -> None:
     first = next(iter(spec.axes))
     axis = spec.axes[first]
     tiny = replace(axis, points=2)
-    simulate_spec(replace(spec, axes=spec.axes | {first: tiny}, corners=("tt",)), jobs=jobs,
-                  progress=False)
+    simulate_spec(
+        replace(spec, axes=spec.axes | {first: tiny}, corners=("tt",)), jobs=jobs, progress=False
+    )
 
 
 def measure(spec: SweepSpec, jobs: int) -> dict:

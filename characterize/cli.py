@@ -6,8 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from circuits import REPO_ROOT, __version__
+
+if TYPE_CHECKING:
+    from surrogate import Surrogate
 
 DATA_DIR = REPO_ROOT / "data"
 """Shipped characterizations, surrogates and reference data."""
@@ -143,6 +147,62 @@ def cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    from characterize.parallel import resolve_jobs
+    from characterize.store import check_writable
+    from surrogate import save
+    from surrogate.fit import fit
+
+    out = check_writable(args.out)  # before any simulation
+    started = time.perf_counter()
+    model = fit(
+        args.characterization,
+        kind=args.kind,
+        quantity=args.quantity,
+        method=args.method,
+        order=args.order,
+        input_level=args.input_level,
+        holdout=args.holdout,
+        seed=args.seed,
+        jobs=resolve_jobs(args.jobs),
+    )
+    save(model, out)
+    print(f"{model!r}\nfitted and validated in {time.perf_counter() - started:.1f} s -> {out}")
+    _print_metrics(model)
+    return 0
+
+
+def _print_metrics(model: Surrogate) -> None:
+    metrics = model.metrics
+    if metrics is None:
+        return
+    header = f"  {'corner':8s} {'points':>7s} {'RMSE/FS':>9s} {'max/FS':>9s} {'R^2':>9s}"
+    print(f"{header}  ({metrics.kind})")
+    for corner in model.domain.corners:
+        print(
+            f"  {corner:8s} {metrics.points[corner]:7d} {metrics.rmse_fs[corner]:9.3%} "
+            f"{metrics.max_error_fs[corner]:9.3%} {metrics.r2[corner]:9.6f}"
+        )
+
+
+def cmd_surrogates(args: argparse.Namespace) -> int:
+    from surrogate import load, shipped
+
+    known = shipped()
+    if not known:
+        print("no shipped surrogates in data/surrogates/")
+        return 1
+    for name, path in known.items():
+        model = load(path)
+        print(f"{name}: {path.name}")
+        print(
+            f"  {model.kind} ({getattr(model, 'method', '')}) of {model.quantity} "
+            f"[{model.units}] over {model.domain.describe()}"
+        )
+        _print_metrics(model)
+    return 0
+
+
 MAIN_JOB = ("multiplier_sky130", "leakage_sky130")
 """Presets the main job characterizes, in data-flow order."""
 
@@ -236,6 +296,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     figs.add_argument("--out", default=str(BUILD_DIR / "figures"))
     figs.set_defaults(handler=cmd_figures)
+
+    fit = commands.add_parser(
+        "fit", help="fit a surrogate to a characterization file and validate it in ngspice"
+    )
+    fit.add_argument("characterization", help="characterization .h5 (or the paper's I-V .npz)")
+    fit.add_argument("--kind", choices=("grid", "poly"), default="grid")
+    fit.add_argument(
+        "--method",
+        choices=("linear", "cubic", "pchip"),
+        default="linear",
+        help="grid interpolation method",
+    )
+    fit.add_argument("--order", type=int, default=3, help="poly: total order")
+    fit.add_argument(
+        "--input-level", type=float, help="poly: fit only this v_in column (the paper's procedure)"
+    )
+    fit.add_argument("--quantity", help="quantity to model (default: the circuit's main one)")
+    fit.add_argument(
+        "--holdout",
+        type=int,
+        help="fresh SPICE lattice points per axis and corner (0 = no validation)",
+    )
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--jobs", type=int, default=-1, help="worker processes for validation")
+    fit.add_argument("--out", required=True, help="output surrogate .h5")
+    fit.set_defaults(handler=cmd_fit)
+
+    surrogates = commands.add_parser(
+        "surrogates", help="list the shipped surrogates with their error metrics"
+    )
+    surrogates.set_defaults(handler=cmd_surrogates)
 
     run = commands.add_parser("run", help="the main job: characterize, then draw the figures")
     run.add_argument("--jobs", type=int, default=-1)

@@ -160,6 +160,7 @@ class MacChainCharacterization(Characterization):
                     t, vec["v(out)"], LOGIC_THRESHOLD_V, *SIGNED_CONVERSION
                 )
                 out["out_sign"][ti, ci] = float(vec["v(sign)"][-1] > LOGIC_THRESHOLD_V)
+
                 def drawn(source: str, node: str, vec: dict = vec) -> np.ndarray:
                     """Power drawn from a source; power it takes back is not recovered."""
                     return np.maximum(vec[f"v({node})"] * -vec[f"i({source})"], 0.0)

@@ -55,10 +55,12 @@ class MultiplierCharacterization(Characterization):
     @staticmethod
     def dc_command(spec: SweepSpec, store_start: float, store_stop: float) -> str:
         """Nested dc: vin is the inner (fast) sweep, vwbl (which sets V_store) the outer one."""
-        v_in = spec.v_in
+        v_in, store_step = spec.v_in, spec.v_store.step
+        # ngspice accumulates start + k * step; a hundredth of a step past the stop keeps the
+        # last point whatever the rounding (arbitrary steps, e.g. the surrogates' hold-outs).
         return (
-            f"dc vin {v_in.start:.12g} {v_in.stop:.12g} {v_in.step:.12g} "
-            f"vwbl {store_start:.12g} {store_stop:.12g} {spec.v_store.step:.12g}"
+            f"dc vin {v_in.start:.12g} {v_in.stop + 0.01 * v_in.step:.12g} {v_in.step:.12g} "
+            f"vwbl {store_start:.12g} {store_stop + 0.01 * store_step:.12g} {store_step:.12g}"
         )
 
     def standalone_control(self, spec: SweepSpec) -> str:

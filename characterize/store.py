@@ -177,16 +177,21 @@ def write_characterization(path: str | Path, data: CharacterizationData) -> Path
     return path
 
 
+def open_h5(path: Path, what: str, error: type[Exception]) -> h5py.File:
+    """Open ``path`` read-only, raising ``error`` with a clear message if it is missing or is
+    not HDF5 (``what`` names the expected kind of file)."""
+    if not path.is_file():
+        raise error(f"{what} file {path} not found")
+    try:
+        return h5py.File(path, "r")
+    except OSError as problem:
+        raise error(f"{path} is not a readable HDF5 file ({problem})") from None
+
+
 def read_characterization(path: str | Path) -> CharacterizationData:
     """Read a file written by :func:`write_characterization`; clear errors for anything else."""
     path = Path(path)
-    if not path.is_file():
-        raise StoreError(f"characterization file {path} not found")
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as error:
-        raise StoreError(f"{path} is not a readable HDF5 file ({error})") from None
-    with h5:
+    with open_h5(path, "characterization", StoreError) as h5:
         if h5.attrs.get("format") != FORMAT:
             raise StoreError(f"{path} is not a gaincell characterization file")
         if int(h5.attrs.get("format_version", 0)) > FORMAT_VERSION:

@@ -1,0 +1,518 @@
+"""A gain-cell attention head simulated from characterized circuits (the surrogates).
+
+:class:`GainCellHead` holds K and V as stored voltages in ``window / tile`` physical tiles of
+``tile x d`` cells and steps token by token as the hardware does:
+
+1. the new token's K and V column is written through the write path (DAC quantization,
+   3 bits by default) into the ring slot of the oldest token (sliding window);
+2. every stored voltage has leaked for ``age x step_time`` since its write (leakage
+   surrogate: the write's feedthrough at t = 0, then the retention waveform);
+3. Q is applied as pulse widths ``q x T_max`` (4 bits); each column's charge is
+   ``sum_d I_cell(V_store) x width_d`` with the multiplier surrogate's current at full input;
+4. the ReLU charge-to-pulse surrogate turns each column's charge into the Phi pulse; the Phi
+   pulses drive the V rows; per physical tile, each V column's charge goes through the signed
+   charge-to-pulse surrogate and a counter (``out_levels``: 16 levels plus sign); the tiles
+   are summed digitally (tiles holding no token yet are not converted).
+
+Scale factors (derived from the surrogates by :meth:`HeadCircuits.from_surrogates`, not tuned):
+
+- ``t_max``: the ReLU converter's saturated output width; Q pulses use the same full scale, so
+  Phi = 1 is a full-scale input of the V array.
+- ``current_scale`` [A per model unit]: ``(I(1.35 V) - I(0.45 V)) / (f(+0.45) - f(-0.45))``,
+  the sky130 cell's full-scale current swing over the paper cubic's. The trace's ``s`` is
+  ``charge / (t_max x current_scale)``, i.e. the paper's S in its units.
+- ``s_sat`` and ``out_scale`` equivalents (:meth:`HeadCircuits.equivalent_constants`): the
+  converters' slopes expressed in those units, for a like-for-like behavioural model.
+
+Model units map to the circuit as: q -> pulse width ``q x t_max``; k, v in [0, 0.9] ->
+stored voltage ``k + 0.45`` V (our 1.8 V cell's mid-rail is 0.9 V, the paper's 0.45 V).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from attention.behavioural import (
+    KV_RANGE,
+    OUT_RANGE,
+    PAPER_COEFFICIENTS,
+    Q_RANGE,
+    AttentionTrace,
+    cubic_current,
+    quantize,
+)
+
+Array = NDArray[np.float64]
+
+MID_RAIL = 0.9
+"""Stored voltage of a zero weight in the sky130 cell [V]."""
+KV_OFFSET = 0.45
+"""Model value k maps to stored voltage k + KV_OFFSET [V]."""
+FULL_INPUT = 1.8
+"""Input (enable) level of a pulse at full amplitude [V]."""
+PAPER_STEP_TIME = 65e-9
+"""The paper's latency of one attention step [s]."""
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """Geometry, resolution and timing of one head."""
+
+    d: int = 64
+    """Head dimension: rows of a K tile, columns of a V tile."""
+    window: int = 1024
+    """Sliding-window length M (tokens held)."""
+    tile: int = 64
+    """Tokens per physical tile; ``window`` must be a multiple."""
+    levels: tuple[int, int, int] | None = (16, 8, 32)
+    """(Q pulse levels, K/V DAC levels, output levels), or None for ideal converters."""
+    step_time: float = PAPER_STEP_TIME
+    """Physical time of one token step [s] (sets the leakage per step)."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first invalid field."""
+        for name in ("d", "window", "tile"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"HeadConfig.{name} must be a positive integer, got {value!r}")
+        if self.window % self.tile:
+            raise ValueError(
+                f"HeadConfig.window ({self.window}) must be a multiple of tile ({self.tile}): "
+                "the window is made of whole physical tiles"
+            )
+        if self.levels is not None and (
+            len(self.levels) != 3 or any(not isinstance(n, int) or n < 2 for n in self.levels)
+        ):
+            raise ValueError(
+                f"HeadConfig.levels must be None or 3 integers >= 2, got {self.levels!r}"
+            )
+        if not (np.isfinite(self.step_time) and self.step_time > 0):
+            raise ValueError(f"HeadConfig.step_time must be positive, got {self.step_time!r}")
+
+    def to_json(self) -> str:
+        """JSON text that :meth:`from_json` reads back."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> HeadConfig:
+        """Inverse of :meth:`to_json`."""
+        data = json.loads(text)
+        if data.get("levels") is not None:
+            data["levels"] = tuple(data["levels"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class HeadCircuits:
+    """The circuit models a head is built from, in physical units."""
+
+    multiplier: Callable[[Array], Array]
+    """Stored voltage [V] -> cell current at full input [A] (positive discharges the column)."""
+    leakage: Callable[[Array, Array], Array]
+    """(hold time [s], written target [V]) -> stored voltage [V], feedthrough included."""
+    relu: Callable[[Array], Array]
+    """Column charge [C] -> Phi pulse width [s] (ReLU with saturation)."""
+    signed: Callable[[Array], tuple[Array, NDArray[np.bool_]]]
+    """Column charge [C] -> (pulse width [s], sign output: True = negative)."""
+    t_max: float
+    """Full-scale pulse width [s]: Phi = 1 and q = 1."""
+    t_max_out: float
+    """Saturated width of the signed converter [s] (the counter's full scale)."""
+    current_scale: float
+    """Amperes per model current unit (the paper's uA)."""
+    bit_line: Callable[[Array], Array] | None = None
+    """Desired stored voltage [V] -> bit-line voltage to write (pre-compensates the write's
+    feedthrough); None writes the desired voltage itself."""
+    description: str = ""
+    """Where the models come from."""
+    derivation: dict[str, float] = field(default_factory=dict)
+    """The numbers the scale factors were derived from."""
+
+    @classmethod
+    def ideal(
+        cls,
+        *,
+        coefficients: tuple[float, ...] = PAPER_COEFFICIENTS,
+        s_sat: float = 80.0,
+        out_scale: float = 40.0,
+        decay_per_token: float | None = 1.6e-4,
+        step_time: float = PAPER_STEP_TIME,
+        t_max: float = 15e-9,
+        current_scale: float = 1e-6,
+    ) -> HeadCircuits:
+        """The paper's model as circuits: cubic cell current, exponential leakage of the
+        signed value at ``decay_per_token`` per ``step_time``, ideal linear converters."""
+        rate = (decay_per_token or 0.0) / step_time
+        q_relu = s_sat * t_max * current_scale
+        q_out = out_scale * t_max * current_scale
+
+        def multiplier(v: Array) -> Array:
+            return current_scale * cubic_current(v - MID_RAIL, coefficients)
+
+        def leakage(t: Array, v0: Array) -> Array:
+            return MID_RAIL + (v0 - MID_RAIL) * np.exp(-rate * t)
+
+        def relu(q: Array) -> Array:
+            return t_max * np.clip(q / q_relu, 0.0, 1.0)
+
+        def signed(q: Array) -> tuple[Array, NDArray[np.bool_]]:
+            return t_max * np.clip(np.abs(q) / q_out, 0.0, 1.0), q < 0
+
+        return cls(
+            multiplier,
+            leakage,
+            relu,
+            signed,
+            t_max,
+            t_max,
+            current_scale,
+            description="ideal: the paper's cubic, exponential leakage, linear converters",
+        )
+
+    @classmethod
+    def from_surrogates(
+        cls,
+        corner: str = "tt",
+        temperature: float = 27.0,
+        *,
+        multiplier: str = "multiplier",
+        leakage: str = "leakage",
+        relu: str = "relu-c2p",
+        signed: str = "signed-c2p",
+    ) -> HeadCircuits:
+        """Circuits from surrogates (shipped names or file paths) at one corner and
+        temperature, with the scale factors derived from them."""
+        from surrogate import load
+
+        mult = load(multiplier)
+        cell = (
+            mult.at(corner=corner, temperature=temperature, v_in=FULL_INPUT)
+            if hasattr(mult, "at")
+            else None
+        )
+        leak, relu_model, signed_model = load(leakage), load(relu), load(signed)
+
+        def cell_current(v: Array) -> Array:
+            # The write's feedthrough can leave V_store tens of mV below the characterized
+            # 0.45 V: continue the edge cell linearly there rather than clamp.
+            if cell is not None:
+                return cell(v_store=v, out_of_domain="extrapolate")
+            return mult(
+                v_store=v,
+                v_in=FULL_INPUT,
+                temperature=temperature,
+                corner=corner,
+                out_of_domain="extrapolate",
+            )
+
+        def relu_width(q: Array) -> Array:
+            # Beyond the characterized charges the transfer is flat (0 or saturated).
+            return relu_model(
+                charge=q, temperature=temperature, corner=corner, out_of_domain="clamp"
+            )
+
+        thresholds = signed_model.aux["sign_threshold"][0]
+        temps = signed_model.aux["temperatures"][0]
+        threshold = float(
+            np.interp(temperature, temps, thresholds[signed_model.domain.corners.index(corner)])
+        )
+
+        def signed_width(q: Array) -> tuple[Array, NDArray[np.bool_]]:
+            width = signed_model(
+                charge=q, temperature=temperature, corner=corner, out_of_domain="clamp"
+            )
+            return width, q < threshold
+
+        # Scale factors from the surrogates themselves.
+        charges_r = np.linspace(*relu_model.domain.ranges["charge"], 2001)
+        charges_s = np.linspace(*signed_model.domain.ranges["charge"], 2001)
+        t_max = float(np.max(relu_width(charges_r)))
+        t_max_out = float(np.max(signed_width(charges_s)[0]))
+        swing = float(
+            cell_current(np.array([KV_OFFSET + 0.9]))[0] - cell_current(np.array([KV_OFFSET]))[0]
+        )
+        paper_swing = float(cubic_current(0.45) - cubic_current(-0.45))
+        current_scale = swing / paper_swing  # A per uA of the paper's cubic
+        derivation = {
+            "t_max_s": t_max,
+            "t_max_out_s": t_max_out,
+            "cell_swing_A": swing,
+            "paper_swing_uA": paper_swing,
+            "current_scale_A_per_unit": current_scale,
+            "relu_slope_s_per_C": _slope(relu_width, charges_r, t_max),
+            "signed_slope_s_per_C": _slope(
+                lambda q: signed_width(q)[0], charges_s[charges_s > threshold], t_max_out
+            ),
+            "sign_threshold_C": threshold,
+        }
+
+        def bit_line(target: Array) -> Array:
+            # The write path's calibration: the word line's falling edge pulls V_store down by
+            # 12..36 mV (leakage surrogate at t = 0); write that much higher so the stored
+            # value is the DAC level. Three fixed-point steps converge to < 0.1 mV.
+            volts = np.array(target, dtype=np.float64)
+            for _ in range(3):
+                written = leak(
+                    v_store=volts,
+                    time=0.0,
+                    temperature=temperature,
+                    corner=corner,
+                    out_of_domain="extrapolate",
+                )
+                volts = volts + (target - written)
+            return volts
+
+        def stored_from_bit_line(t: Array, v0: Array) -> Array:
+            return leak(
+                v_store=v0,
+                time=t,
+                temperature=temperature,
+                corner=corner,
+                out_of_domain="extrapolate",
+            )
+
+        return cls(
+            cell_current,
+            stored_from_bit_line,
+            relu_width,
+            signed_width,
+            t_max,
+            t_max_out,
+            current_scale,
+            bit_line,
+            description=f"surrogates {multiplier}, {leakage}, {relu}, {signed} at "
+            f"{corner}, {temperature:g} C",
+            derivation=derivation,
+        )
+
+    def equivalent_constants(self) -> dict[str, float]:
+        """The behavioural model's ``s_sat`` and ``out_scale`` that these converters implement
+        (from their mid-range slopes), in the paper's units."""
+        if "relu_slope_s_per_C" not in self.derivation:
+            raise ValueError("only circuits from surrogates carry a derivation")
+        cs = self.current_scale
+        return {
+            "s_sat": 1.0 / (self.derivation["relu_slope_s_per_C"] * cs),
+            "out_scale": self.t_max_out
+            / (self.derivation["signed_slope_s_per_C"] * self.t_max * cs),
+        }
+
+
+def _slope(width: Callable[[Array], Array], charges: Array, full: float) -> float:
+    """Least-squares slope of width over charge where the width is 10..90 % of full scale."""
+    w = width(charges)
+    mid = (w > 0.1 * full) & (w < 0.9 * full)
+    return float(np.polyfit(charges[mid], w[mid], 1)[0])
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one decode step computes (per batch element)."""
+
+    positions: NDArray[np.int_]
+    """Token position held in each ring slot (-1: empty), shape (window,)."""
+    s: Array
+    """First product per slot in model units, (..., window); 0 for empty slots."""
+    phi: Array
+    """Phi per slot (ReLU converter width / t_max), (..., window)."""
+    output: Array
+    """Summed tile outputs, (..., d)."""
+    column_charge: Array
+    """K column charges per slot [C], (..., window)."""
+    tile_charge: Array
+    """V column charges per tile [C], (..., tiles, d)."""
+
+
+class GainCellHead:
+    """One attention head on gain-cell hardware, simulated from :class:`HeadCircuits`.
+
+    ``run(q, k, v)`` processes a whole sequence and returns the behavioural model's trace type;
+    ``reset()`` + ``step(q_t, k_t, v_t)`` is the decode mode, state kept between calls. Leading
+    (batch) dimensions are supported in both.
+    """
+
+    def __init__(self, circuits: HeadCircuits, config: HeadConfig | None = None) -> None:
+        self.circuits = circuits
+        """The circuit models."""
+        self.config = config or HeadConfig()
+        """Geometry, resolution, timing."""
+        self._table: Array | None = None
+        self.reset()
+
+    def reset(self, batch_shape: tuple[int, ...] = ()) -> None:
+        """Empty the window (no token written) for a batch of shape ``batch_shape``."""
+        c = self.config
+        self.batch_shape = tuple(batch_shape)
+        batch = int(np.prod(batch_shape, dtype=int))
+        self.position = 0
+        """Position of the next token."""
+        self.written_at = np.full(c.window, -1, dtype=np.int64)
+        self._k = np.zeros((batch, c.window, c.d))
+        self._v = np.zeros((batch, c.window, c.d))
+        self._k_level = np.zeros((batch, c.window, c.d), dtype=np.intp)
+        self._v_level = np.zeros((batch, c.window, c.d), dtype=np.intp)
+
+    # -- the write path -------------------------------------------------------------------
+    def _bit_line(self, target: Array) -> Array:
+        write = self.circuits.bit_line
+        return target if write is None else write(target)
+
+    def _dac(self, x: Array) -> tuple[Array, NDArray[np.intp]]:
+        """Bit-line voltages and DAC codes of model values (clamped to [0, 0.9])."""
+        levels = self.config.levels
+        if levels is None:
+            target = np.clip(x, *KV_RANGE) + KV_OFFSET
+            return self._bit_line(target), np.zeros(x.shape, dtype=np.intp)
+        value = quantize(x, *KV_RANGE, levels[1])
+        step = (KV_RANGE[1] - KV_RANGE[0]) / (levels[1] - 1)
+        return self._bit_line(value + KV_OFFSET), np.rint(value / step).astype(np.intp)
+
+    def _cell_table(self) -> Array:
+        """Cell current [A] per (age in steps, DAC code): exact surrogate evaluations, made
+        once, so a step gathers currents instead of evaluating surrogates."""
+        if self._table is None:
+            c = self.config
+            codes = c.levels[1]
+            targets = self._bit_line(np.linspace(*KV_RANGE, codes) + KV_OFFSET)
+            ages = np.arange(c.window) * c.step_time
+            hold, target = np.meshgrid(ages, targets, indexing="ij")
+            volts = self.circuits.leakage(hold.ravel(), target.ravel())
+            self._table = self.circuits.multiplier(volts).reshape(c.window, codes)
+        return self._table
+
+    def _currents(self, ages: NDArray[np.int64]) -> tuple[Array, Array]:
+        """K and V cell currents [A] of every slot, (batch, window, d)."""
+        c = self.config
+        if c.levels is not None:
+            table = self._cell_table()
+            base = (np.clip(ages, 0, c.window - 1) * table.shape[1])[None, :, None]
+            flat = table.ravel()
+            return flat[base + self._k_level], flat[base + self._v_level]
+        hold = (np.clip(ages, 0, None) * c.step_time)[None, :, None]
+        hold_k = np.broadcast_to(hold, self._k.shape).ravel()
+        k = self.circuits.multiplier(self.circuits.leakage(hold_k, self._k.ravel()))
+        v = self.circuits.multiplier(self.circuits.leakage(hold_k, self._v.ravel()))
+        return k.reshape(self._k.shape), v.reshape(self._v.shape)
+
+    # -- one step ---------------------------------------------------------------------------
+    def step(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> StepResult:
+        """Write token ``self.position``'s K and V, then compute its attention output.
+        q, k, v: shape ``(*batch_shape, d)`` in model units."""
+        c = self.config
+        arrays = [np.asarray(a, dtype=np.float64) for a in (q, k, v)]
+        for name, a in zip("qkv", arrays, strict=True):
+            if a.shape != (*self.batch_shape, c.d):
+                raise ValueError(
+                    f"{name} must have shape {(*self.batch_shape, c.d)}, got "
+                    f"{a.shape} (call reset(batch_shape) first)"
+                )
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{name} holds non-finite values")
+        q_t, k_t, v_t = (a.reshape(-1, c.d) for a in arrays)
+        slot = self.position % c.window
+        self._k[:, slot], self._k_level[:, slot] = self._dac(k_t)
+        self._v[:, slot], self._v_level[:, slot] = self._dac(v_t)
+        self.written_at[slot] = self.position
+        q_t = np.clip(q_t, *Q_RANGE)
+        if c.levels is not None:
+            q_t = quantize(q_t, *Q_RANGE, c.levels[0])
+        widths = q_t * self.circuits.t_max
+        ages = self.position - self.written_at
+        cur_k, cur_v = self._currents(ages)
+        valid = self.written_at >= 0
+        result = _products(self.circuits, c, widths, cur_k, cur_v, valid)
+        self.position += 1
+        shape = self.batch_shape
+        return StepResult(
+            self.written_at.copy(),
+            result["s"].reshape(*shape, c.window),
+            result["phi"].reshape(*shape, c.window),
+            result["output"].reshape(*shape, c.d),
+            result["column_charge"].reshape(*shape, c.window),
+            result["tile_charge"].reshape(*shape, c.window // c.tile, c.d),
+        )
+
+    def run(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> AttentionTrace:
+        """Process a whole sequence from an empty window. q, k, v: ``(..., T, d)``; returns
+        ``s``, ``phi`` (``(..., T, T)``, 0 outside the window) and ``output`` (``(..., T, d)``)."""
+        arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (q, k, v)))
+        if arrays[0].ndim < 2 or arrays[0].shape[-1] != self.config.d:
+            raise ValueError(
+                f"q, k, v must be shaped (..., T, {self.config.d}), got {arrays[0].shape}"
+            )
+        *batch, tokens, d = arrays[0].shape
+        self.reset(tuple(batch))
+        s = np.zeros((*batch, tokens, tokens))
+        phi = np.zeros_like(s)
+        out = np.zeros((*batch, tokens, d))
+        for t in range(tokens):
+            step = self.step(*(a[..., t, :] for a in arrays))
+            held = step.positions >= 0
+            s[..., t, step.positions[held]] = step.s[..., held]
+            phi[..., t, step.positions[held]] = step.phi[..., held]
+            out[..., t, :] = step.output
+        return AttentionTrace(s, phi, out)
+
+
+def _products(
+    circuits: HeadCircuits,
+    config: HeadConfig,
+    widths: Array,
+    cur_k: Array,
+    cur_v: Array,
+    valid: NDArray[np.bool_],
+) -> dict[str, Array]:
+    """Both analog products and the conversions, shared by the head and the single-tile
+    model. widths (B, d) [s]; cur_k, cur_v (B, W, d) [A]; valid (W,) slots holding a token."""
+    batch, window, d = cur_k.shape
+    charge = np.einsum("bwd,bd->bw", cur_k, widths)
+    charge = np.where(valid, charge, 0.0)
+    phi_width = np.where(valid, circuits.relu(charge.ravel()).reshape(charge.shape), 0.0)
+    tiles = window // config.tile
+    tile_charge = np.einsum(
+        "bntd,bnt->bnd",
+        cur_v.reshape(batch, tiles, config.tile, d),
+        phi_width.reshape(batch, tiles, config.tile),
+    )
+    width, negative = circuits.signed(tile_charge.ravel())
+    magnitude = np.minimum(width.reshape(tile_charge.shape) / circuits.t_max_out, 1.0)
+    if config.levels is not None:  # the counter: 16 levels plus sign
+        step = (OUT_RANGE[1] - OUT_RANGE[0]) / (config.levels[2] - 1)
+        magnitude = step * np.round(magnitude / step)
+    signed = np.where(negative.reshape(tile_charge.shape), -magnitude, magnitude)
+    in_use = valid.reshape(tiles, config.tile).any(axis=1)  # empty tiles are not converted
+    output = np.einsum("bnd,n->bd", signed, in_use.astype(np.float64))
+    return {
+        "s": charge / (circuits.t_max * circuits.current_scale),
+        "phi": phi_width / circuits.t_max,
+        "output": output,
+        "column_charge": charge,
+        "tile_charge": tile_charge,
+    }
+
+
+def tile_model(
+    circuits: HeadCircuits, q: ArrayLike, k: ArrayLike, v: ArrayLike, *, hold_time: float = 0.0
+) -> dict[str, Array]:
+    """One query against one freshly written tile (no quantization): the array-simulation
+    counterpart of a SPICE tile. q (d,); k, v (rows, d) in model units. Returns ``phi``
+    (rows,), ``signed_output`` (d,: +-width / t_max_out, before any counter), ``s``."""
+    q_arr, k_arr, v_arr = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
+    rows, d = k_arr.shape
+    config = HeadConfig(d=d, window=rows, tile=rows, levels=None, step_time=1.0)
+    target_k = np.clip(k_arr, *KV_RANGE) + KV_OFFSET
+    target_v = np.clip(v_arr, *KV_RANGE) + KV_OFFSET
+    hold = np.full(target_k.size, hold_time)
+    cur_k = circuits.multiplier(circuits.leakage(hold, target_k.ravel())).reshape(1, rows, d)
+    cur_v = circuits.multiplier(circuits.leakage(hold, target_v.ravel())).reshape(1, rows, d)
+    widths = (np.clip(q_arr, *Q_RANGE) * circuits.t_max)[None]
+    result = _products(circuits, config, widths, cur_k, cur_v, np.ones(rows, dtype=bool))
+    return {"phi": result["phi"][0], "signed_output": result["output"][0], "s": result["s"][0]}

@@ -1,0 +1,470 @@
+"""Fit surrogates from characterization files and validate them against fresh SPICE points.
+
+``fit(path, kind="grid" | "poly")`` reads a characterization HDF5 file, builds the model, and
+(when the file names a registered circuit and ``holdout`` > 0) re-simulates a fresh set of
+off-grid points in ngspice: per corner, every in-ngspice axis gets a lattice whose start lies
+in the first grid cell, whose stop lies in the last, and whose spacing is random, redrawn
+until no point lies within 2 % of a cell of a grid node. Temperatures are the file's own
+(the surrogates interpolate temperature linearly between them; that part is not validated).
+The errors are stored with the model (:class:`surrogate.models.Metrics`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from characterize.spec import Axis, SweepSpec
+from characterize.store import AxisData, CharacterizationData, read_characterization
+from circuits import __version__, git_commit
+from surrogate.models import (
+    Domain,
+    GridSurrogate,
+    LeakageSurrogate,
+    PolySurrogate,
+    Surrogate,
+    SurrogateError,
+    Validation,
+    compute_metrics,
+    poly_terms,
+)
+
+DEFAULT_QUANTITY = {
+    "multiplier": "i_out",
+    "leakage": "v_store_t",
+    "relu-c2p": "width",
+    "signed-c2p": "width",
+}
+"""What a surrogate of each circuit models unless told otherwise."""
+DEFAULT_HOLDOUT = {"multiplier": 12, "leakage": 4, "relu-c2p": 9, "signed-c2p": 9}
+"""Held-out lattice points along each circuit's first (one transient each) axis per corner."""
+SAMPLED_AXIS_POINTS = 15
+"""Held-out lattice points along the other axes (cheap: samples of one analysis)."""
+MID_RAIL = {"multiplier": 0.9, "paper-multiplier": 0.45}
+"""y = v_store - mid for the polynomial fits."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def paper_characterization(path: str | Path) -> CharacterizationData:
+    """The paper's published I-V data (``paper_gain_cell_iv.npz``: v_store, v_in, i_out) as a
+    characterization (one pseudo-corner ``paper``, 27 C) so it fits like SPICE data."""
+    try:
+        data = np.load(path)
+        v_store, v_in, i_out = data["v_store"], data["v_in"], data["i_out"]
+    except (OSError, KeyError, ValueError) as error:
+        raise SurrogateError(f"{path} is not the paper's I-V file ({error})") from None
+    return CharacterizationData(
+        circuit="paper-multiplier",
+        axes={
+            "corner": AxisData(np.array(["paper"]), "", "the paper's own SPICE data"),
+            "temperature": AxisData(np.array([27.0]), "degC", "assumed"),
+            "v_store": AxisData(v_store, "V", "stored voltage (signed weight v_store - 0.45)"),
+            "v_in": AxisData(v_in, "V", "input amplitude"),
+        },
+        quantities={"i_out": i_out[None, None]},
+        quantity_axes={"i_out": ("corner", "temperature", "v_store", "v_in")},
+        units={"i_out": "A"},
+        descriptions={"i_out": "the paper's gain-cell output current"},
+        provenance={"source": "Leroux et al., GainCellAttention (MIT), paper_gain_cell_iv.npz"},
+    )
+
+
+def _source(source: str | Path | CharacterizationData) -> tuple[CharacterizationData, dict]:
+    if isinstance(source, CharacterizationData):
+        return source, {"source_file": None, "source_sha256": None}
+    path = Path(source)
+    data = paper_characterization(path) if path.suffix == ".npz" else read_characterization(path)
+    return data, {"source_file": path.name, "source_sha256": file_sha256(path)}
+
+
+def _numeric_axes(data: CharacterizationData, quantity: str) -> list[str]:
+    return [a for a in data.quantity_axes[quantity] if a != "corner"]
+
+
+def _common(
+    data: CharacterizationData, quantity: str, source_info: dict, settings: dict, policy: str
+) -> dict[str, Any]:
+    if quantity not in data.quantities:
+        raise SurrogateError(
+            f"{data.circuit} file has no quantity {quantity!r}; it has {', '.join(data.quantities)}"
+        )
+    axes = _numeric_axes(data, quantity)
+    axes = [a for a in axes if a != "temperature"] + [a for a in axes if a == "temperature"]
+    ranges = {
+        a: (float(np.min(data.axes[a].values)), float(np.max(data.axes[a].values))) for a in axes
+    }
+    if "time" in ranges:  # leakage: any hold time (the fitted exponential continues it)
+        ranges["time"] = (0.0, math.inf)
+    corners = (
+        tuple(str(c) for c in data.axes["corner"].values)
+        if "corner" in data.quantity_axes[quantity]
+        else ("nominal",)
+    )
+    domain = Domain(ranges, {a: data.axes[a].units for a in axes}, corners)
+    defaults = {}
+    if "temperature" in ranges and ranges["temperature"][0] <= 27.0 <= ranges["temperature"][1]:
+        defaults["temperature"] = 27.0
+    provenance = source_info | {
+        "source_circuit": data.circuit,
+        "source_provenance": {k: v for k, v in data.provenance.items() if k != "netlist"},
+        "fit": settings,
+        "package_version": __version__,
+        "git_commit": git_commit(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return {
+        "circuit": data.circuit,
+        "quantity": quantity,
+        "units": data.units[quantity],
+        "domain": domain,
+        "defaults": defaults,
+        "provenance": provenance,
+        "policy": policy,
+        "description": data.descriptions.get(quantity, ""),
+    }
+
+
+def _grid_values(data: CharacterizationData, quantity: str) -> np.ndarray:
+    values = data.quantities[quantity]
+    return values if "corner" in data.quantity_axes[quantity] else values[None]
+
+
+def _leakage(data: CharacterizationData, common: dict[str, Any], method: str) -> LeakageSurrogate:
+    """Waveforms with the t = 0 row (the written value) prepended, interpolated in log time;
+    exponential tail fitted per point."""
+    from scipy.optimize import curve_fit
+
+    time = data.axes["time"].values
+    v_t = data.quantities["v_store_t"]  # (corner, temperature, v_store, time)
+    v0 = data.quantities["v_written"][..., None]
+    waveform = np.concatenate([v0, v_t], axis=-1)
+    nodes_t = np.concatenate([[0.0], time])
+    tau = np.full(v0.shape[:-1], np.nan)
+    v_inf = v_t[..., -1].copy()
+    for index in np.ndindex(tau.shape):
+        v = waveform[index]
+
+        def model(t: np.ndarray, v_end: float, log_tau: float, v=v) -> np.ndarray:
+            return v_end + (v[0] - v_end) * np.exp(-t / np.exp(log_tau))
+
+        if abs(v[-1] - v[0]) < 5e-4:  # no measurable decay: constant continuation
+            continue
+        try:
+            (v_end, log_tau), _ = curve_fit(
+                model, nodes_t, v, p0=(v[-1], np.log(time[-1] / 3)), maxfev=5000
+            )
+        except (RuntimeError, ValueError):
+            continue
+        tau[index], v_inf[index] = math.exp(log_tau), v_end
+    # Where the fit failed, no decay beyond the hold (tau = inf is stored as 0 = "none").
+    tau = np.where(np.isfinite(tau), tau, 0.0)
+    domain = common["domain"]
+    v_axes = [a for a in domain.inputs if a != "time"]
+    order = ["temperature", "v_store", "time"]  # the file's axis order after corner
+    grid = GridSurrogate(
+        nodes={
+            "temperature": data.axes["temperature"].values,
+            "v_store": data.axes["v_store"].values,
+            "time": nodes_t,
+        },
+        values=waveform,
+        method=method,
+        log_axes={"time": float(time[0])},
+        **common | {"quantity": "v_store_t"},
+    )
+    sub = Domain(
+        {a: domain.ranges[a] for a in v_axes}, {a: domain.units[a] for a in v_axes}, domain.corners
+    )
+    parts = {}
+    for name, values, units in (("tau", tau, "s"), ("v_inf", v_inf, "V")):
+        parts[name] = GridSurrogate(
+            nodes={
+                "temperature": data.axes["temperature"].values,
+                "v_store": data.axes["v_store"].values,
+            },
+            values=values,
+            method="linear",
+            **common
+            | {
+                "domain": sub,
+                "quantity": name,
+                "units": units,
+                "defaults": {k: v for k, v in common["defaults"].items() if k in v_axes},
+            },
+        )
+    assert list(grid.nodes) == order
+    return LeakageSurrogate(waveform=grid, **parts, **common)
+
+
+def fit_poly_arrays(x: np.ndarray, y: np.ndarray, z: np.ndarray, order: int = 3) -> np.ndarray:
+    """Least-squares coefficients (paper's term order) of sum c x^j y^i to samples z.
+    Uses numpy's minimum-norm solution, so when x is constant (the paper's fit at one input
+    level) the otherwise undetermined split over powers of x is the minimum-norm one."""
+    terms = poly_terms(order)
+    design = np.stack([x**j * y**i for i, j in terms], axis=-1)
+    ok = np.isfinite(z)
+    coefficients, *_ = np.linalg.lstsq(design[ok], z[ok], rcond=None)
+    return coefficients
+
+
+def _poly(
+    data: CharacterizationData,
+    common: dict[str, Any],
+    order: int,
+    mid: float,
+    input_level: float | None,
+) -> PolySurrogate:
+    quantity = common["quantity"]
+    axes = _numeric_axes(data, quantity)
+    if set(axes) - {"temperature"} != {"v_store", "v_in"}:
+        raise SurrogateError(
+            f"a poly surrogate needs v_store and v_in axes; {data.circuit} has {axes}"
+        )
+    values = _grid_values(data, quantity)  # (corner, temperature, v_store, v_in)
+    v_store, v_in = data.axes["v_store"].values, data.axes["v_in"].values
+    scale = 1e-6 if common["units"] == "A" else 1.0
+    if input_level is not None:
+        column = np.flatnonzero(np.isclose(v_in, input_level))
+        if column.size == 0:
+            raise SurrogateError(f"input_level {input_level:g} V is not a v_in grid value")
+        v_in_used = v_in[column[:1]]
+    else:
+        v_in_used = v_in
+    xx, yy = np.meshgrid(v_in_used, v_store - mid)
+    coefficients = np.empty((values.shape[0], values.shape[1], len(poly_terms(order))))
+    for corner, temperature in np.ndindex(values.shape[:2]):
+        z = values[corner, temperature]
+        z = z[:, column[:1]] if input_level is not None else z
+        coefficients[corner, temperature] = fit_poly_arrays(
+            xx.ravel(), yy.ravel(), z.ravel() / scale, order
+        )
+    return PolySurrogate(
+        coefficients=coefficients,
+        order=order,
+        mid=mid,
+        temperatures=data.axes["temperature"].values,
+        scale=scale,
+        **common,
+    )
+
+
+def _lattice(nodes: np.ndarray, points: int, log: bool, rng: np.random.Generator) -> Axis:
+    """An off-grid lattice spanning nearly the whole axis."""
+    coordinate = np.log(nodes) if log else nodes
+    step = np.min(np.diff(coordinate))
+    for _ in range(200):
+        start = rng.uniform(coordinate[0], coordinate[1])
+        stop = rng.uniform(coordinate[-2], coordinate[-1])
+        candidate = np.linspace(start, stop, points)
+        distance = np.min(np.abs(candidate[:, None] - coordinate[None, :]))
+        if distance > 0.02 * step:
+            break
+    if log:
+        return Axis(float(np.exp(start)), float(np.exp(stop)), points, "log")
+    return Axis(float(start), float(stop), points)
+
+
+def holdout_points(
+    data: CharacterizationData,
+    quantity: str,
+    per_axis: int,
+    seed: int,
+    jobs: int,
+    fixed: dict[str, float] | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Simulate fresh off-grid points of ``data``'s circuit; returns per-point inputs, corner
+    index and the SPICE value of ``quantity`` (NaN where a point failed). Axes in ``fixed``
+    are held at that value instead (a surrogate fitted at one input level)."""
+    fixed = fixed or {}
+    from characterize.registry import get_characterization
+    from characterize.sweep import simulate_spec
+
+    spec = (
+        SweepSpec.from_json(data.provenance["sweep_spec"])
+        if isinstance(data.provenance.get("sweep_spec"), str)
+        else SweepSpec.from_dict(data.provenance["sweep_spec"])
+    )
+    characterization = get_characterization(spec.circuit)
+    rng = np.random.default_rng(seed)
+    quantity_axes = data.quantity_axes[quantity]
+    inputs: dict[str, list[np.ndarray]] = {a: [] for a in quantity_axes if a != "corner"}
+    corner_index, reference = [], []
+    for index, corner in enumerate(spec.corners):
+        axes = {}
+        for position, name in enumerate(characterization.axis_specs):
+            source_axis = spec.axes[name]
+            count = per_axis if position == 0 else max(per_axis, SAMPLED_AXIS_POINTS)
+            nodes = data.axes[name].values
+            if name in fixed:  # two points (sweeps need two); the other one is dropped below
+                value, delta = fixed[name], 1e-3 * (nodes[-1] - nodes[0])
+                pair = (value, value + delta) if value < nodes[-1] else (value - delta, value)
+                axes[name] = Axis(*pair, 2)
+                continue
+            axes[name] = _lattice(nodes, count, source_axis.scale == "log", rng)
+        sub = replace(spec, axes=axes, corners=(corner,))
+        arrays, _ = simulate_spec(sub, jobs=jobs, progress=False)
+        value = arrays[quantity][0]  # (temperature, *in-ngspice axes of the quantity)
+        grids = {"temperature": np.array(spec.temperatures)} | {
+            name: axes[name].values() for name in characterization.axis_specs
+        }
+        mesh = np.meshgrid(*(grids[a] for a in quantity_axes[1:]), indexing="ij")
+        for name, m in zip(quantity_axes[1:], mesh, strict=True):
+            inputs[name].append(m.ravel())
+        corner_index.append(np.full(value.size, index))
+        reference.append(value.ravel())
+    merged = {k: np.concatenate(v) for k, v in inputs.items()}
+    keep = np.ones(merged[next(iter(merged))].size, dtype=bool)
+    for name, value in fixed.items():
+        keep &= np.isclose(merged[name], value, rtol=0.0, atol=1e-9)
+    return (
+        {k: v[keep] for k, v in merged.items()},
+        np.concatenate(corner_index)[keep],
+        np.concatenate(reference)[keep],
+    )
+
+
+def _full_scale(
+    data: CharacterizationData, quantity: str, corners: tuple[str, ...]
+) -> dict[str, float]:
+    values = _grid_values(data, quantity)
+    return {c: float(np.nanmax(np.abs(values[i]))) for i, c in enumerate(corners)}
+
+
+def _sign_threshold(data: CharacterizationData) -> np.ndarray:
+    """Charge at which the signed converter's sign output flips, per corner and temperature
+    (midpoint of the last charge read as negative and the first read as positive)."""
+    sign, charge = data.quantities["sign"], data.axes["charge"].values
+    threshold = np.full(sign.shape[:2], np.nan)
+    for index in np.ndindex(threshold.shape):
+        negative = np.flatnonzero(sign[index] > 0.5)
+        if negative.size and negative[-1] + 1 < charge.size:
+            k = negative[-1]
+            threshold[index] = 0.5 * (charge[k] + charge[k + 1])
+    return threshold
+
+
+def fit(
+    source: str | Path | CharacterizationData,
+    *,
+    kind: str = "grid",
+    quantity: str | None = None,
+    method: str = "linear",
+    order: int = 3,
+    mid: float | None = None,
+    input_level: float | None = None,
+    holdout: int | None = None,
+    seed: int = 0,
+    jobs: int = 1,
+    policy: str = "error",
+) -> Surrogate:
+    """Fit a surrogate of ``quantity`` from a characterization file (or the paper's ``.npz``).
+
+    kind: ``grid`` (interpolation with ``method`` linear|cubic|pchip; a leakage file gives a
+    :class:`LeakageSurrogate`) or ``poly`` (total ``order``, y = v_store - ``mid``; with
+    ``input_level`` only that v_in column is fitted, as the paper did). ``holdout``: lattice
+    points per axis of fresh SPICE validation (default per circuit; 0 skips it and stores
+    in-sample metrics instead).
+    """
+    if kind not in ("grid", "poly"):
+        raise SurrogateError(f"unknown surrogate kind {kind!r}; use grid or poly")
+    if order < 1:
+        raise SurrogateError(f"polynomial order must be at least 1, got {order}")
+    data, source_info = _source(source)
+    if data.circuit == "mac-chain":
+        raise SurrogateError(
+            "mac-chain is a demonstration transient of the whole chain; fit "
+            "its parts (multiplier, relu-c2p, signed-c2p) instead"
+        )
+    quantity = quantity or DEFAULT_QUANTITY.get(data.circuit, "i_out")
+    mid = MID_RAIL.get(data.circuit, 0.9) if mid is None else mid
+    settings = {
+        "kind": kind,
+        "method": method,
+        "order": order,
+        "mid": mid,
+        "input_level": input_level,
+        "seed": seed,
+    }
+    common = _common(data, quantity, source_info, settings, policy)
+    if kind == "poly" and input_level is not None:  # fitted (and valid) at that level only
+        common["domain"].ranges["v_in"] = (float(input_level), float(input_level))
+        common["defaults"]["v_in"] = float(input_level)
+    corners = common["domain"].corners
+    if kind == "poly":
+        model: Surrogate = _poly(data, common, order, mid, input_level)
+    elif data.circuit == "leakage" and quantity == "v_store_t":
+        model = _leakage(data, common, method)
+    else:
+        model = GridSurrogate(
+            nodes={a: data.axes[a].values for a in _numeric_axes(data, quantity)},
+            values=_grid_values(data, quantity),
+            method=method,
+            **common,
+        )
+    if data.circuit == "signed-c2p" and "sign" in data.quantities:
+        model.aux["sign_threshold"] = (
+            _sign_threshold(data),
+            "C",
+            "charge below which the sign output reads negative, per corner and temperature "
+            "(axes corner, temperature)",
+        )
+        model.aux["temperatures"] = (
+            data.axes["temperature"].values,
+            "degC",
+            "temperatures of sign_threshold",
+        )
+    holdout = DEFAULT_HOLDOUT.get(data.circuit, 0) if holdout is None else holdout
+    can_simulate = "sweep_spec" in data.provenance and data.circuit in DEFAULT_HOLDOUT
+    if holdout > 0 and can_simulate:
+        fixed = {"v_in": float(input_level)} if kind == "poly" and input_level is not None else {}
+        inputs, corner_of_point, reference = holdout_points(
+            data, quantity, holdout, seed, jobs, fixed
+        )
+        kind_of_metrics = "spice-holdout"
+        model.provenance["holdout"] = {
+            "per_axis": holdout,
+            "seed": seed,
+            "points": int(reference.size),
+        }
+    else:
+        values = _grid_values(data, quantity)
+        axes = _numeric_axes(data, quantity)
+        mesh = np.meshgrid(*(data.axes[a].values for a in axes), indexing="ij")
+        inputs = {a: np.tile(m.ravel(), len(corners)) for a, m in zip(axes, mesh, strict=True)}
+        corner_of_point = np.repeat(np.arange(len(corners)), mesh[0].size)
+        reference = values.reshape(-1)
+        if kind == "poly" and input_level is not None:
+            used = np.isclose(inputs["v_in"], input_level)
+            inputs = {a: v[used] for a, v in inputs.items()}
+            corner_of_point, reference = corner_of_point[used], reference[used]
+        kind_of_metrics = "in-sample"
+    predicted = np.empty_like(reference)
+    for index, corner in enumerate(corners):
+        mask = corner_of_point == index
+        predicted[mask] = model(
+            **{a: v[mask] for a, v in inputs.items()}, corner=corner, out_of_domain="extrapolate"
+        )
+    model.metrics = compute_metrics(
+        predicted,
+        reference,
+        corner_of_point,
+        corners,
+        _full_scale(data, quantity, corners),
+        kind_of_metrics,
+    )
+    model.validation = Validation(inputs, corner_of_point, reference, predicted)
+    return model

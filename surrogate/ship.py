@@ -1,0 +1,69 @@
+"""Regenerate the shipped surrogates (``data/surrogates/*_sky130.h5``) from the shipped
+characterizations, each validated against fresh SPICE hold-out points.
+
+Run: ``python -m surrogate.ship [name ...] [--jobs J]`` (about five minutes on two cores,
+mostly the signed converter's hold-out transients).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from circuits import REPO_ROOT
+from surrogate.fit import fit
+from surrogate.store import SHIPPED_DIR, save
+
+
+@dataclass(frozen=True)
+class ShippedFit:
+    """How one shipped surrogate is made."""
+
+    name: str
+    """Shipped name (``load(name)``); the file is ``<name with _>_sky130.h5``."""
+    source: str
+    """Characterization file stem in ``data/characterization``."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of :func:`surrogate.fit.fit`."""
+
+
+SHIPPED_FITS = (
+    ShippedFit("multiplier", "multiplier_sky130", {"kind": "grid", "method": "linear"}),
+    ShippedFit(
+        "multiplier-poly", "multiplier_sky130", {"kind": "poly", "order": 3, "input_level": 1.8}
+    ),
+    ShippedFit("leakage", "leakage_sky130", {"kind": "grid", "method": "linear"}),
+    ShippedFit("relu-c2p", "relu_c2p_sky130", {"kind": "grid", "method": "linear"}),
+    ShippedFit("signed-c2p", "signed_c2p_sky130", {"kind": "grid", "method": "linear"}),
+)
+"""Every shipped surrogate, in data-flow order."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help="only these (default: all)")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    SHIPPED_DIR.mkdir(parents=True, exist_ok=True)
+    for item in SHIPPED_FITS:
+        if args.names and item.name not in args.names:
+            continue
+        started = time.perf_counter()
+        source = REPO_ROOT / "data" / "characterization" / f"{item.source}.h5"
+        model = fit(source, jobs=args.jobs, **item.options)
+        out = save(model, SHIPPED_DIR / f"{item.name.replace('-', '_')}_sky130.h5")
+        metrics = model.metrics
+        assert metrics is not None
+        print(
+            f"{item.name}: fit + {metrics.kind} validation in "
+            f"{time.perf_counter() - started:.1f} s; worst corner max error "
+            f"{metrics.worst():.3%} FS, RMSE "
+            f"{metrics.worst('rmse_fs'):.3%} FS -> {out}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

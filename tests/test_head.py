@@ -1,0 +1,156 @@
+"""The surrogate-driven attention head: equal to the behavioural model when built from ideal
+circuits, decode mode equal to whole-sequence mode, sane scale factors from the surrogates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attention import GainCellHead, HeadCircuits, HeadConfig, behavioural_attention, tile_model
+
+
+def _qkv(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    # slightly outside the ranges on purpose: both models clamp
+    return (
+        rng.uniform(-0.05, 1.05, shape),
+        rng.uniform(-0.05, 0.95, shape),
+        rng.uniform(-0.05, 0.95, shape),
+    )
+
+
+@pytest.mark.parametrize("levels", [(16, 8, 32), None])
+def test_ideal_circuits_equal_the_behavioural_model(levels):
+    rng = np.random.default_rng(1)
+    q, k, v = _qkv(rng, (2, 96, 8))
+    config = HeadConfig(d=8, window=96, tile=32, levels=levels)
+    trace = GainCellHead(HeadCircuits.ideal(), config).run(q, k, v)
+    reference = behavioural_attention(q, k, v, levels=levels, window=96, tile=32)
+    for name in ("s", "phi", "output"):
+        np.testing.assert_allclose(
+            getattr(trace, name), getattr(reference, name), atol=1e-9, rtol=0
+        )
+
+
+def test_ideal_circuits_equal_the_model_with_paper_defaults_on_a_full_window():
+    rng = np.random.default_rng(2)
+    q, k, v = _qkv(rng, (1024, 64))
+    trace = GainCellHead(HeadCircuits.ideal()).run(q, k, v)
+    reference = behavioural_attention(q, k, v)
+    for name in ("s", "phi", "output"):
+        np.testing.assert_allclose(
+            getattr(trace, name), getattr(reference, name), atol=1e-9, rtol=0
+        )
+
+
+def test_sliding_window_wraps_like_the_model_in_the_linear_regime():
+    # Past the window the physical ring mixes old and new tokens in one tile, the model tiles
+    # by absolute position; without clamps or quantization the sums agree.
+    rng = np.random.default_rng(3)
+    q, k, v = _qkv(rng, (150, 4))
+    circuits = HeadCircuits.ideal(s_sat=1e6, out_scale=1e6)
+    config = HeadConfig(d=4, window=64, tile=16, levels=None)
+    trace = GainCellHead(circuits, config).run(q, k, v)
+    reference = behavioural_attention(
+        q, k, v, levels=None, window=64, tile=16, s_sat=1e6, out_scale=1e6
+    )
+    for name in ("s", "phi", "output"):
+        np.testing.assert_allclose(
+            getattr(trace, name), getattr(reference, name), atol=1e-12, rtol=1e-9
+        )
+
+
+def test_decode_steps_equal_the_whole_sequence():
+    rng = np.random.default_rng(4)
+    q, k, v = _qkv(rng, (3, 40, 8))
+    head = GainCellHead(HeadCircuits.ideal(), HeadConfig(d=8, window=32, tile=16))
+    trace = head.run(q, k, v)
+    head.reset((3,))
+    for t in range(40):
+        step = head.step(q[:, t], k[:, t], v[:, t])
+        np.testing.assert_array_equal(step.output, trace.output[:, t])
+        held = step.positions >= 0
+        np.testing.assert_array_equal(step.phi[:, held], trace.phi[:, t, step.positions[held]])
+    assert head.position == 40
+
+
+@pytest.fixture(scope="module")
+def sky130() -> HeadCircuits:
+    return HeadCircuits.from_surrogates("tt", 27.0)
+
+
+def test_scale_factors_come_from_the_surrogates(sky130):
+    from surrogate import load
+
+    cell = load("multiplier").at(corner="tt", temperature=27.0, v_in=1.8)
+    swing = cell(v_store=1.35) - cell(v_store=0.45)
+    assert sky130.current_scale == pytest.approx(swing / sky130.derivation["paper_swing_uA"])
+    assert sky130.t_max == pytest.approx(15e-9, rel=0.01)  # the converter's window
+    constants = sky130.equivalent_constants()
+    assert 50 < constants["s_sat"] < 250 and 50 < constants["out_scale"] < 250
+    # The write path pre-compensates the feedthrough: the stored value is the DAC level.
+    targets = np.array([0.45, 0.9, 1.35])
+    np.testing.assert_allclose(
+        sky130.leakage(np.zeros(3), sky130.bit_line(targets)), targets, atol=2e-4
+    )
+
+
+def test_surrogate_head_tracks_the_behavioural_first_product(sky130):
+    rng = np.random.default_rng(5)
+    q, k, v = _qkv(rng, (128, 64))
+    trace = GainCellHead(sky130, HeadConfig(window=128)).run(q, k, v)
+    reference = behavioural_attention(q, k, v, window=128)
+    held = np.tril(np.ones((128, 128), dtype=bool))
+    error = trace.s[held] - reference.s[held]
+    # the sky130 cell is not the paper's cubic, but close once scaled: a few % of the range
+    assert np.sqrt(np.mean(error**2)) / np.ptp(reference.s[held]) < 0.05
+    assert np.all((trace.phi >= 0) & (trace.phi <= 1))
+    assert np.all(trace.phi[~held] == 0)
+
+
+def test_leakage_lowers_old_tokens_products(sky130):
+    # One stored K column read at growing ages: |S| shrinks as the cells leak.
+    head = GainCellHead(sky130, HeadConfig(d=64, window=1024, tile=64, levels=None, step_time=1e-6))
+    head.reset()
+    q = np.ones(64)
+    first = head.step(q, np.full(64, 0.9), np.full(64, 0.45))
+    s_new = first.s[0]
+    for _ in range(1022):
+        last = head.step(np.zeros(64), np.full(64, 0.45), np.full(64, 0.45))
+    s_old = head.step(q, np.full(64, 0.45), np.full(64, 0.45)).s[0]
+    assert last.positions[0] == 0
+    assert 0 < s_old < s_new
+
+
+def test_tile_model_of_a_fresh_tile(sky130):
+    rng = np.random.default_rng(6)
+    q, k, v = rng.uniform(0, 1, 16), rng.uniform(0, 0.9, (16, 16)), rng.uniform(0, 0.9, (16, 16))
+    out = tile_model(sky130, q, k, v)
+    assert out["phi"].shape == (16,) and out["signed_output"].shape == (16,)
+    assert np.all(np.abs(out["signed_output"]) <= 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"window": 100, "tile": 64}, "multiple of tile"),
+        ({"d": 0}, "HeadConfig.d must be a positive integer"),
+        ({"levels": (16, 8)}, "HeadConfig.levels"),
+        ({"step_time": -1.0}, "HeadConfig.step_time must be positive"),
+    ],
+)
+def test_bad_configuration_is_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        HeadConfig(**kwargs)
+
+
+def test_config_round_trips_through_json():
+    config = HeadConfig(d=32, window=256, tile=32, levels=(8, 4, 16), step_time=1e-7)
+    assert HeadConfig.from_json(config.to_json()) == config
+
+
+def test_bad_step_input_is_named():
+    head = GainCellHead(HeadCircuits.ideal(), HeadConfig(d=4, window=8, tile=4))
+    with pytest.raises(ValueError, match=r"q must have shape \(4,\)"):
+        head.step(np.zeros(5), np.zeros(4), np.zeros(4))
+    with pytest.raises(ValueError, match="k holds non-finite"):
+        head.step(np.zeros(4), np.full(4, np.nan), np.zeros(4))
