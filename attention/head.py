@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -131,6 +132,9 @@ class HeadCircuits:
     bit_line: Callable[[Array], Array] | None = None
     """Desired stored voltage [V] -> bit-line voltage to write (pre-compensates the write's
     feedthrough); None writes the desired voltage itself."""
+    edge_charge: Callable[[Array], Array] | None = None
+    """Stored voltage [V] -> charge a pulse adds beyond ``multiplier x width`` [C] (the
+    enable edges' and storage-node coupling's share, any width > 0); None for none."""
     description: str = ""
     """Where the models come from."""
     derivation: dict[str, float] = field(default_factory=dict)
@@ -187,9 +191,16 @@ class HeadCircuits:
         leakage: str = "leakage",
         relu: str = "relu-c2p",
         signed: str = "signed-c2p",
+        pulse: str | None = "multiplier-pulse",
     ) -> HeadCircuits:
         """Circuits from surrogates (shipped names or file paths) at one corner and
-        temperature, with the scale factors derived from them."""
+        temperature, with the scale factors derived from them.
+
+        With ``pulse`` (the floating-cell pulse characterization, default) each cell delivers
+        ``a(V) x width + b(V)`` per pulse, ``a`` and ``b`` fitted per stored voltage to the
+        pulse surrogate over 1..15 ns; with ``pulse=None`` the DC current at full input times
+        the width (which misses the read's coupling into the floating storage node, ~20 %).
+        """
         from surrogate import load
 
         mult = load(multiplier)
@@ -212,6 +223,15 @@ class HeadCircuits:
                 corner=corner,
                 out_of_domain="extrapolate",
             )
+
+        derivation: dict[str, float] = {}
+        edge_charge = None
+        if pulse is not None:
+            pulse_model = load(pulse)
+            cell_current, edge_charge, fit_error = _affine_pulse_model(
+                pulse_model, corner, temperature, leak
+            )
+            derivation["pulse_affine_max_error_C"] = fit_error
 
         def relu_width(q: Array) -> Array:
             # Beyond the characterized charges the transfer is flat (0 or saturated).
@@ -241,7 +261,7 @@ class HeadCircuits:
         )
         paper_swing = float(cubic_current(0.45) - cubic_current(-0.45))
         current_scale = swing / paper_swing  # A per uA of the paper's cubic
-        derivation = {
+        derivation |= {
             "t_max_s": t_max,
             "t_max_out_s": t_max_out,
             "cell_swing_A": swing,
@@ -288,7 +308,8 @@ class HeadCircuits:
             t_max_out,
             current_scale,
             bit_line,
-            description=f"surrogates {multiplier}, {leakage}, {relu}, {signed} at "
+            edge_charge=edge_charge,
+            description=f"surrogates {pulse or multiplier}, {leakage}, {relu}, {signed} at "
             f"{corner}, {temperature:g} C",
             derivation=derivation,
         )
@@ -304,6 +325,44 @@ class HeadCircuits:
             "out_scale": self.t_max_out
             / (self.derivation["signed_slope_s_per_C"] * self.t_max * cs),
         }
+
+
+def _affine_pulse_model(
+    pulse_model: Any, corner: str, temperature: float, leak: Any
+) -> tuple[Callable[[Array], Array], Callable[[Array], Array], float]:
+    """Per stored voltage, the effective current ``a`` and the per-pulse charge ``b`` of
+    ``charge = a x width + b``, least squares over widths 1..15 ns of the pulse surrogate, and
+    the fit's worst residual [C]. The pulse surrogate's input is the written bit-line value;
+    the leakage surrogate at t = 0 maps it to the stored voltage (feedthrough included)."""
+    widths = np.linspace(1e-9, 15e-9, 15)
+    bit_lines = np.linspace(0.40, 1.40, 201)
+    charge = pulse_model(
+        v_store=bit_lines[:, None],
+        width=widths[None, :],
+        temperature=temperature,
+        corner=corner,
+        out_of_domain="extrapolate",
+    )
+    design = np.stack([widths, np.ones_like(widths)], axis=1)
+    (a, b), *_ = np.linalg.lstsq(design, charge.T, rcond=None)
+    residual = float(np.max(np.abs(design @ np.stack([a, b]) - charge.T)))
+    stored = leak(
+        v_store=bit_lines,
+        time=0.0,
+        temperature=temperature,
+        corner=corner,
+        out_of_domain="extrapolate",
+    )
+    order = np.argsort(stored)
+    stored, a, b = stored[order], a[order], b[order]
+
+    def current(v: Array) -> Array:
+        return np.interp(v, stored, a)
+
+    def edge(v: Array) -> Array:
+        return np.interp(v, stored, b)
+
+    return current, edge, residual
 
 
 def _slope(width: Callable[[Array], Array], charges: Array, full: float) -> float:
@@ -376,8 +435,9 @@ class GainCellHead:
         return self._bit_line(value + KV_OFFSET), np.rint(value / step).astype(np.intp)
 
     def _cell_table(self) -> Array:
-        """Cell current [A] per (age in steps, DAC code): exact surrogate evaluations, made
-        once, so a step gathers currents instead of evaluating surrogates."""
+        """Cell current [A] and per-pulse edge charge [C] per (age in steps, DAC code), shape
+        (window, codes, 2): exact surrogate evaluations made once, so a step gathers them
+        instead of evaluating surrogates."""
         if self._table is None:
             c = self.config
             codes = c.levels[1]
@@ -385,22 +445,30 @@ class GainCellHead:
             ages = np.arange(c.window) * c.step_time
             hold, target = np.meshgrid(ages, targets, indexing="ij")
             volts = self.circuits.leakage(hold.ravel(), target.ravel())
-            self._table = self.circuits.multiplier(volts).reshape(c.window, codes)
+            self._table = np.stack(self._cell(volts), axis=-1).reshape(c.window, codes, 2)
         return self._table
 
-    def _currents(self, ages: NDArray[np.int64]) -> tuple[Array, Array]:
-        """K and V cell currents [A] of every slot, (batch, window, d)."""
+    def _cell(self, volts: Array) -> tuple[Array, Array]:
+        edge = self.circuits.edge_charge
+        return self.circuits.multiplier(volts), (
+            np.zeros_like(volts) if edge is None else edge(volts)
+        )
+
+    def _currents(self, ages: NDArray[np.int64]) -> tuple[Array, Array, Array, Array]:
+        """K and V cell currents [A] and edge charges [C] of every slot, (batch, window, d)."""
         c = self.config
         if c.levels is not None:
             table = self._cell_table()
             base = (np.clip(ages, 0, c.window - 1) * table.shape[1])[None, :, None]
-            flat = table.ravel()
-            return flat[base + self._k_level], flat[base + self._v_level]
+            current, edge = table[..., 0].ravel(), table[..., 1].ravel()
+            index_k, index_v = base + self._k_level, base + self._v_level
+            return current[index_k], current[index_v], edge[index_k], edge[index_v]
         hold = (np.clip(ages, 0, None) * c.step_time)[None, :, None]
         hold_k = np.broadcast_to(hold, self._k.shape).ravel()
-        k = self.circuits.multiplier(self.circuits.leakage(hold_k, self._k.ravel()))
-        v = self.circuits.multiplier(self.circuits.leakage(hold_k, self._v.ravel()))
-        return k.reshape(self._k.shape), v.reshape(self._v.shape)
+        k, edge_k = self._cell(self.circuits.leakage(hold_k, self._k.ravel()))
+        v, edge_v = self._cell(self.circuits.leakage(hold_k, self._v.ravel()))
+        shape = self._k.shape
+        return k.reshape(shape), v.reshape(shape), edge_k.reshape(shape), edge_v.reshape(shape)
 
     # -- one step ---------------------------------------------------------------------------
     def step(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> StepResult:
@@ -426,9 +494,9 @@ class GainCellHead:
             q_t = quantize(q_t, *Q_RANGE, c.levels[0])
         widths = q_t * self.circuits.t_max
         ages = self.position - self.written_at
-        cur_k, cur_v = self._currents(ages)
+        cur_k, cur_v, edge_k, edge_v = self._currents(ages)
         valid = self.written_at >= 0
-        result = _products(self.circuits, c, widths, cur_k, cur_v, valid)
+        result = _products(self.circuits, c, widths, cur_k, cur_v, valid, edge_k, edge_v)
         self.position += 1
         shape = self.batch_shape
         return StepResult(
@@ -469,11 +537,16 @@ def _products(
     cur_k: Array,
     cur_v: Array,
     valid: NDArray[np.bool_],
+    edge_k: Array | None = None,
+    edge_v: Array | None = None,
 ) -> dict[str, Array]:
     """Both analog products and the conversions, shared by the head and the single-tile
-    model. widths (B, d) [s]; cur_k, cur_v (B, W, d) [A]; valid (W,) slots holding a token."""
+    model. widths (B, d) [s]; cur_k, cur_v (B, W, d) [A]; valid (W,) slots holding a token;
+    edge_k, edge_v (B, W, d) [C]: charge each cell adds per pulse of any width > 0."""
     batch, window, d = cur_k.shape
     charge = np.einsum("bwd,bd->bw", cur_k, widths)
+    if edge_k is not None:
+        charge = charge + np.einsum("bwd,bd->bw", edge_k, (widths > 0).astype(np.float64))
     charge = np.where(valid, charge, 0.0)
     phi_width = np.where(valid, circuits.relu(charge.ravel()).reshape(charge.shape), 0.0)
     tiles = window // config.tile
@@ -482,6 +555,12 @@ def _products(
         cur_v.reshape(batch, tiles, config.tile, d),
         phi_width.reshape(batch, tiles, config.tile),
     )
+    if edge_v is not None:
+        tile_charge = tile_charge + np.einsum(
+            "bntd,bnt->bnd",
+            edge_v.reshape(batch, tiles, config.tile, d),
+            (phi_width > 0).astype(np.float64).reshape(batch, tiles, config.tile),
+        )
     width, negative = circuits.signed(tile_charge.ravel())
     magnitude = np.minimum(width.reshape(tile_charge.shape) / circuits.t_max_out, 1.0)
     if config.levels is not None:  # the counter: 16 levels plus sign
@@ -500,19 +579,54 @@ def _products(
 
 
 def tile_model(
-    circuits: HeadCircuits, q: ArrayLike, k: ArrayLike, v: ArrayLike, *, hold_time: float = 0.0
+    circuits: HeadCircuits,
+    q: ArrayLike,
+    k: ArrayLike,
+    v: ArrayLike,
+    *,
+    hold_time: float = 0.0,
+    v_input_widths: ArrayLike | None = None,
 ) -> dict[str, Array]:
-    """One query against one freshly written tile (no quantization): the array-simulation
-    counterpart of a SPICE tile. q (d,); k, v (rows, d) in model units. Returns ``phi``
-    (rows,), ``signed_output`` (d,: +-width / t_max_out, before any counter), ``s``."""
+    """One query against one freshly written tile, no quantization: the array-simulation
+    counterpart of a SPICE tile (bit lines at k + 0.45 V, as the SPICE testbench writes them).
+
+    q (dims,); k, v (tokens, dims) in model units. ``v_input_widths`` (tokens,) [s] replaces
+    the V rows' input pulses (default: this model's own Phi widths), to compare the second
+    product alone. Returns ``s`` and ``charge_k`` (tokens,), ``phi_width`` (tokens,) [s],
+    ``charge_v`` (dims,) [C], ``out_width`` (dims,) [s] and ``out_negative`` (dims,).
+    """
     q_arr, k_arr, v_arr = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
-    rows, d = k_arr.shape
-    config = HeadConfig(d=d, window=rows, tile=rows, levels=None, step_time=1.0)
-    target_k = np.clip(k_arr, *KV_RANGE) + KV_OFFSET
-    target_v = np.clip(v_arr, *KV_RANGE) + KV_OFFSET
-    hold = np.full(target_k.size, hold_time)
-    cur_k = circuits.multiplier(circuits.leakage(hold, target_k.ravel())).reshape(1, rows, d)
-    cur_v = circuits.multiplier(circuits.leakage(hold, target_v.ravel())).reshape(1, rows, d)
-    widths = (np.clip(q_arr, *Q_RANGE) * circuits.t_max)[None]
-    result = _products(circuits, config, widths, cur_k, cur_v, np.ones(rows, dtype=bool))
-    return {"phi": result["phi"][0], "signed_output": result["output"][0], "s": result["s"][0]}
+    if k_arr.ndim != 2 or v_arr.shape != k_arr.shape or q_arr.shape != k_arr.shape[1:]:
+        raise ValueError(
+            f"tile_model needs q (dims,), k and v (tokens, dims); got {q_arr.shape}, "
+            f"{k_arr.shape}, {v_arr.shape}"
+        )
+
+    def cells(x: Array) -> tuple[Array, Array]:
+        target = np.clip(x, *KV_RANGE) + KV_OFFSET
+        volts = circuits.leakage(np.full(target.size, float(hold_time)), target.ravel())
+        edge = circuits.edge_charge
+        return circuits.multiplier(volts).reshape(x.shape), (
+            np.zeros(x.shape) if edge is None else edge(volts).reshape(x.shape)
+        )
+
+    cur_k, edge_k = cells(k_arr)
+    cur_v, edge_v = cells(v_arr)
+    q_widths = np.clip(q_arr, *Q_RANGE) * circuits.t_max
+    charge_k = cur_k @ q_widths + edge_k @ (q_widths > 0)
+    phi_width = circuits.relu(charge_k)
+    inputs = (
+        np.clip(phi_width, 0.0, circuits.t_max)
+        if v_input_widths is None
+        else np.asarray(v_input_widths, dtype=np.float64)
+    )
+    charge_v = cur_v.T @ inputs + edge_v.T @ (inputs > 0)
+    out_width, negative = circuits.signed(charge_v)
+    return {
+        "s": charge_k / (circuits.t_max * circuits.current_scale),
+        "charge_k": charge_k,
+        "phi_width": phi_width,
+        "charge_v": charge_v,
+        "out_width": out_width,
+        "out_negative": np.asarray(negative, dtype=bool),
+    }

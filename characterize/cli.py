@@ -203,8 +203,87 @@ def cmd_surrogates(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate_head(args: argparse.Namespace) -> int:
+    from attention.simulate import (
+        format_report,
+        load_qkv,
+        random_qkv,
+        simulate_head,
+        write_comparison,
+    )
+    from characterize.store import check_writable
+
+    out = Path(args.out) if args.out else BUILD_DIR / "simulate_head.h5"
+    if not args.out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    out = check_writable(out)  # before any work
+    if args.qkv:
+        q, k, v = load_qkv(args.qkv)
+        for flag, wanted, got in (("--tokens", args.tokens, len(q)), ("--d", args.d, q.shape[1])):
+            if wanted is not None and wanted != got:
+                raise ValueError(f"{flag} {wanted} disagrees with {args.qkv}: q is {q.shape}")
+        source: dict[str, object] = {"qkv_file": str(Path(args.qkv).resolve())}
+    else:
+        if args.tokens is None or args.seed is None:
+            raise ValueError("--tokens and --seed are required unless --qkv gives the inputs")
+        d = 64 if args.d is None else args.d
+        if args.tokens < 1 or d < 1:
+            raise ValueError(f"--tokens and --d must be >= 1, got {args.tokens} and {d}")
+        q, k, v = random_qkv(args.tokens, d, args.seed)
+        source = {"seed": args.seed}
+    started = time.perf_counter()
+    comparison = simulate_head(
+        q,
+        k,
+        v,
+        window=args.window,
+        tile=args.tile,
+        corner=args.corner,
+        temperature=args.temp,
+        step_time=args.step_time,
+    )
+    write_comparison(out, comparison, provenance=source)
+    print(format_report(comparison))
+    print(f"\nwall time {time.perf_counter() - started:.1f} s -> {out}")
+    return 0
+
+
 MAIN_JOB = ("multiplier_sky130", "leakage_sky130")
 """Presets the main job characterizes, in data-flow order."""
+
+
+def cmd_validate_tile(args: argparse.Namespace) -> int:
+    from attention.validate import validate_tiles
+    from characterize.parallel import resolve_jobs
+
+    out = Path(args.out) if args.out else BUILD_DIR / "tile_validation_sky130.h5"
+    if not args.out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    result = validate_tiles(
+        args.cases,
+        size=args.size,
+        seed=args.seed,
+        jobs=resolve_jobs(args.jobs),
+        corner=args.corner,
+        temperature=args.temp,
+        out=out,
+        progress=not args.quiet,
+    )
+    print(
+        f"{args.cases} case(s) of {args.size}x{args.size} tiles: "
+        f"SPICE {result.spice_seconds:.1f} s, "
+        f"array simulation {result.array_seconds_per_case * 1e3:.2f} ms per case "
+        f"(x{result.spice_seconds / args.cases / result.array_seconds_per_case:,.0f}) -> {out}"
+    )
+    print("  model/operation              NRMSE   max error  (normalized to the SPICE range)")
+    for name, m in result.metrics.items():
+        print(f"  {name:28s} {m['nrmse']:7.2%} {m['max_error']:9.2%}")
+    constants = result.equivalent_constants
+    print(
+        f"  these converters implement s_sat = {constants['s_sat']:.1f}, "
+        f"out_scale = {constants['out_scale']:.1f} (the paper's model: 80, 40)"
+    )
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -300,7 +379,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit = commands.add_parser(
         "fit", help="fit a surrogate to a characterization file and validate it in ngspice"
     )
-    fit.add_argument("characterization", help="characterization .h5 (or the paper's I-V .npz)")
+    fit.add_argument(
+        "characterization",
+        nargs="+",
+        help="characterization .h5 (or the paper's I-V .npz); several files of one circuit "
+        "that differ along one axis are merged",
+    )
     fit.add_argument("--kind", choices=("grid", "poly"), default="grid")
     fit.add_argument(
         "--method",
@@ -327,6 +411,40 @@ def build_parser() -> argparse.ArgumentParser:
         "surrogates", help="list the shipped surrogates with their error metrics"
     )
     surrogates.set_defaults(handler=cmd_surrogates)
+
+    tile = commands.add_parser(
+        "validate-tile",
+        help="SPICE of whole tiles vs the surrogate-driven array and the behavioural model",
+    )
+    tile.add_argument("--cases", type=int, default=2, help="random cases (one query each)")
+    tile.add_argument("--size", type=int, default=64, help="tile size (64 = the paper's)")
+    tile.add_argument("--seed", type=int, default=0)
+    tile.add_argument("--jobs", type=int, default=-1, help="worker processes (-1 = all cores)")
+    tile.add_argument("--corner", default="tt")
+    tile.add_argument("--temp", type=float, default=27.0)
+    tile.add_argument("--out", help="output .h5 (default build/tile_validation_sky130.h5)")
+    tile.add_argument("--quiet", action="store_true")
+    tile.set_defaults(handler=cmd_validate_tile)
+
+    sim = commands.add_parser(
+        "simulate-head",
+        help="one head: the surrogate-driven array vs the behavioural model and softmax",
+    )
+    sim.add_argument("--tokens", type=int, help="sequence length T (required unless --qkv)")
+    sim.add_argument(
+        "--window", type=int, required=True, help="sliding window M (a multiple of --tile)"
+    )
+    sim.add_argument("--seed", type=int, help="seed of the random q, k, v (unless --qkv)")
+    sim.add_argument("--d", type=int, help="head dimension (default 64, or the --qkv arrays')")
+    sim.add_argument("--tile", type=int, default=64, help="tokens per physical tile")
+    sim.add_argument("--corner", default="tt")
+    sim.add_argument("--temp", type=float, default=27.0, help="temperature in degrees C")
+    sim.add_argument(
+        "--step-time", type=float, default=65e-9, help="time of one token step in s (leakage)"
+    )
+    sim.add_argument("--qkv", help=".npz with arrays q, k, v of shape (T, d) (not random)")
+    sim.add_argument("--out", help="output .h5 (default build/simulate_head.h5)")
+    sim.set_defaults(handler=cmd_simulate_head)
 
     run = commands.add_parser("run", help="the main job: characterize, then draw the figures")
     run.add_argument("--jobs", type=int, default=-1)

@@ -10,9 +10,11 @@ def _all() -> dict[str, type[Characterization]]:
     from characterize.leakage import LeakageCharacterization
     from characterize.mac_chain import MacChainCharacterization
     from characterize.multiplier import MultiplierCharacterization
+    from characterize.multiplier_pulse import MultiplierPulseCharacterization
 
     classes = (
         MultiplierCharacterization,
+        MultiplierPulseCharacterization,
         LeakageCharacterization,
         ReluChargeToPulse,
         SignedChargeToPulse,

@@ -212,6 +212,36 @@ class NgSpiceRunner:
                 (run_dir / "ngspice.log").write_text("\n".join(self._log))
             self._log.clear()
 
+    @contextmanager
+    def only_used_model_bins(self) -> Iterator[None]:
+        """Load decks with ngspice's ``ngbehavior=hs`` for the duration of the block.
+
+        The sky130 MOSFETs are subcircuits holding every size bin's model card (~60 per device);
+        by default ngspice copies them all for every instance: a 64-row column then takes ~10 s
+        and ~1.5 GB to load, a 16 x 16 tile minutes and many GB. In ``hs`` mode ngspice keeps
+        only the bin each instance uses (8 x 3 tile: 2.3 s / 0.4 GB instead of 22 s / 1.4 GB) with
+        identical results (checked on whole columns). ngbehavior is read when a deck is loaded,
+        so it is restored afterwards and decks loaded by other code are not affected.
+        """
+        ng = self._ng
+        ng.clear_output()
+        ng.exec_command("set")
+        listed = ng.stdout
+        ng.clear_output()
+        previous = next(
+            (line.split(None, 1) for line in listed.splitlines() if line.startswith("ngbehavior")),
+            None,
+        )
+        ng.exec_command("set ngbehavior=hs")
+        try:
+            yield
+        finally:
+            if previous is None or len(previous) < 2:
+                ng.exec_command("unset ngbehavior")
+            else:
+                ng.exec_command(f"set ngbehavior={previous[1].strip()}")
+            ng.clear_output()
+
     def _load(self, deck: str, run_dir: Path) -> None:
         self._ng.clear_output()
         lines = [line for line in deck.splitlines() if line.strip()]

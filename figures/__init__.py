@@ -16,7 +16,9 @@ class Figure:
     """One figure: which stored file it reads and where it goes."""
 
     source: str
-    """Characterization file stem in the data folder, e.g. ``multiplier_sky130``."""
+    """Characterization file stem in the data folder, e.g. ``multiplier_sky130``; a stem with
+    a folder, e.g. ``surrogates/multiplier_sky130``, names a file in that folder next to the
+    data folder (``data/surrogates`` for ``data/characterization``)."""
     output: str
     """PNG file name."""
     draw: Callable[[Path, Path], Path]
@@ -48,14 +50,44 @@ def _mac_chain(source: Path, out: Path) -> Path:
     return plot_mac_chain(source, out)
 
 
+def _surrogate_parity(source: Path, out: Path) -> Path:
+    from figures.surrogates import plot_parity
+
+    siblings = [source.parent / f"{stem}.h5" for stem in ("relu_c2p_sky130", "signed_c2p_sky130")]
+    return plot_parity([source, *(p for p in siblings if p.is_file())], out)
+
+
+def _surrogate_error_map(source: Path, out: Path) -> Path:
+    from figures.surrogates import plot_error_map
+
+    return plot_error_map(source, out)
+
+
+def _tiles(source: Path, out: Path) -> Path:
+    from figures.tiles import plot_tile_validation
+
+    return plot_tile_validation(source, out)
+
+
 FIGURES: tuple[Figure, ...] = (
     Figure("multiplier_sky130", "fig1e_multiplier_iv.png", _multiplier),
     Figure("leakage_sky130", "fig1f_leakage.png", _leakage),
     Figure("relu_c2p_sky130", "fig1g_relu_c2p.png", _c2p),
     Figure("signed_c2p_sky130", "fig1h_signed_c2p.png", _c2p),
     Figure("mac_chain_sky130", "fig2de_mac_chain.png", _mac_chain),
+    Figure("surrogates/multiplier_sky130", "fig_s1_surrogate_parity.png", _surrogate_parity),
+    Figure("surrogates/multiplier_sky130", "fig_s2_multiplier_error_map.png", _surrogate_error_map),
+    Figure("tiles/tile_validation_sky130", "fig5ab_tile_parity.png", _tiles),
 )
 """Every figure, in paper order."""
+
+
+def source_path(figure: Figure, folder: Path) -> Path:
+    """Where ``figure``'s source file would be for the data folder ``folder``: in it, or for a
+    stem with a folder (``surrogates/...``) in that folder next to it."""
+    if "/" in figure.source:
+        return Path(folder).parent / f"{figure.source}.h5"
+    return Path(folder) / f"{figure.source}.h5"
 
 
 def draw_all(data_dirs: list[Path], out_dir: Path) -> list[tuple[Path, Path]]:
@@ -64,7 +96,7 @@ def draw_all(data_dirs: list[Path], out_dir: Path) -> list[tuple[Path, Path]]:
     drawn = []
     for figure in FIGURES:
         for folder in data_dirs:
-            source = Path(folder) / f"{figure.source}.h5"
+            source = source_path(figure, folder)
             if source.is_file():
                 drawn.append((figure.draw(source, Path(out_dir) / figure.output), source))
                 break

@@ -37,12 +37,19 @@ from surrogate.models import (
 
 DEFAULT_QUANTITY = {
     "multiplier": "i_out",
+    "multiplier-pulse": "charge",
     "leakage": "v_store_t",
     "relu-c2p": "width",
     "signed-c2p": "width",
 }
 """What a surrogate of each circuit models unless told otherwise."""
-DEFAULT_HOLDOUT = {"multiplier": 12, "leakage": 4, "relu-c2p": 9, "signed-c2p": 9}
+DEFAULT_HOLDOUT = {
+    "multiplier": 12,
+    "multiplier-pulse": 8,
+    "leakage": 4,
+    "relu-c2p": 9,
+    "signed-c2p": 9,
+}
 """Held-out lattice points along each circuit's first (one transient each) axis per corner."""
 SAMPLED_AXIS_POINTS = 15
 """Held-out lattice points along the other axes (cheap: samples of one analysis)."""
@@ -83,7 +90,59 @@ def paper_characterization(path: str | Path) -> CharacterizationData:
     )
 
 
-def _source(source: str | Path | CharacterizationData) -> tuple[CharacterizationData, dict]:
+def merge_characterizations(parts: list[CharacterizationData]) -> CharacterizationData:
+    """Merge files of one circuit that differ along one axis only (e.g. a coarse charge sweep
+    and a fine one near zero): values sorted, the first file wins where they coincide. The
+    first file's provenance is kept; the others' sweep specs are listed under
+    ``merged_sweep_specs``."""
+    first = parts[0]
+    for other in parts[1:]:
+        if other.circuit != first.circuit or set(other.quantities) != set(first.quantities):
+            raise SurrogateError(f"cannot merge a {other.circuit} file into a {first.circuit} file")
+    differing = {
+        name
+        for other in parts[1:]
+        for name, axis in first.axes.items()
+        if name not in other.axes
+        or axis.values.shape != other.axes[name].values.shape
+        or np.any(axis.values != other.axes[name].values)
+    }
+    if len(differing) != 1:
+        raise SurrogateError(
+            f"files to merge must differ along exactly one axis, they differ along "
+            f"{sorted(differing) or 'none'}"
+        )
+    (axis,) = differing
+    values = np.concatenate([p.axes[axis].values for p in parts])
+    _, keep = np.unique(values, return_index=True)  # first occurrence, sorted by value
+    quantities = {}
+    for name, array in first.quantities.items():
+        dims = first.quantity_axes[name]
+        if axis not in dims:
+            quantities[name] = array
+            continue
+        position = dims.index(axis)
+        joined = np.concatenate([p.quantities[name] for p in parts], axis=position)
+        quantities[name] = np.take(joined, keep, axis=position)
+    axes = dict(first.axes)
+    axes[axis] = replace(first.axes[axis], values=values[keep])
+    provenance = dict(first.provenance)
+    provenance["merged_sweep_specs"] = [p.provenance.get("sweep_spec") for p in parts[1:]]
+    return replace(first, axes=axes, quantities=quantities, provenance=provenance)
+
+
+def _source(
+    source: str | Path | CharacterizationData | list[str | Path],
+) -> tuple[CharacterizationData, dict]:
+    if isinstance(source, list | tuple):
+        if len(source) == 1:
+            return _source(source[0])
+        paths = [Path(p) for p in source]
+        data = merge_characterizations([read_characterization(p) for p in paths])
+        return data, {
+            "source_file": [p.name for p in paths],
+            "source_sha256": [file_sha256(p) for p in paths],
+        }
     if isinstance(source, CharacterizationData):
         return source, {"source_file": None, "source_sha256": None}
     path = Path(source)
@@ -358,7 +417,7 @@ def _sign_threshold(data: CharacterizationData) -> np.ndarray:
 
 
 def fit(
-    source: str | Path | CharacterizationData,
+    source: str | Path | CharacterizationData | list[str | Path],
     *,
     kind: str = "grid",
     quantity: str | None = None,
@@ -371,7 +430,8 @@ def fit(
     jobs: int = 1,
     policy: str = "error",
 ) -> Surrogate:
-    """Fit a surrogate of ``quantity`` from a characterization file (or the paper's ``.npz``).
+    """Fit a surrogate of ``quantity`` from a characterization file (or the paper's ``.npz``,
+    or a list of files of one circuit that differ along one axis: merged first).
 
     kind: ``grid`` (interpolation with ``method`` linear|cubic|pchip; a leakage file gives a
     :class:`LeakageSurrogate`) or ``poly`` (total ``order``, y = v_store - ``mid``; with

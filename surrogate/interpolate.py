@@ -28,12 +28,57 @@ METHODS = ("linear", "cubic", "pchip")
 Array = NDArray[np.float64]
 
 
+def _uniform_step(nodes: Array) -> float | None:
+    """The node spacing if ``nodes`` are equally spaced (to 1e-9 of a step), else None."""
+    step = (nodes[-1] - nodes[0]) / (nodes.size - 1)
+    if step > 0 and np.all(np.abs(np.diff(nodes) - step) <= 1e-9 * step):
+        return float(step)
+    return None
+
+
 def _locate(nodes: Array, u: Array) -> tuple[NDArray[np.intp], Array]:
     """Cell index ``i`` (``nodes[i] <= u < nodes[i+1]``, clipped to the edge cells) and the
-    position ``t`` within it (outside [0, 1] beyond the grid)."""
-    cell = np.clip(np.searchsorted(nodes, u, side="right") - 1, 0, nodes.size - 2)
+    position ``t`` within it (outside [0, 1] beyond the grid). Equally spaced nodes are
+    located arithmetically (no binary search: most of the time of a linear evaluation)."""
+    step = _uniform_step(nodes)
+    if step is None:
+        cell = np.clip(np.searchsorted(nodes, u, side="right") - 1, 0, nodes.size - 2)
+    else:
+        position = (u - nodes[0]) * (1.0 / step)
+        np.clip(position, 0.0, nodes.size - 2, out=position)  # NaN stays NaN
+        with np.errstate(invalid="ignore"):  # NaN -> some integer; its t is NaN anyway
+            cell = position.astype(np.intp)
+        np.clip(cell, 0, nodes.size - 2, out=cell)
     left = nodes[cell]
     return cell, (u - left) / (nodes[cell + 1] - left)
+
+
+def _linear(nodes: list[Array], grid: Array, points: list[Array]) -> Array:
+    """Multilinear interpolation: one flat base index per point, then the 2^d cell corners
+    gathered with ``take`` and blended in place, last axis first."""
+    grid = np.ascontiguousarray(grid)
+    flat = grid.ravel()
+    strides = [s // grid.itemsize for s in grid.strides]
+    base = np.zeros(points[0].size, dtype=np.intp)
+    axes: list[tuple[int, Array]] = []
+    for axis_nodes, u, stride in zip(nodes, points, strides, strict=True):
+        if axis_nodes.size == 1:  # a single node: the value there, whatever the coordinate
+            continue
+        cell, t = _locate(axis_nodes, u)
+        base += cell * stride
+        axes.append((stride, t))
+
+    def blend(k: int, offset: int) -> Array:
+        if k == len(axes):
+            return flat.take(base + offset if offset else base)
+        stride, t = axes[k]
+        low, high = blend(k + 1, offset), blend(k + 1, offset + stride)
+        high -= low
+        high *= t
+        low += high
+        return low
+
+    return blend(0, 0)
 
 
 def _edge_slope(h0: Array, h1: Array, d0: Array, d1: Array, monotone: bool) -> Array:
@@ -110,6 +155,8 @@ def interpolate(
     per axis, equal lengths) with ``method``; returns a flat array."""
     if method not in METHODS:
         raise ValueError(f"unknown interpolation method {method!r}; known: {', '.join(METHODS)}")
+    if method == "linear":
+        return _linear(nodes, grid, points)
     n_axes = len(nodes)
     n_points = points[0].size
     offsets = np.array([0, 1]) if method == "linear" else np.array([-1, 0, 1, 2])

@@ -23,8 +23,8 @@ class ShippedFit:
 
     name: str
     """Shipped name (``load(name)``); the file is ``<name with _>_sky130.h5``."""
-    source: str
-    """Characterization file stem in ``data/characterization``."""
+    source: str | tuple[str, ...]
+    """Characterization file stem(s) in ``data/characterization`` (several are merged)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of :func:`surrogate.fit.fit`."""
 
@@ -34,9 +34,18 @@ SHIPPED_FITS = (
     ShippedFit(
         "multiplier-poly", "multiplier_sky130", {"kind": "poly", "order": 3, "input_level": 1.8}
     ),
+    ShippedFit("multiplier-pulse", "multiplier_pulse_sky130", {"kind": "grid", "method": "linear"}),
     ShippedFit("leakage", "leakage_sky130", {"kind": "grid", "method": "linear"}),
-    ShippedFit("relu-c2p", "relu_c2p_sky130", {"kind": "grid", "method": "linear"}),
-    ShippedFit("signed-c2p", "signed_c2p_sky130", {"kind": "grid", "method": "linear"}),
+    ShippedFit(
+        "relu-c2p",
+        ("relu_c2p_sky130", "relu_c2p_zero_sky130"),
+        {"kind": "grid", "method": "linear"},
+    ),
+    ShippedFit(
+        "signed-c2p",
+        ("signed_c2p_sky130", "signed_c2p_zero_sky130"),
+        {"kind": "grid", "method": "linear"},
+    ),
 )
 """Every shipped surrogate, in data-flow order."""
 
@@ -51,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.names and item.name not in args.names:
             continue
         started = time.perf_counter()
-        source = REPO_ROOT / "data" / "characterization" / f"{item.source}.h5"
-        model = fit(source, jobs=args.jobs, **item.options)
+        stems = (item.source,) if isinstance(item.source, str) else item.source
+        sources = [REPO_ROOT / "data" / "characterization" / f"{stem}.h5" for stem in stems]
+        model = fit(sources, jobs=args.jobs, **item.options)
         out = save(model, SHIPPED_DIR / f"{item.name.replace('-', '_')}_sky130.h5")
         metrics = model.metrics
         assert metrics is not None

@@ -89,6 +89,7 @@ def save(model: Surrogate, path: str | Path) -> Path:
         h5.attrs["policy"] = model.policy
         h5.attrs["domain"] = _json(
             {
+                "inputs": list(model.domain.inputs),  # positional order (JSON keys get sorted)
                 "ranges": model.domain.ranges,
                 "units": model.domain.units,
                 "corners": list(model.domain.corners),
@@ -187,7 +188,10 @@ def load(name_or_path: str | Path) -> Surrogate:
 def _read(h5: h5py.File) -> Surrogate:
     domain_json = json.loads(h5.attrs["domain"])
     domain = Domain(
-        {k: (float(v[0]), float(v[1])) for k, v in domain_json["ranges"].items()},
+        {
+            k: (float(domain_json["ranges"][k][0]), float(domain_json["ranges"][k][1]))
+            for k in domain_json.get("inputs", list(domain_json["ranges"]))
+        },
         dict(domain_json["units"]),
         tuple(domain_json["corners"]),
     )

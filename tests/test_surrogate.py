@@ -244,3 +244,46 @@ def test_cli_fit_and_list(tmp_path, small_sweep, capsys):
     )
     assert "demonstration transient" in capsys.readouterr().err
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_positional_order_survives_save_and_load(tmp_path, validated):
+    model = load(save(validated, tmp_path / "m.h5"))
+    assert model.inputs == validated.inputs == ("v_store", "v_in", "temperature")
+    assert model(1.2, 1.8) == validated(v_store=1.2, v_in=1.8)
+
+
+def test_files_differing_along_one_axis_merge(small_sweep):
+    from dataclasses import replace
+
+    from characterize.store import read_characterization
+    from surrogate.fit import merge_characterizations
+
+    coarse = read_characterization(small_sweep)
+    v_in = coarse.axes["v_in"]
+    fine = replace(
+        coarse,
+        axes=coarse.axes | {"v_in": replace(v_in, values=v_in.values[:3] + 0.01)},
+        quantities={k: v[..., :3] + 1.0 for k, v in coarse.quantities.items()},
+    )
+    merged = merge_characterizations([coarse, fine])
+    values = merged.axes["v_in"].values
+    assert values.size == v_in.values.size + 3 and np.all(np.diff(values) > 0)
+    at = int(np.flatnonzero(np.isclose(values, v_in.values[1] + 0.01))[0])
+    np.testing.assert_array_equal(
+        merged.quantities["i_out"][..., at], coarse.quantities["i_out"][..., 1] + 1.0
+    )
+    with pytest.raises(SurrogateError, match="exactly one axis"):
+        merge_characterizations(
+            [
+                coarse,
+                replace(
+                    fine,
+                    axes=fine.axes
+                    | {
+                        "v_store": replace(
+                            coarse.axes["v_store"], values=coarse.axes["v_store"].values + 1
+                        )
+                    },
+                ),
+            ]
+        )

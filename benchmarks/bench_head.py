@@ -1,0 +1,110 @@
+"""Attention-head benchmarks: one decode step of a full head (M = 1024, d = 64) and a
+1024-token sequence on one core, from the shipped surrogates; and the wall time of a whole
+SPICE tile against the array simulation of the same tile (from a validation file).
+
+Run: ``.venv/bin/python benchmarks/bench_head.py [tile_validation.h5]`` (default: the shipped
+``data/tiles/tile_validation_sky130.h5``). Prints a Markdown table and writes
+``benchmarks/results/head.json``.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = "1"  # one core, before numpy loads
+
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from attention.head import GainCellHead, HeadCircuits, HeadConfig  # noqa: E402
+from circuits import REPO_ROOT  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def decode_step(circuits: HeadCircuits, repeats: int = 200) -> dict[str, float]:
+    """Median seconds of one step with a full 1024-token window (tables built beforehand)."""
+    rng = np.random.default_rng(0)
+    head = GainCellHead(circuits)
+    q, k, v = (rng.uniform(0, hi, (1024 + repeats, 64)) for hi in (1.0, 0.9, 0.9))
+    for t in range(1024):  # fill the window
+        head.step(q[t], k[t], v[t])
+    times = []
+    for t in range(1024, 1024 + repeats):
+        started = time.perf_counter()
+        head.step(q[t], k[t], v[t])
+        times.append(time.perf_counter() - started)
+    return {"median_s": float(np.median(times)), "p90_s": float(np.percentile(times, 90))}
+
+
+def sequence(circuits: HeadCircuits) -> float:
+    """Seconds for ``run`` on 1024 tokens (fresh head: includes building the tables)."""
+    rng = np.random.default_rng(1)
+    q, k, v = (rng.uniform(0, hi, (1024, 64)) for hi in (1.0, 0.9, 0.9))
+    started = time.perf_counter()
+    GainCellHead(circuits, HeadConfig()).run(q, k, v)
+    return time.perf_counter() - started
+
+
+def tile_times(path: Path) -> dict[str, float] | None:
+    """SPICE versus array-simulation seconds per tile case, from a validation file."""
+    if not path.is_file():
+        return None
+    from attention.validate import load_validation
+
+    outputs, attrs = load_validation(path)
+    n = outputs["spice/phi"].shape[0]
+    spice = float(attrs["spice_seconds"]) / n
+    array = float(attrs["array_seconds_per_case"])
+    return {
+        "cases": n,
+        "spice_s_per_case": spice,
+        "spice_jobs": int(attrs.get("jobs", 2)),
+        "array_s_per_case": array,
+        "speedup": spice / array,
+    }
+
+
+def main(argv: list[str]) -> None:
+    validation = Path(argv[0]) if argv else REPO_ROOT / "data/tiles/tile_validation_sky130.h5"
+    circuits = HeadCircuits.from_surrogates("tt", 27.0)
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, numpy {np.__version__}",
+        "decode_step": decode_step(circuits),
+        "sequence_1024_s": sequence(circuits),
+        "tile": tile_times(validation),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "head.json").write_text(json.dumps(results, indent=2))
+    step = results["decode_step"]
+    print(f"machine: {results['machine']}; {results['date']}")
+    print("| measure | result | target |")
+    print("|---|---|---|")
+    print(
+        f"| one decode step, M = 1024, d = 64, one core | {step['median_s'] * 1e3:.3f} ms "
+        f"(p90 {step['p90_s'] * 1e3:.3f} ms) | <= 1 ms |"
+    )
+    print(f"| 1024-token sequence (`run`) | {results['sequence_1024_s']:.2f} s | <= 2 s |")
+    tile = results["tile"]
+    if tile:
+        print(
+            f"| 64x64 tile case (K + V tile), SPICE on {tile['spice_jobs']} workers "
+            f"| {tile['spice_s_per_case']:.0f} s | |"
+        )
+        print(
+            f"| same case, array simulation | {tile['array_s_per_case'] * 1e3:.2f} ms "
+            f"| speed-up x{tile['speedup']:,.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

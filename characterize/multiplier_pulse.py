@@ -1,0 +1,89 @@
+"""The gain cell as the array uses it: charge delivered by one PWM input pulse, storage node
+floating (see ``netlists/multiplier_pulse_tb.sp`` for why this differs from the DC sweep)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from characterize.base import Characterization, Quantity, Task
+from characterize.c2p import GEAR
+from characterize.spec import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
+from circuits.runner import LoadedCircuit
+
+CELLS = 16
+"""Cells in the testbench: pulse widths are simulated 16 per transient."""
+SETTLE_S = 3e-9
+"""Time after the longest pulse until the charge is read."""
+
+
+class MultiplierPulseCharacterization(Characterization):
+    """``multiplier_pulse_tb``: one transient per written value and block of 16 widths."""
+
+    name = "multiplier-pulse"
+    netlists = ("gaincell_multiplier", "multiplier_pulse_tb")
+    axes = ("corner", "temperature", "v_store", "width")
+    axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
+        "v_store": AxisSpec(
+            Axis(0.45, 1.35, 37),
+            0.0,
+            CORE_DEVICE_MAX_V,
+            "V",
+            "value written on the bit line (signed weight = v_store - 0.9 V)",
+        ),
+        "width": AxisSpec(
+            Axis(0.0, 15e-9, 16), 0.0, 100e-9, "s", "input pulse width at the 50 % points"
+        ),
+    }
+    setting_specs = {  # noqa: RUF012
+        "time_step": SettingSpec(20e-12, 1e-13, 1e-9, "s", "transient print step (tran tstep)"),
+        "t_write": SettingSpec(10e-9, 2e-9, 1e-6, "s", "end of the write pulse"),
+    }
+    quantities = (
+        Quantity(
+            "charge",
+            "C",
+            "charge the cell draws from the column (held at 0.9 V) for one pulse, edges and "
+            "storage-node coupling included; positive when v_store > mid-rail",
+        ),
+    )
+
+    def check_spec(self, spec: SweepSpec) -> None:
+        if spec.axes["width"].scale != "linear":
+            raise SpecError("multiplier-pulse width axis must be linear")
+        if spec.settings.get("time_step", 1.0) <= 0:
+            raise SpecError(f"setting time_step must be positive, got {spec.settings['time_step']}")
+
+    def simulate(
+        self, circuit: LoadedCircuit, spec: SweepSpec, task: Task
+    ) -> dict[str, np.ndarray]:
+        values = spec.v_store.values()[task.start : task.stop]
+        widths = spec.axes["width"].values()
+        settings = spec.settings
+        t_pulse = settings["t_write"] + 5e-9
+        stop = t_pulse + float(widths.max()) + SETTLE_S
+        out = np.full((len(spec.temperatures), len(values), len(widths)), np.nan)
+        tran = f"tran {settings['time_step']:.6g} {stop:.9g}"
+        meters = [f"v(q{k})" for k in range(CELLS)]
+        for start in range(0, len(widths), CELLS):
+            block = widths[start : start + CELLS]
+            padded = np.concatenate([block, np.zeros(CELLS - len(block))])
+            # one parameter per alterparam: ngspice ignores the rest of a longer line
+            for k, width in enumerate(padded):
+                circuit.command(f"alterparam w{k}={width:.9g}")
+            circuit.command(f"alterparam t_write={settings['t_write']:.6g}")
+            circuit.command(f"alterparam t_pulse={t_pulse:.9g}")
+            circuit.command("reset")  # re-evaluates parameters; restores the deck's temperature
+            circuit.command(GEAR)
+            for ti, temperature in enumerate(spec.temperatures):
+                circuit.command(f"option temp={temperature:.12g}")
+                for vi, value in enumerate(values):
+                    point = {"v_store": float(value), "widths": [float(w) for w in block]}
+                    commands = [f"alter vinit dc={value:.12g}", tran]
+                    if not self.run_point(circuit, commands, task.corner, temperature, point):
+                        continue
+                    vec = circuit.vectors(["time", *meters])
+                    before = np.searchsorted(vec["time"], t_pulse - 0.5e-9)
+                    for k in range(len(block)):
+                        meter = vec[meters[k]]
+                        out[ti, vi, start + k] = (meter[-1] - meter[before]) * 1e-12  # 1 pF
+        return {"charge": out}

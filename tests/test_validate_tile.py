@@ -1,0 +1,55 @@
+"""gaincell validate-tile: SPICE tiles, the array simulation and the behavioural model in one
+file, and the Fig. 5a/b drawing from it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from attention.validate import MODELS, error_metrics, load_validation
+from characterize.cli import main as cli
+from figures.tiles import plot_tile_validation
+
+
+def test_validate_tile_writes_all_three_models_and_draws(tmp_path, capsys):
+    out = tmp_path / "tiles.h5"
+    assert (
+        cli(
+            [
+                "validate-tile",
+                "--cases",
+                "2",
+                "--size",
+                "6",
+                "--jobs",
+                "2",
+                "--seed",
+                "3",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "array/phi" in printed and "behavioural/output" in printed
+    outputs, attrs = load_validation(out)
+    for model in ("spice", *MODELS):
+        assert outputs[f"{model}/phi"].shape == (2, 6)
+        assert outputs[f"{model}/output"].shape == (2, 6)
+    assert np.all(np.isfinite(outputs["spice/phi"]))
+    # the stored metrics are those of the stored arrays
+    again = error_metrics(outputs)
+    for name, metric in attrs["metrics"].items():
+        assert again[name]["nrmse"] == metric["nrmse"]
+    png = plot_tile_validation(out, tmp_path / "fig5ab.png")
+    assert png.stat().st_size > 20_000
+
+
+def test_validate_tile_rejects_bad_input_before_simulating(tmp_path, capsys):
+    out = tmp_path / "tiles.h5"
+    assert cli(["validate-tile", "--cases", "0", "--out", str(out)]) == 2
+    assert "--cases must be at least 1" in capsys.readouterr().err
+    assert cli(["validate-tile", "--cases", "1", "--out", str(tmp_path / "no/such/x.h5")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not out.exists()
