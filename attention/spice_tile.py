@@ -26,17 +26,20 @@ Mapping from the paper's model units to the circuit
     current (the model's ``S_sat = 80``) and the signed converter at the same charge (the
     model's output scale 40). Comparisons with the behavioural model must fit or state them.
 
-Phases of one run (the same windows as ``mac_chain_tb`` and the charge-to-pulse testbenches)
+Phases of one run (the write protocol of ``leakage_tb`` / ``multiplier_pulse_tb``, whose
+characterizations drive the array simulation; then the windows of the converter testbenches)
     ==============  =======================================================================
-    0 .. 8 ns       write word line at 3.3 V, every cell takes its value from its own write
-                    bit line (DC source); the word line falls 8 .. 9 ns, so the stored value
-                    includes the real write feedthrough.
-    0 .. 9 ns       converter reset high: the column is held at mid-rail (0.9 V).
-    10 .. 25 ns     MAC: row ``r`` gets a pulse of width ``widths[r]`` starting at 10 ns
+    0 .. 11 ns      cells start at mid-rail (the previous content); write word line rises
+                    1 .. 1.5 ns to 3.3 V, every cell takes its value from its own write bit
+                    line, the word line falls 10 .. 11 ns (the stored value includes the
+                    real write feedthrough).
+    12 .. 13 ns     the write bit lines return to mid-rail (as idle bit lines do).
+    0 .. 14 ns      converter reset high: the column is held at mid-rail (0.9 V).
+    15 .. 30 ns     MAC: row ``r`` gets a pulse of width ``widths[r]`` starting at 15 ns
                     (50 ps edges, width at the 50 % points); the cells integrate their signed
                     charge on the column (the converter's integration node).
-    27 .. 42 ns     conversion window (``T_MAX`` long); the output pulse is measured from 27 ns
-                    to the end of the transient (48 ns; the signed converter delays its
+    32 .. 47 ns     conversion window (``T_MAX`` long); the output pulse is measured from 32 ns
+                    to the end of the transient (53 ns; the signed converter delays its
                     window by about 1.1 ns).
     ==============  =======================================================================
 
@@ -148,15 +151,21 @@ Q_RANGE = (0.0, 1.0)
 KV_RANGE = (0.0, 0.9)
 """Model range of keys and values [V]."""
 
-WRITE_FALL = (8e-9, 9e-9)
+WRITE_RISE = (1e-9, 1.5e-9)
+"""Write word line rises between these times [s] (cells start at mid-rail, the previous
+content). The write protocol is that of leakage_tb and multiplier_pulse_tb, whose
+characterizations the array simulation uses: rise, write, fall, park the bit line, wait."""
+WRITE_FALL = (10e-9, 11e-9)
 """Write word line falls between these times [s]."""
-RESET_END = 9e-9
+PARK = (12e-9, 13e-9)
+"""The write bit lines return to mid-rail over this interval, after the word line is off [s]."""
+RESET_END = 14e-9
 """Converter reset released [s]."""
-MAC_START = 10e-9
+MAC_START = 15e-9
 """Input pulses start [s]; they end by ``MAC_START + T_MAX``."""
-CONV_START = 27e-9
+CONV_START = 32e-9
 """Conversion window opens [s] (``T_MAX`` long)."""
-T_STOP = 48e-9
+T_STOP = 53e-9
 """End of the transient [s]; the output pulse is measured over ``CONV_START .. T_STOP``."""
 EDGE = 50e-12
 """Rise and fall time of the ideal input pulses [s] (shorter for pulses under 100 ps)."""
@@ -375,8 +384,10 @@ def _testbench(kind: Kind, stored: NDArray[np.float64], widths: NDArray[np.float
         f"vdd vdd 0 {V_DD:g}",
         f"vdda vdda 0 {V_DD:g}",
         f"vmid vmid 0 {V_MID:g}",
-        f"vwwl wwl 0 pwl(0 {V_WRITE:g} {WRITE_FALL[0]:.6g} {V_WRITE:g} {WRITE_FALL[1]:.6g} 0)",
+        f"vwwl wwl 0 pwl(0 0 {WRITE_RISE[0]:.6g} 0 {WRITE_RISE[1]:.6g} {V_WRITE:g} "
+        f"{WRITE_FALL[0]:.6g} {V_WRITE:g} {WRITE_FALL[1]:.6g} 0)",
         f"vrst rst 0 pulse({V_DD:g} 0 {RESET_END:.6g} 50p 50p 200n 400n)",
+        f"vpark park 0 pwl(0 0 {PARK[0]:.6g} 0 {PARK[1]:.6g} 1)",
         f"vconv conv 0 pulse(0 {V_DD:g} {CONV_START:.6g} 50p 50p {T_MAX - 50e-12:.6g} 400n)",
         "* rows: input pulses and ideal inverting drivers for the complementary enables",
     ]
@@ -387,7 +398,13 @@ def _testbench(kind: Kind, stored: NDArray[np.float64], widths: NDArray[np.float
     for c in range(cols):
         lines.append(f"* column {c}")
         for r in range(rows):
-            lines.append(f"vw_{r}_{c} w_{r}_{c} 0 {stored[r, c]:.9g}")
+            # The bit line holds the value through the write, then parks at mid-rail like
+            # every idle bit line (as in leakage_tb and multiplier_pulse_tb): its step couples
+            # through the off write transistor into the storage node (about 15 mV).
+            lines.append(f"vw_{r}_{c} wv_{r}_{c} 0 {stored[r, c]:.9g}")
+            lines.append(
+                f"bw_{r}_{c} w_{r}_{c} 0 v = v(wv_{r}_{c}) * (1 - v(park)) + {V_MID:g} * v(park)"
+            )
             lines.append(
                 f"xr{r}c{c} w_{r}_{c} wwl in{r} inb{r} cells_{c} vdda 0 gaincell_multiplier"
             )
@@ -404,6 +421,8 @@ def _testbench(kind: Kind, stored: NDArray[np.float64], widths: NDArray[np.float
             lines.append(f"xc2p_{c} col_{c} rst conv out_{c} sign_{c} vmid ib_{c} vdd 0 signed_c2p")
             lines.append(f"csign_{c} sign_{c} 0 {C_SIGN:g}")
         lines.append(f"cout_{c} out_{c} 0 {C_OUT:g}")
+    # The cells held mid-rail before this write (as in leakage_tb / multiplier_pulse_tb).
+    lines += [f".ic v(xr{r}c{c}.store)={V_MID:g}" for c in range(cols) for r in range(rows)]
     return "\n".join(lines) + "\n"
 
 

@@ -118,6 +118,10 @@ class TileValidation:
 
     path: Path
     """The HDF5 file."""
+    cases: int
+    """Number of cases."""
+    size: int
+    """Tile size (tokens; equal to dims for square tiles)."""
     metrics: dict[str, dict[str, float]]
     """``model/operation`` -> nrmse, max_error, points."""
     spice_seconds: float
@@ -160,10 +164,42 @@ def validate_tiles(
         progress=progress,
     )
     spice_seconds = time.perf_counter() - started
+    return _compare_and_write(cases, results, circuits, out, spice_seconds, jobs)
+
+
+def revalidate(source: str | Path, *, out: str | Path) -> TileValidation:
+    """Recompute the array simulation and the behavioural model for the SPICE results stored in
+    ``source`` (e.g. after the surrogates changed) and write them with those results to
+    ``out``; no SPICE runs. The corner and temperature are the stored ones."""
+    from characterize.store import check_writable
+
+    out = check_writable(out)
+    stored = read_tile_results(source)
+    first = stored.results[0]
+    circuits = HeadCircuits.from_surrogates(first.corner, first.temperature)
+    attrs = stored.provenance
+    return _compare_and_write(
+        stored.cases,
+        stored.results,
+        circuits,
+        out,
+        float(attrs.get("spice_seconds", float("nan"))),
+        int(attrs.get("jobs", 0)),
+    )
+
+
+def _compare_and_write(
+    cases: list[TileCase],
+    results: list[TileResult],
+    circuits: HeadCircuits,
+    out: Path,
+    spice_seconds: float,
+    jobs: int,
+) -> TileValidation:
     started = time.perf_counter()
     for case in cases:
         tile_model(circuits, case.q, case.k, case.v)
-    array_seconds = (time.perf_counter() - started) / n_cases
+    array_seconds = (time.perf_counter() - started) / len(cases)
     outputs = model_outputs(cases, results, circuits)
     metrics = error_metrics(outputs)
     constants = circuits.equivalent_constants()
@@ -185,7 +221,9 @@ def validate_tiles(
         "scale_derivation": circuits.derivation,
     }
     write_tile_results(out, cases, results, extra, described, root)
-    return TileValidation(out, metrics, spice_seconds, array_seconds, constants)
+    return TileValidation(
+        out, len(cases), int(cases[0].k.shape[0]), metrics, spice_seconds, array_seconds, constants
+    )
 
 
 _DESCRIPTIONS = {

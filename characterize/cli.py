@@ -253,27 +253,32 @@ MAIN_JOB = ("multiplier_sky130", "leakage_sky130")
 
 
 def cmd_validate_tile(args: argparse.Namespace) -> int:
-    from attention.validate import validate_tiles
+    from attention.validate import revalidate, validate_tiles
     from characterize.parallel import resolve_jobs
 
     out = Path(args.out) if args.out else BUILD_DIR / "tile_validation_sky130.h5"
     if not args.out:
         out.parent.mkdir(parents=True, exist_ok=True)
-    result = validate_tiles(
-        args.cases,
-        size=args.size,
-        seed=args.seed,
-        jobs=resolve_jobs(args.jobs),
-        corner=args.corner,
-        temperature=args.temp,
-        out=out,
-        progress=not args.quiet,
-    )
+    if args.reuse:  # the stored SPICE results with the models recomputed: no SPICE runs
+        if Path(args.reuse).resolve() == out.resolve():
+            raise ValueError("--reuse and --out must be different files")
+        result = revalidate(args.reuse, out=out)
+    else:
+        result = validate_tiles(
+            args.cases,
+            size=args.size,
+            seed=args.seed,
+            jobs=resolve_jobs(args.jobs),
+            corner=args.corner,
+            temperature=args.temp,
+            out=out,
+            progress=not args.quiet,
+        )
     print(
-        f"{args.cases} case(s) of {args.size}x{args.size} tiles: "
+        f"{result.cases} case(s) of {result.size}x{result.size} tiles: "
         f"SPICE {result.spice_seconds:.1f} s, "
         f"array simulation {result.array_seconds_per_case * 1e3:.2f} ms per case "
-        f"(x{result.spice_seconds / args.cases / result.array_seconds_per_case:,.0f}) -> {out}"
+        f"(x{result.spice_seconds / result.cases / result.array_seconds_per_case:,.0f}) -> {out}"
     )
     print("  model/operation              NRMSE   max error  (normalized to the SPICE range)")
     for name, m in result.metrics.items():
@@ -288,7 +293,8 @@ def cmd_validate_tile(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: characterize every circuit of :data:`MAIN_JOB` into build/ with the
-    shipped presets, then draw the figures from those files."""
+    shipped presets, fit and validate the multiplier surrogate from the fresh file, simulate a
+    whole attention head, then draw the figures."""
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     for preset in MAIN_JOB:
         circuit = preset.removesuffix("_sky130").replace("_", "-")
@@ -307,8 +313,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if code:
             return code
-    # Fresh files first; figures of circuits the main job does not simulate use shipped data.
-    return main(
+    # The fresh multiplier file through the surrogate step (fit + fresh SPICE hold-out).
+    (BUILD_DIR / "surrogates").mkdir(exist_ok=True)
+    steps = [
+        [
+            "fit",
+            str(BUILD_DIR / "multiplier_sky130.h5"),
+            "--jobs",
+            str(args.jobs),
+            "--out",
+            str(BUILD_DIR / "surrogates" / "multiplier_sky130.h5"),
+        ],
+        # A whole head (1024 tokens, 16 tiles) from the shipped surrogates, against the
+        # behavioural model and softmax attention.
+        [
+            "simulate-head",
+            "--tokens",
+            "1024",
+            "--window",
+            "1024",
+            "--seed",
+            "0",
+            "--out",
+            str(BUILD_DIR / "simulate_head.h5"),
+        ],
+        # Fresh files first; figures of circuits the main job does not simulate use shipped
+        # data.
         [
             "figures",
             "--data",
@@ -316,8 +346,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             str(CHARACTERIZATION_DIR),
             "--out",
             str(BUILD_DIR / "figures"),
-        ]
-    )
+        ],
+    ]
+    for step in steps:
+        code = main(step)
+        if code:
+            return code
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -423,6 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("--corner", default="tt")
     tile.add_argument("--temp", type=float, default=27.0)
     tile.add_argument("--out", help="output .h5 (default build/tile_validation_sky130.h5)")
+    tile.add_argument(
+        "--reuse",
+        metavar="FILE.h5",
+        help="recompute the models for the SPICE results stored in FILE (no SPICE runs)",
+    )
     tile.add_argument("--quiet", action="store_true")
     tile.set_defaults(handler=cmd_validate_tile)
 

@@ -404,15 +404,29 @@ def _full_scale(
 
 
 def _sign_threshold(data: CharacterizationData) -> np.ndarray:
-    """Charge at which the signed converter's sign output flips, per corner and temperature
-    (midpoint of the last charge read as negative and the first read as positive)."""
+    """Charge at which the signed converter's sign output flips, per corner and temperature.
+
+    The flip lies between the last charge read as negative and the first read as positive;
+    within that bracket it is placed where the two straight flanks of the output width
+    (|charge| plus the converter's offset: a V shape) meet, from the two points on each side
+    next to the bracket."""
     sign, charge = data.quantities["sign"], data.axes["charge"].values
+    width = data.quantities["width"]
     threshold = np.full(sign.shape[:2], np.nan)
     for index in np.ndindex(threshold.shape):
         negative = np.flatnonzero(sign[index] > 0.5)
-        if negative.size and negative[-1] + 1 < charge.size:
-            k = negative[-1]
-            threshold[index] = 0.5 * (charge[k] + charge[k + 1])
+        if not negative.size or negative[-1] + 1 >= charge.size:
+            continue
+        k = negative[-1]
+        low, high = charge[k], charge[k + 1]
+        threshold[index] = 0.5 * (low + high)
+        if k >= 2 and k + 2 < charge.size:
+            w = width[index]
+            left = np.polyfit(charge[k - 2 : k], w[k - 2 : k], 1)
+            right = np.polyfit(charge[k + 1 : k + 3], w[k + 1 : k + 3], 1)
+            if right[0] != left[0]:
+                vertex = (left[1] - right[1]) / (right[0] - left[0])
+                threshold[index] = float(np.clip(vertex, low, high))
     return threshold
 
 

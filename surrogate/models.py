@@ -404,28 +404,40 @@ class PolySurrogate(Surrogate):
     def _evaluate(self, inputs: dict[str, Array], corner: str) -> Array:
         coefficients = self.coefficients[self.domain.corners.index(corner)]
         x, y = inputs[self.x_input], inputs[self.y_input] - self.mid
-        if self.temperatures.size == 1:
-            c = np.broadcast_to(coefficients[0], (x.size, len(self.terms)))
-        else:
-            t = inputs["temperature"]
-            c = np.stack(
-                [
-                    np.interp(t, self.temperatures, coefficients[:, k])
-                    for k in range(len(self.terms))
-                ],
-                axis=-1,
+        t = inputs.get("temperature")
+        if self.temperatures.size == 1 or (t is not None and t.size and np.all(t == t[0])):
+            # One coefficient set for every point: sum the terms directly (no basis matrix).
+            c0 = (
+                coefficients[0]
+                if self.temperatures.size == 1
+                else self._coefficients_at_temperature(coefficients, np.array([t[0]]))[0]
             )
-            # np.interp clamps; continue linearly beyond the ends (extrapolate policy)
-            for end, neighbour in ((0, 1), (-1, -2)):
-                beyond = t < self.temperatures[0] if end == 0 else t > self.temperatures[-1]
-                if beyond.any():
-                    slope = (coefficients[end] - coefficients[neighbour]) / (
-                        self.temperatures[end] - self.temperatures[neighbour]
-                    )
-                    c[beyond] = (
-                        coefficients[end] + (t[beyond, None] - self.temperatures[end]) * slope
-                    )
-        return self.scale * np.einsum("pk,pk->p", self.basis(x, y), c)
+            x_powers = [np.ones_like(x)] + [x**j for j in range(1, self.order + 1)]
+            y_powers = [np.ones_like(y)] + [y**i for i in range(1, self.order + 1)]
+            total = np.zeros_like(x)
+            for k, (i, j) in enumerate(self.terms):
+                total += c0[k] * (x_powers[j] * y_powers[i])
+            return self.scale * total
+        return self.scale * np.einsum(
+            "pk,pk->p", self.basis(x, y), self._coefficients_at_temperature(coefficients, t)
+        )
+
+    def _coefficients_at_temperature(self, coefficients: Array, t: Array) -> Array:
+        """Coefficient sets (points, terms) linearly interpolated in temperature, continued
+        linearly beyond the characterized range (the extrapolate policy)."""
+        c = np.stack(
+            [np.interp(t, self.temperatures, coefficients[:, k]) for k in range(len(self.terms))],
+            axis=-1,
+        )
+        # np.interp clamps; continue linearly beyond the ends (extrapolate policy)
+        for end, neighbour in ((0, 1), (-1, -2)):
+            beyond = t < self.temperatures[0] if end == 0 else t > self.temperatures[-1]
+            if beyond.any():
+                slope = (coefficients[end] - coefficients[neighbour]) / (
+                    self.temperatures[end] - self.temperatures[neighbour]
+                )
+                c[beyond] = coefficients[end] + (t[beyond, None] - self.temperatures[end]) * slope
+        return c
 
     def coefficients_at(self, corner: str | None = None, temperature: float | None = None) -> Array:
         """The coefficient vector (paper's order) of one corner and temperature."""

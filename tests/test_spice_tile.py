@@ -43,7 +43,8 @@ def test_tile_deck_has_every_cell_and_one_converter_per_column(kind, converter):
     assert len(re.findall(rf"^xc2p_\d+ .* {converter}$", text, re.MULTILINE)) == 3
     assert len(re.findall(r"^vin\d+ ", text, re.MULTILINE)) == 5  # rows shared
     assert len(re.findall(r"^vw_\d+_\d+ ", text, re.MULTILINE)) == 15
-    assert f"vw_4_2 w_4_2 0 {stored[4, 2]:.9g}" in text
+    assert f"vw_4_2 wv_4_2 0 {stored[4, 2]:.9g}" in text
+    assert len(re.findall(r"^bw_\d+_\d+ .*v\(park\)", text, re.MULTILINE)) == 15  # bit lines park
     assert ".subckt gaincell_multiplier" in text and f".subckt {converter}" in text
     assert ("sign_0" in text) == (kind == "v")
     assert text.rstrip().endswith(".end")
@@ -160,7 +161,9 @@ def test_whole_tile_and_column_runs_agree(agreement, kind):
     assert np.max(np.abs(whole.width - columns.width)) < 10e-12
     np.testing.assert_allclose(whole.charge, columns.charge, atol=0.2e-15)
     np.testing.assert_allclose(whole.v_col, columns.v_col, atol=0.1e-3)
-    np.testing.assert_allclose(whole.stored, columns.stored, atol=1e-6)
+    # The write now charges the cells from mid-rail inside the run: step-size differences
+    # leave the stored values a few uV apart.
+    np.testing.assert_allclose(whole.stored, columns.stored, atol=1e-5)
     if kind == "v":
         np.testing.assert_array_equal(whole.sign, columns.sign)
     # Column runs are timed one by one; the whole tile once.

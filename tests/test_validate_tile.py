@@ -44,6 +44,13 @@ def test_validate_tile_writes_all_three_models_and_draws(tmp_path, capsys):
         assert again[name]["nrmse"] == metric["nrmse"]
     png = plot_tile_validation(out, tmp_path / "fig5ab.png")
     assert png.stat().st_size > 20_000
+    # --reuse recomputes the models for the stored SPICE results, without SPICE
+    again_out = tmp_path / "again.h5"
+    assert cli(["validate-tile", "--reuse", str(out), "--out", str(again_out)]) == 0
+    recomputed, again_attrs = load_validation(again_out)
+    np.testing.assert_array_equal(recomputed["spice/phi"], outputs["spice/phi"])
+    np.testing.assert_allclose(recomputed["array/phi"], outputs["array/phi"], rtol=1e-12)
+    assert again_attrs["spice_seconds"] == attrs["spice_seconds"]
 
 
 def test_validate_tile_rejects_bad_input_before_simulating(tmp_path, capsys):
