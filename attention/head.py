@@ -419,6 +419,11 @@ class GainCellHead:
         self._v = np.zeros((batch, c.window, c.d))
         self._k_level = np.zeros((batch, c.window, c.d), dtype=np.intp)
         self._v_level = np.zeros((batch, c.window, c.d), dtype=np.intp)
+        # With a DAC, each cell holds one of few codes: one-hot code maps turn both products
+        # into small matrix products with the (age, code) table instead of 2 x W x d gathers.
+        codes = c.levels[1] if c.levels is not None else 0
+        self._onehot_k = np.zeros((batch, c.window, codes, c.d))
+        self._onehot_v = np.zeros((batch, c.window, codes, c.d))
 
     # -- the write path -------------------------------------------------------------------
     def _bit_line(self, target: Array) -> Array:
@@ -496,15 +501,23 @@ class GainCellHead:
         slot = self.position % c.window
         self._k[:, slot], self._k_level[:, slot] = self._dac(k_t)
         self._v[:, slot], self._v_level[:, slot] = self._dac(v_t)
+        if c.levels is not None:
+            rows, dims = np.arange(len(k_t))[:, None], np.arange(c.d)[None, :]
+            for onehot, level in ((self._onehot_k, self._k_level), (self._onehot_v, self._v_level)):
+                onehot[:, slot] = 0.0
+                onehot[rows, slot, level[:, slot], dims] = 1.0
         self.written_at[slot] = self.position
         q_t = np.clip(q_t, *Q_RANGE)
         if c.levels is not None:
             q_t = quantize(q_t, *Q_RANGE, c.levels[0])
         widths = q_t * self.circuits.t_max
         ages = self.position - self.written_at
-        cur_k, cur_v, edge_k, edge_v = self._currents(ages)
         valid = self.written_at >= 0
-        result = _products(self.circuits, c, widths, cur_k, cur_v, valid, edge_k, edge_v)
+        if c.levels is not None:
+            result = self._coded_products(widths, ages, valid)
+        else:
+            cur_k, cur_v, edge_k, edge_v = self._currents(ages)
+            result = _products(self.circuits, c, widths, cur_k, cur_v, valid, edge_k, edge_v)
         self.position += 1
         shape = self.batch_shape
         return StepResult(
@@ -515,6 +528,27 @@ class GainCellHead:
             result["column_charge"].reshape(*shape, c.window),
             result["tile_charge"].reshape(*shape, c.window // c.tile, c.d),
         )
+
+    def _coded_products(
+        self, widths: Array, ages: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> dict[str, Array]:
+        """Both products for DAC-coded cells: cell = table[age, code] (current, edge charge),
+        so column charge = sum over codes of table[age, code] . (one-hot code map @ inputs)."""
+        c = self.config
+        table = self._cell_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, 2)
+        batch, codes = self._onehot_k.shape[0], table.shape[1]
+        inputs = np.stack([widths, (widths > 0).astype(np.float64)], axis=-1)  # (B, d, 2)
+        per_code = np.matmul(self._onehot_k.reshape(batch, c.window * codes, c.d), inputs)
+        charge = np.einsum("wck,bwck->bw", table, per_code.reshape(batch, c.window, codes, 2))
+        tiles = c.window // c.tile
+
+        def tile_charges(phi_width: Array) -> Array:
+            pulses = np.stack([phi_width, (phi_width > 0).astype(np.float64)], axis=-1)
+            weight = np.einsum("wck,bwk->bwc", table, pulses)  # (B, W, codes)
+            onehot = self._onehot_v.reshape(batch, tiles, c.tile * codes, c.d)
+            return np.matmul(weight.reshape(batch, tiles, 1, c.tile * codes), onehot)[:, :, 0]
+
+        return _convert(self.circuits, c, charge, valid, tile_charges)
 
     def run(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> AttentionTrace:
         """Process a whole sequence from an empty window. q, k, v: ``(..., T, d)``; returns
@@ -555,20 +589,39 @@ def _products(
     charge = np.einsum("bwd,bd->bw", cur_k, widths)
     if edge_k is not None:
         charge = charge + np.einsum("bwd,bd->bw", edge_k, (widths > 0).astype(np.float64))
+    tiles = window // config.tile
+
+    def tile_charges(phi_width: Array) -> Array:
+        tile_charge = np.einsum(
+            "bntd,bnt->bnd",
+            cur_v.reshape(batch, tiles, config.tile, d),
+            phi_width.reshape(batch, tiles, config.tile),
+        )
+        if edge_v is not None:
+            tile_charge = tile_charge + np.einsum(
+                "bntd,bnt->bnd",
+                edge_v.reshape(batch, tiles, config.tile, d),
+                (phi_width > 0).astype(np.float64).reshape(batch, tiles, config.tile),
+            )
+        return tile_charge
+
+    return _convert(circuits, config, charge, valid, tile_charges)
+
+
+def _convert(
+    circuits: HeadCircuits,
+    config: HeadConfig,
+    charge: Array,
+    valid: NDArray[np.bool_],
+    tile_charges: Callable[[Array], Array],
+) -> dict[str, Array]:
+    """The conversions around the second product: K column charges (B, W) [C] -> Phi pulses;
+    ``tile_charges(phi_widths)`` -> V column charges per tile (B, tiles, d) [C] -> counted,
+    signed tile outputs, summed over the tiles that hold tokens."""
     charge = np.where(valid, charge, 0.0)
     phi_width = np.where(valid, circuits.relu(charge.ravel()).reshape(charge.shape), 0.0)
-    tiles = window // config.tile
-    tile_charge = np.einsum(
-        "bntd,bnt->bnd",
-        cur_v.reshape(batch, tiles, config.tile, d),
-        phi_width.reshape(batch, tiles, config.tile),
-    )
-    if edge_v is not None:
-        tile_charge = tile_charge + np.einsum(
-            "bntd,bnt->bnd",
-            edge_v.reshape(batch, tiles, config.tile, d),
-            (phi_width > 0).astype(np.float64).reshape(batch, tiles, config.tile),
-        )
+    tile_charge = tile_charges(phi_width)
+    tiles = config.window // config.tile
     width, negative = circuits.signed(tile_charge.ravel())
     magnitude = np.minimum(width.reshape(tile_charge.shape) / circuits.t_max_out, 1.0)
     if config.levels is not None:  # the counter: 16 levels plus sign

@@ -195,10 +195,11 @@ def cmd_surrogates(args: argparse.Namespace) -> int:
     for name, path in known.items():
         model = load(path)
         print(f"{name}: {path.name}")
-        print(
-            f"  {model.kind} ({getattr(model, 'method', '')}) of {model.quantity} "
-            f"[{model.units}] over {model.domain.describe()}"
+        method = getattr(model, "method", None) or getattr(
+            model.__dict__.get("waveform"), "method", ""
         )
+        kind = f"{model.kind} ({method})" if method else model.kind
+        print(f"  {kind} of {model.quantity} [{model.units}] over {model.domain.describe()}")
         _print_metrics(model)
     return 0
 

@@ -48,7 +48,7 @@ def test_figures_come_from_hdf5_alone(tmp_path):
         f"sys.exit(main(['figures', '--out', {str(tmp_path)!r}]))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
-    for name in ("fig1e_multiplier_iv.png", "fig1f_leakage.png"):
+    for name in ("fig1e_multiplier_iv.png", "fig1f_leakage.png", "fig5ab_tile_parity.png"):
         png = tmp_path / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert png.stat().st_size > 20_000
