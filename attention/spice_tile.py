@@ -573,10 +573,7 @@ def _simulate(
     setup += ["delete all", *_chunked("save", wanted)]
     vec: dict[str, NDArray[np.float64]] = {}
     try:
-        with (
-            runner.only_used_model_bins(),
-            runner.loaded(deck.text, keep_run_dir=keep_run_dir, reuse=reuse) as circuit,
-        ):
+        with runner.loaded(deck.text, keep_run_dir=keep_run_dir, reuse=reuse) as circuit:
             for command in setup:
                 circuit.command(command)
             circuit.command(f"option temp={temperature:.12g}")

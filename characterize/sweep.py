@@ -89,9 +89,7 @@ def run_task(spec_json: str, task: Task) -> TaskResult:
     deck = _deck(spec.circuit, task.corner)
     loads_before = runner.loads
     started = time.perf_counter()
-    # ngbehavior=hs while parsing: ngspice keeps only the size bin each instance uses
-    # (same results; multi-cell decks such as mac-chain parse several times faster).
-    with runner.only_used_model_bins(), runner.loaded(deck.text, reuse=True) as circuit:
+    with runner.loaded(deck.text, reuse=True) as circuit:
         loaded = time.perf_counter()
         arrays = characterization.simulate(circuit, spec, task)
     finished = time.perf_counter()

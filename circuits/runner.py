@@ -213,15 +213,16 @@ class NgSpiceRunner:
             self._log.clear()
 
     @contextmanager
-    def only_used_model_bins(self) -> Iterator[None]:
-        """Load decks with ngspice's ``ngbehavior=hs`` for the duration of the block.
+    def _only_used_model_bins(self) -> Iterator[None]:
+        """Parse decks with ngspice's ``ngbehavior=hs`` for the duration of the block.
 
         The sky130 MOSFETs are subcircuits holding every size bin's model card (~60 per device);
         by default ngspice copies them all for every instance: a 64-row column then takes ~10 s
         and ~1.5 GB to load, a 16 x 16 tile minutes and many GB. In ``hs`` mode ngspice keeps
         only the bin each instance uses (8 x 3 tile: 2.3 s / 0.4 GB instead of 22 s / 1.4 GB) with
-        identical results (checked on whole columns). ngbehavior is read when a deck is loaded,
-        so it is restored afterwards and decks loaded by other code are not affected.
+        identical results (checked on whole columns and on the shipped characterizations).
+        ngbehavior is read when a deck is loaded, so it is restored afterwards: the
+        interpreter's other commands see ngspice's defaults.
         """
         ng = self._ng
         ng.clear_output()
@@ -236,11 +237,11 @@ class NgSpiceRunner:
         try:
             yield
         finally:
+            # No clear_output here: the load's own output is read for errors afterwards.
             if previous is None or len(previous) < 2:
                 ng.exec_command("unset ngbehavior")
             else:
                 ng.exec_command(f"set ngbehavior={previous[1].strip()}")
-            ng.clear_output()
 
     def _load(self, deck: str, run_dir: Path) -> None:
         self._ng.clear_output()
@@ -248,7 +249,9 @@ class NgSpiceRunner:
         if not lines or not lines[-1].strip().lower().startswith(".end"):
             lines.append(".end")
         try:
-            self._ng.load_circuit("\n".join(lines))
+            # Every deck parses keeping only the sky130 size bins its instances use.
+            with self._only_used_model_bins():
+                self._ng.load_circuit("\n".join(lines))
             load_failed = None
         except Exception as error:  # PySpice raises NameError on a non-zero return code
             load_failed = f"deck did not load ({error})"
