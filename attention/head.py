@@ -417,8 +417,6 @@ class GainCellHead:
         self.written_at = np.full(c.window, -1, dtype=np.int64)
         self._k = np.zeros((batch, c.window, c.d))
         self._v = np.zeros((batch, c.window, c.d))
-        self._k_level = np.zeros((batch, c.window, c.d), dtype=np.intp)
-        self._v_level = np.zeros((batch, c.window, c.d), dtype=np.intp)
         # With a DAC, each cell holds one of few codes: one-hot code maps turn both products
         # into small matrix products with the (age, code) table instead of 2 x W x d gathers.
         codes = c.levels[1] if c.levels is not None else 0
@@ -444,7 +442,7 @@ class GainCellHead:
 
     def _cell_table(self) -> Array:
         """Cell current [A] and per-pulse edge charge [C] per (age in steps, DAC code), shape
-        (window, codes, 2): exact surrogate evaluations made once, so a step gathers them
+        (window, codes, 2): exact surrogate evaluations made once, so a step reads them
         instead of evaluating surrogates."""
         if self._table is None:
             c = self.config
@@ -463,19 +461,9 @@ class GainCellHead:
         )
 
     def _currents(self, ages: NDArray[np.int64]) -> tuple[Array, Array, Array, Array]:
-        """K and V cell currents [A] and edge charges [C] of every slot, (batch, window, d)."""
+        """K and V cell currents [A] and edge charges [C] of every slot, (batch, window, d), of
+        continuous (not DAC-coded) stored values: evaluated cell by cell."""
         c = self.config
-        if c.levels is not None:
-            table = self._cell_table()
-            base = (np.clip(ages, 0, c.window - 1) * table.shape[1])[None, :, None]
-            current, edge = table[..., 0].ravel(), table[..., 1].ravel()
-            index_k, index_v = base + self._k_level, base + self._v_level
-            return (
-                np.take(current, index_k),
-                np.take(current, index_v),
-                np.take(edge, index_k),
-                np.take(edge, index_v),
-            )
         hold = (np.clip(ages, 0, None) * c.step_time)[None, :, None]
         hold_k = np.broadcast_to(hold, self._k.shape).ravel()
         k, edge_k = self._cell(self.circuits.leakage(hold_k, self._k.ravel()))
@@ -499,13 +487,13 @@ class GainCellHead:
                 raise ValueError(f"{name} holds non-finite values")
         q_t, k_t, v_t = (a.reshape(-1, c.d) for a in arrays)
         slot = self.position % c.window
-        self._k[:, slot], self._k_level[:, slot] = self._dac(k_t)
-        self._v[:, slot], self._v_level[:, slot] = self._dac(v_t)
+        self._k[:, slot], code_k = self._dac(k_t)
+        self._v[:, slot], code_v = self._dac(v_t)
         if c.levels is not None:
             rows, dims = np.arange(len(k_t))[:, None], np.arange(c.d)[None, :]
-            for onehot, level in ((self._onehot_k, self._k_level), (self._onehot_v, self._v_level)):
+            for onehot, code in ((self._onehot_k, code_k), (self._onehot_v, code_v)):
                 onehot[:, slot] = 0.0
-                onehot[rows, slot, level[:, slot], dims] = 1.0
+                onehot[rows, slot, code, dims] = 1.0
         self.written_at[slot] = self.position
         q_t = np.clip(q_t, *Q_RANGE)
         if c.levels is not None:
