@@ -16,6 +16,10 @@ GEAR = "option method=gear"
 of ideal sources driving capacitive nodes (+-80 uA from step to step in the MAC chain), which
 the energy integrals would count as energy drawn."""
 
+STATIC_WINDOW_S = 3e-9
+"""Length of the quiet window before the conversion opens over which the static bias power
+is averaged [s] (the MAC charge has been delivered, the converter only holds it)."""
+
 _TIMING = {
     "time_step": SettingSpec(10e-12, 1e-13, 1e-9, "s", "transient step (tran tstep)"),
     "t_stop": SettingSpec(40e-9, 10e-9, 1e-6, "s", "end of the transient"),
@@ -67,6 +71,19 @@ class ChargeToPulseCharacterization(Characterization):
             Quantity(
                 "e_total", "J", "energy drawn over the whole transient (reset, MAC, conversion)"
             ),
+            Quantity(
+                "v_col",
+                "V",
+                "column (integration node) voltage when the conversion window opens: the "
+                "converter's column capacitance is charge / (0.9 V - v_col)",
+            ),
+            Quantity(
+                "p_static",
+                "W",
+                "mean power drawn from the supply and the reference over the quiet "
+                f"{STATIC_WINDOW_S * 1e9:g} ns before the conversion window (charge held, "
+                "comparator and bias mirrors on): the static bias power",
+            ),
         )
         if self.signed:
             base += (Quantity("sign", "", "latched sign output at the end: 1 = negative charge"),)
@@ -80,7 +97,7 @@ class ChargeToPulseCharacterization(Characterization):
         n_t, n_q = len(spec.temperatures), len(charges)
         out = {q.name: np.full((n_t, n_q), np.nan) for q in self.quantities}
         tran = f"tran {settings['time_step']:.6g} {settings['t_stop']:.9g}"
-        names = ["time", "v(out)", "v(vdd)", "i(vdd)", "v(vmid)", "i(vmid)"]
+        names = ["time", "v(out)", "v(vdd)", "i(vdd)", "v(vmid)", "i(vmid)", "v(col)"]
         if self.signed:
             names.append("v(sign)")
         for ti, temperature in enumerate(spec.temperatures):
@@ -106,6 +123,9 @@ class ChargeToPulseCharacterization(Characterization):
                 )
                 out["e_conversion"][ti, qi] = energy(t, power, start, stop)
                 out["e_total"][ti, qi] = energy(t, power, 0.0, stop)
+                out["v_col"][ti, qi] = float(np.interp(start, t, vec["v(col)"]))
+                quiet = start - STATIC_WINDOW_S
+                out["p_static"][ti, qi] = energy(t, power, quiet, start) / STATIC_WINDOW_S
                 if self.signed:
                     out["sign"][ti, qi] = float(vec["v(sign)"][-1] > LOGIC_THRESHOLD_V)
         return out
