@@ -36,11 +36,12 @@ class MultiplierColumnCharacterization(Characterization):
     axes = ("corner", "temperature", "v_store", "v_col")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
         "v_store": AxisSpec(
-            Axis(0.45, 1.35, 46),
+            Axis(0.25, 1.55, 53),
             0.0,
             CORE_DEVICE_MAX_V,
             "V",
-            "stored voltage (signed weight = v_store - 0.9 V)",
+            "stored voltage (signed weight = v_store - 0.9 V); beyond the written 0.45 .. 1.35 V "
+            "because a read pulse moves the floating storage node by up to ~80 mV",
         ),
         "v_col": AxisSpec(
             Axis(0.3, 1.5, 25),
