@@ -21,7 +21,7 @@ class MultiplierPulseCharacterization(Characterization):
 
     name = "multiplier-pulse"
     netlists = ("gaincell_multiplier", "multiplier_pulse_tb")
-    axes = ("corner", "temperature", "v_store", "width")
+    axes = ("corner", "temperature", "v_store", "v_col", "width")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
         "v_store": AxisSpec(
             Axis(0.45, 1.35, 37),
@@ -29,6 +29,14 @@ class MultiplierPulseCharacterization(Characterization):
             CORE_DEVICE_MAX_V,
             "V",
             "value written on the bit line (signed weight = v_store - 0.9 V)",
+        ),
+        "v_col": AxisSpec(
+            Axis(0.3, 1.5, 7),
+            0.0,
+            CORE_DEVICE_MAX_V,
+            "V",
+            "column line voltage held during the pulse (0.9 V = mid-rail virtual ground; an "
+            "array's column moves as the cells integrate on the converter's capacitor)",
         ),
         "width": AxisSpec(
             Axis(0.0, 15e-9, 16), 0.0, 100e-9, "s", "input pulse width at the 50 % points"
@@ -42,14 +50,15 @@ class MultiplierPulseCharacterization(Characterization):
         Quantity(
             "charge",
             "C",
-            "charge the cell draws from the column (held at 0.9 V) for one pulse, edges and "
+            "charge the cell draws from the column (held at v_col) for one pulse, edges and "
             "storage-node coupling included; positive when v_store > mid-rail",
         ),
     )
 
     def check_spec(self, spec: SweepSpec) -> None:
-        if spec.axes["width"].scale != "linear":
-            raise SpecError("multiplier-pulse width axis must be linear")
+        for name in ("width", "v_col"):
+            if spec.axes[name].scale != "linear":
+                raise SpecError(f"multiplier-pulse {name} axis must be linear")
         if spec.settings.get("time_step", 1.0) <= 0:
             raise SpecError(f"setting time_step must be positive, got {spec.settings['time_step']}")
 
@@ -58,32 +67,40 @@ class MultiplierPulseCharacterization(Characterization):
     ) -> dict[str, np.ndarray]:
         values = spec.v_store.values()[task.start : task.stop]
         widths = spec.axes["width"].values()
+        columns = spec.axes["v_col"].values()
         settings = spec.settings
         t_pulse = settings["t_write"] + 5e-9
         stop = t_pulse + float(widths.max()) + SETTLE_S
-        out = np.full((len(spec.temperatures), len(values), len(widths)), np.nan)
+        out = np.full((len(spec.temperatures), len(values), len(columns), len(widths)), np.nan)
         tran = f"tran {settings['time_step']:.6g} {stop:.9g}"
         meters = [f"v(q{k})" for k in range(CELLS)]
-        for start in range(0, len(widths), CELLS):
-            block = widths[start : start + CELLS]
-            padded = np.concatenate([block, np.zeros(CELLS - len(block))])
-            # one parameter per alterparam: ngspice ignores the rest of a longer line
-            for k, width in enumerate(padded):
-                circuit.command(f"alterparam w{k}={width:.9g}")
-            circuit.command(f"alterparam t_write={settings['t_write']:.6g}")
-            circuit.command(f"alterparam t_pulse={t_pulse:.9g}")
-            circuit.command("reset")  # re-evaluates parameters; restores the deck's temperature
-            circuit.command(GEAR)
-            for ti, temperature in enumerate(spec.temperatures):
-                circuit.command(f"option temp={temperature:.12g}")
-                for vi, value in enumerate(values):
-                    point = {"v_store": float(value), "widths": [float(w) for w in block]}
-                    commands = [f"alter vinit dc={value:.12g}", tran]
-                    if not self.run_point(circuit, commands, task.corner, temperature, point):
-                        continue
-                    vec = circuit.vectors(["time", *meters])
-                    before = np.searchsorted(vec["time"], t_pulse - 0.5e-9)
-                    for k in range(len(block)):
-                        meter = vec[meters[k]]
-                        out[ti, vi, start + k] = (meter[-1] - meter[before]) * 1e-12  # 1 pF
+        for ci, column in enumerate(columns):
+            for start in range(0, len(widths), CELLS):
+                block = widths[start : start + CELLS]
+                padded = np.concatenate([block, np.zeros(CELLS - len(block))])
+                # one parameter per alterparam: ngspice ignores the rest of a longer line
+                for k, width in enumerate(padded):
+                    circuit.command(f"alterparam w{k}={width:.9g}")
+                circuit.command(f"alterparam t_write={settings['t_write']:.6g}")
+                circuit.command(f"alterparam t_pulse={t_pulse:.9g}")
+                circuit.command(f"alterparam vcol_level={column:.9g}")
+                circuit.command("reset")  # re-evaluates parameters; restores the temperature
+                circuit.command(GEAR)
+                for ti, temperature in enumerate(spec.temperatures):
+                    circuit.command(f"option temp={temperature:.12g}")
+                    for vi, value in enumerate(values):
+                        point = {
+                            "v_store": float(value),
+                            "v_col": float(column),
+                            "widths": [float(w) for w in block],
+                        }
+                        commands = [f"alter vinit dc={value:.12g}", tran]
+                        if not self.run_point(circuit, commands, task.corner, temperature, point):
+                            continue
+                        vec = circuit.vectors(["time", *meters])
+                        before = np.searchsorted(vec["time"], t_pulse - 0.5e-9)
+                        for k in range(len(block)):
+                            meter = vec[meters[k]]
+                            charge = (meter[-1] - meter[before]) * 1e-12  # 1 pF meter
+                            out[ti, vi, ci, start + k] = charge
         return {"charge": out}

@@ -10,12 +10,10 @@ def _all() -> dict[str, type[Characterization]]:
     from characterize.leakage import LeakageCharacterization
     from characterize.mac_chain import MacChainCharacterization
     from characterize.multiplier import MultiplierCharacterization
-    from characterize.multiplier_column import MultiplierColumnCharacterization
     from characterize.multiplier_pulse import MultiplierPulseCharacterization
 
     classes = (
         MultiplierCharacterization,
-        MultiplierColumnCharacterization,
         MultiplierPulseCharacterization,
         LeakageCharacterization,
         ReluChargeToPulse,
