@@ -37,6 +37,7 @@ class MultiplierPulseCharacterization(Characterization):
             "V",
             "column line voltage held during the pulse (0.9 V = mid-rail virtual ground; an "
             "array's column moves as the cells integrate on the converter's capacitor)",
+            holdout_points=4,
         ),
         "width": AxisSpec(
             Axis(0.0, 15e-9, 16), 0.0, 100e-9, "s", "input pulse width at the 50 % points"

@@ -4,8 +4,9 @@
 (when the file names a registered circuit and ``holdout`` > 0) re-simulates a fresh set of
 off-grid points in ngspice: per corner, every in-ngspice axis gets a lattice whose start lies
 in the first grid cell, whose stop lies in the last, and whose spacing is random, redrawn
-until no point lies within 2 % of a cell of a grid node. Temperatures are the file's own
-(the surrogates interpolate temperature linearly between them; that part is not validated).
+until no point lies within 2 % of a cell of a grid node. The hold-out runs at off-grid
+temperatures too: the midpoint of each pair of neighbouring grid temperatures, where the
+surrogates' linear interpolation in temperature errs most (:func:`holdout_temperatures`).
 The errors are stored with the model (:class:`surrogate.models.Metrics`).
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from characterize.multiplier import V_MID
 from characterize.spec import Axis, SweepSpec
 from characterize.store import AxisData, CharacterizationData, read_characterization
 from circuits import __version__, git_commit
@@ -177,6 +179,8 @@ def _common(
     defaults = {}
     if "temperature" in ranges and ranges["temperature"][0] <= 27.0 <= ranges["temperature"][1]:
         defaults["temperature"] = 27.0
+    if "v_col" in ranges and ranges["v_col"][0] <= V_MID <= ranges["v_col"][1]:
+        defaults["v_col"] = V_MID  # the characterizations' virtual-ground column
     provenance = source_info | {
         "source_circuit": data.circuit,
         "source_provenance": {k: v for k, v in data.provenance.items() if k != "netlist"},
@@ -337,6 +341,16 @@ def _lattice(nodes: np.ndarray, points: int, log: bool, rng: np.random.Generator
     return Axis(float(start), float(stop), points)
 
 
+def holdout_temperatures(nodes: np.ndarray) -> tuple[float, ...]:
+    """Temperatures of the SPICE hold-out: the midpoint of each pair of neighbouring grid
+    temperatures (off the grid, where linear interpolation in temperature errs most), or the
+    grid's only temperature."""
+    nodes = np.sort(np.asarray(nodes, dtype=np.float64))
+    if nodes.size < 2:
+        return tuple(float(t) for t in nodes)
+    return tuple(float(t) for t in 0.5 * (nodes[:-1] + nodes[1:]))
+
+
 def holdout_points(
     data: CharacterizationData,
     quantity: str,
@@ -358,6 +372,7 @@ def holdout_points(
         else SweepSpec.from_dict(data.provenance["sweep_spec"])
     )
     characterization = get_characterization(spec.circuit)
+    spec = replace(spec, temperatures=holdout_temperatures(data.axes["temperature"].values))
     rng = np.random.default_rng(seed)
     quantity_axes = data.quantity_axes[quantity]
     inputs: dict[str, list[np.ndarray]] = {a: [] for a in quantity_axes if a != "corner"}
@@ -367,6 +382,7 @@ def holdout_points(
         for position, name in enumerate(characterization.axis_specs):
             source_axis = spec.axes[name]
             count = per_axis if position == 0 else max(per_axis, SAMPLED_AXIS_POINTS)
+            count = characterization.axis_specs[name].holdout_points or count
             nodes = data.axes[name].values
             if name in fixed:  # two points (sweeps need two); the other one is dropped below
                 value, delta = fixed[name], 1e-3 * (nodes[-1] - nodes[0])
@@ -430,6 +446,69 @@ def _sign_threshold(data: CharacterizationData) -> np.ndarray:
     return threshold
 
 
+def _on_threshold(data: CharacterizationData) -> np.ndarray:
+    """Charge at which the ReLU converter starts to give a pulse, per corner and temperature.
+
+    The converter switches from no pulse to its minimum pulse (the comparator's delay, about
+    0.7 ns) at a small charge: the step lies between the last charge with no pulse and the
+    first with one, and is placed at their midpoint (NaN if the sweep has no such pair)."""
+    width, charge = data.quantities["width"], data.axes["charge"].values
+    threshold = np.full(width.shape[:2], np.nan)
+    for index in np.ndindex(threshold.shape):
+        on = np.flatnonzero(width[index] > 0)
+        if on.size and on[0] > 0:
+            threshold[index] = 0.5 * (charge[on[0] - 1] + charge[on[0]])
+    return threshold
+
+
+def _column_capacitance(data: CharacterizationData) -> np.ndarray:
+    """The converter's column capacitance [F] per corner and temperature: the slope of the
+    integrated charge over the column's drop from mid-rail when the conversion opens, within
+    +-0.6 pC (both rails' margin)."""
+    charge = data.axes["charge"].values
+    drop = V_MID - data.quantities["v_col"]
+    capacitance = np.full(drop.shape[:2], np.nan)
+    for index in np.ndindex(capacitance.shape):
+        ok = np.isfinite(drop[index]) & (np.abs(charge) <= 0.6e-12)
+        if ok.sum() >= 2:
+            capacitance[index] = np.polyfit(drop[index][ok], charge[ok], 1)[0]
+    return capacitance
+
+
+def _converter_aux(data: CharacterizationData) -> dict[str, tuple[np.ndarray, str, str]]:
+    """What a converter's surrogate carries beside its width: where it switches (the ReLU's
+    first pulse, the signed converter's sign flip) and its column capacitance, per corner and
+    temperature (axes corner, temperature; the temperatures in ``temperatures``)."""
+    aux: dict[str, tuple[np.ndarray, str, str]] = {}
+    if "sign" in data.quantities:
+        aux["sign_threshold"] = (
+            _sign_threshold(data),
+            "C",
+            "charge below which the sign output reads negative, per corner and temperature "
+            "(axes corner, temperature)",
+        )
+    else:
+        aux["on_threshold"] = (
+            _on_threshold(data),
+            "C",
+            "charge above which the converter gives a pulse (no pulse below), per corner and "
+            "temperature (axes corner, temperature)",
+        )
+    if "v_col" in data.quantities:
+        aux["column_capacitance"] = (
+            _column_capacitance(data),
+            "F",
+            "the converter's column capacitance: charge over the column's drop from mid-rail "
+            "at the conversion start, per corner and temperature (axes corner, temperature)",
+        )
+    aux["temperatures"] = (
+        data.axes["temperature"].values,
+        "degC",
+        "temperatures of the per-corner-and-temperature entries",
+    )
+    return aux
+
+
 def fit(
     source: str | Path | CharacterizationData | list[str | Path],
     *,
@@ -489,18 +568,8 @@ def fit(
             method=method,
             **common,
         )
-    if data.circuit == "signed-c2p" and "sign" in data.quantities:
-        model.aux["sign_threshold"] = (
-            _sign_threshold(data),
-            "C",
-            "charge below which the sign output reads negative, per corner and temperature "
-            "(axes corner, temperature)",
-        )
-        model.aux["temperatures"] = (
-            data.axes["temperature"].values,
-            "degC",
-            "temperatures of sign_threshold",
-        )
+    if data.circuit in ("relu-c2p", "signed-c2p") and quantity == "width":
+        model.aux.update(_converter_aux(data))
     holdout = DEFAULT_HOLDOUT.get(data.circuit, 0) if holdout is None else holdout
     can_simulate = "sweep_spec" in data.provenance and data.circuit in DEFAULT_HOLDOUT
     if holdout > 0 and can_simulate:
