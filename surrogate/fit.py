@@ -53,6 +53,9 @@ DEFAULT_HOLDOUT = {
     "signed-c2p": 9,
 }
 """Held-out lattice points along each circuit's first (one transient each) axis per corner."""
+STEP_AXES = {"multiplier-pulse": ("width",)}
+"""Axes whose first node stands apart (see ``GridSurrogate.step_axes``): a pulse of zero width
+delivers no charge, any pulse at least its edge charge, so the charge steps at width 0."""
 SAMPLED_AXIS_POINTS = 15
 """Held-out lattice points along the other axes (cheap: samples of one analysis)."""
 MID_RAIL = {"multiplier": 0.9, "paper-multiplier": 0.45}
@@ -566,6 +569,7 @@ def fit(
             nodes={a: data.axes[a].values for a in _numeric_axes(data, quantity)},
             values=_grid_values(data, quantity),
             method=method,
+            step_axes=STEP_AXES.get(data.circuit, ()),
             **common,
         )
     if data.circuit in ("relu-c2p", "signed-c2p") and quantity == "width":
