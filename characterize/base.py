@@ -5,13 +5,20 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from characterize.spec import AxisSpec, SettingSpec, SweepSpec
-from circuits.netlist import Deck, assemble_deck, load_netlist
-from circuits.runner import LoadedCircuit, SpiceError
+from gaincell.characterize.axes import AxisSpec, SettingSpec
+from gaincell.characterize.store import CharacterizationData
+from gaincell.circuits.netlist import Deck, assemble_deck, load_netlist
+from gaincell.circuits.runner import LoadedCircuit, SpiceError
+
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
+
+Extra = tuple[np.ndarray, str, str]
+"""An extra array a surrogate carries: (values, units, description)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,25 @@ class Characterization(ABC):
     into blocks across tasks."""
     setting_specs: ClassVar[dict[str, SettingSpec]] = {}
     """Scalar settings (time step, hold time, ...)."""
+
+    # -- what the surrogate layer needs to know about this circuit --------------------------
+    surrogate_quantity: ClassVar[str | None] = None
+    """The quantity a surrogate models by default; None: the circuit is not fitted."""
+    no_surrogate_reason: ClassVar[str] = "it has no surrogate quantity"
+    """Why it is not fitted (when :attr:`surrogate_quantity` is None)."""
+    surrogate_model: ClassVar[str] = "grid"
+    """Model the default quantity is fitted with: ``grid``, or ``leakage`` (waveforms over
+    hold time with an exponential tail)."""
+    holdout_points: ClassVar[int] = 0
+    """Fresh SPICE lattice points along the first (one analysis each) axis per corner for
+    validating a surrogate; 0 = not validated."""
+    mid_rail: ClassVar[float | None] = None
+    """Zero of the signed weight [V] (polynomial fits use y = v_store - mid_rail)."""
+
+    def surrogate_extras(self, data: CharacterizationData) -> dict[str, Extra]:
+        """Extra arrays a surrogate of this circuit carries, computed from its
+        characterization file: ``name -> (values, units, description)``."""
+        return {}
 
     def __init__(self) -> None:
         self.failures: list[dict] = []

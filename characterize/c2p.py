@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from characterize.base import Characterization, Quantity, Task
-from characterize.measure import energy, pulse_width
-from characterize.spec import Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
-from circuits.runner import LoadedCircuit
+from gaincell.characterize.axes import Axis, AxisSpec, SettingSpec, SpecError
+from gaincell.characterize.base import Characterization, Extra, Quantity, Task
+from gaincell.characterize.measure import energy, pulse_width
+from gaincell.characterize.store import CharacterizationData
+from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V
+from gaincell.circuits.runner import LoadedCircuit
 
-LOGIC_THRESHOLD_V = 0.9
-"""Half of the 1.8 V supply: where a digital output counts as high."""
-GEAR = "option method=gear"
-"""Gear integration for every transient: the default trapezoidal rule rings in the currents
-of ideal sources driving capacitive nodes (+-80 uA from step to step in the MAC chain), which
-the energy integrals would count as energy drawn."""
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
 
 _TIMING = {
     "time_step": SettingSpec(10e-12, 1e-13, 1e-9, "s", "transient step (tran tstep)"),
@@ -116,6 +116,8 @@ class ReluChargeToPulse(ChargeToPulseCharacterization):
 
     name = "relu-c2p"
     netlists = ("c2p_blocks", "relu_c2p", "relu_c2p_tb")
+    surrogate_quantity = "width"
+    holdout_points = 9
 
 
 class SignedChargeToPulse(ChargeToPulseCharacterization):
@@ -124,3 +126,49 @@ class SignedChargeToPulse(ChargeToPulseCharacterization):
     name = "signed-c2p"
     netlists = ("c2p_blocks", "signed_c2p", "signed_c2p_tb")
     signed = True
+    surrogate_quantity = "width"
+    holdout_points = 9
+
+    def surrogate_extras(self, data: CharacterizationData) -> dict[str, Extra]:
+        if "sign" not in data.quantities:
+            return {}
+        return {
+            "sign_threshold": (
+                sign_threshold(data),
+                "C",
+                "charge below which the sign output reads negative, per corner and temperature "
+                "(axes corner, temperature)",
+            ),
+            "temperatures": (
+                data.axes["temperature"].values,
+                "degC",
+                "temperatures of sign_threshold",
+            ),
+        }
+
+
+def sign_threshold(data: CharacterizationData) -> np.ndarray:
+    """Charge at which the signed converter's sign output flips, per corner and temperature.
+
+    The flip lies between the last charge read as negative and the first read as positive;
+    within that bracket it is placed where the two straight flanks of the output width
+    (|charge| plus the converter's offset: a V shape) meet, from the two points on each side
+    next to the bracket."""
+    sign, charge = data.quantities["sign"], data.axes["charge"].values
+    width = data.quantities["width"]
+    threshold = np.full(sign.shape[:2], np.nan)
+    for index in np.ndindex(threshold.shape):
+        negative = np.flatnonzero(sign[index] > 0.5)
+        if not negative.size or negative[-1] + 1 >= charge.size:
+            continue
+        k = negative[-1]
+        low, high = charge[k], charge[k + 1]
+        threshold[index] = 0.5 * (low + high)
+        if k >= 2 and k + 2 < charge.size:
+            w = width[index]
+            left = np.polyfit(charge[k - 2 : k], w[k - 2 : k], 1)
+            right = np.polyfit(charge[k + 1 : k + 3], w[k + 1 : k + 3], 1)
+            if right[0] != left[0]:
+                vertex = (left[1] - right[1]) / (right[0] - left[0])
+                threshold[index] = float(np.clip(vertex, low, high))
+    return threshold

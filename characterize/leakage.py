@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from characterize.base import Characterization, Quantity, Task
-from characterize.c2p import GEAR
-from characterize.measure import LSB_V, energy, retention_time_constant, time_to_drift
-from characterize.spec import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
-from circuits.runner import LoadedCircuit
+from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError
+from gaincell.characterize.base import Characterization, Quantity, Task
+from gaincell.characterize.measure import LSB_V, energy, retention_time_constant, time_to_drift
+from gaincell.circuits.design import GEAR
+from gaincell.circuits.runner import LoadedCircuit
+
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
 
 HOLD_OFFSET_S = 3e-9
 """The hold starts this long after the write word line starts to fall (bit line parked)."""
@@ -18,6 +23,9 @@ class LeakageCharacterization(Characterization):
     """Retention of ``gaincell_multiplier`` in ``leakage_tb``: one transient per written value."""
 
     name = "leakage"
+    surrogate_quantity = "v_store_t"
+    surrogate_model = "leakage"
+    holdout_points = 4
     netlists = ("gaincell_multiplier", "leakage_tb")
     axes = ("corner", "temperature", "v_store", "time")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)

@@ -3,18 +3,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from characterize.base import Characterization, Quantity, Task
-from characterize.c2p import GEAR, LOGIC_THRESHOLD_V
-from characterize.measure import energy, pulse_width
-from characterize.spec import Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
-from circuits.runner import LoadedCircuit
+from gaincell.characterize.axes import Axis, AxisSpec, SettingSpec, SpecError
+from gaincell.characterize.base import Characterization, Quantity, Task
+from gaincell.characterize.measure import energy, pulse_width
+from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, T_MAX
+from gaincell.circuits.runner import LoadedCircuit
+
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
 
 ROWS = 8
 """Rows of each column in ``mac_chain_tb``."""
-T_MAX = 15e-9
-"""Longest input pulse, in seconds."""
 K_MAC = (10e-9, 25e-9)
 RELU_CONVERSION = (27e-9, 45e-9)
 V_MAC = (27e-9, 42e-9)
@@ -59,6 +62,10 @@ class MacChainCharacterization(Characterization):
     """``mac_chain_tb``: one transient per case, waveforms resampled on a uniform time grid."""
 
     name = "mac-chain"
+    no_surrogate_reason = (
+        "mac-chain is a demonstration transient of the whole chain; fit its parts "
+        "(multiplier, relu-c2p, signed-c2p) instead"
+    )
     netlists = ("gaincell_multiplier", "c2p_blocks", "relu_c2p", "signed_c2p", "mac_chain_tb")
     axes = ("corner", "temperature", "case", "time")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)

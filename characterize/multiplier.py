@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from characterize.base import Characterization, Quantity, Task
-from characterize.spec import CORE_DEVICE_MAX_V, Axis, AxisSpec, SpecError, SweepSpec
-from circuits.runner import LoadedCircuit, SpiceError
+from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SpecError
+from gaincell.characterize.base import Characterization, Quantity, Task
+from gaincell.circuits.design import V_MID
+from gaincell.circuits.runner import LoadedCircuit, SpiceError
 
-V_MID = 0.9
-"""Mid-rail: the column line's voltage and the zero of the signed weight, in volts."""
-V_DD = 1.8
-"""Read supply, in volts."""
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
 
 
 class MultiplierCharacterization(Characterization):
     """DC characteristic of ``gaincell_multiplier`` in ``multiplier_tb``."""
 
     name = "multiplier"
+    surrogate_quantity = "i_out"
+    holdout_points = 12
+    mid_rail = V_MID
     netlists = ("gaincell_multiplier", "multiplier_tb")
     quantities = (
         Quantity(

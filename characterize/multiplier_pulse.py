@@ -3,12 +3,17 @@ floating (see ``netlists/multiplier_pulse_tb.sp`` for why this differs from the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from characterize.base import Characterization, Quantity, Task
-from characterize.c2p import GEAR
-from characterize.spec import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
-from circuits.runner import LoadedCircuit
+from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError
+from gaincell.characterize.base import Characterization, Quantity, Task
+from gaincell.circuits.design import GEAR
+from gaincell.circuits.runner import LoadedCircuit
+
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
 
 CELLS = 16
 """Cells in the testbench: pulse widths are simulated 16 per transient."""
@@ -20,6 +25,8 @@ class MultiplierPulseCharacterization(Characterization):
     """``multiplier_pulse_tb``: one transient per written value and block of 16 widths."""
 
     name = "multiplier-pulse"
+    surrogate_quantity = "charge"
+    holdout_points = 8
     netlists = ("gaincell_multiplier", "multiplier_pulse_tb")
     axes = ("corner", "temperature", "v_store", "width")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from attention.validate import error_metrics, load_validation
+from gaincell.attention.validate import error_metrics, load_validation
 
 STYLE = {
     "array": ("array simulation (surrogates)", "tab:blue", 14, 0.8),

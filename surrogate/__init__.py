@@ -1,15 +1,18 @@
 """Surrogate models fitted from characterization files, validated against fresh SPICE.
 
-    from surrogate import load
+    from gaincell.surrogate import load, fit, FitOptions
     multiplier = load("multiplier")            # shipped name, or load("path/to/file.h5")
     i_out = multiplier(v_store=1.2, v_in=1.8, temperature=27.0, corner="tt")
     multiplier.domain, multiplier.metrics, multiplier.provenance
+
+    model = fit("data.h5", FitOptions(kind="poly", order=3), jobs=2)   # + fresh SPICE hold-out
 
 Loading and evaluating need neither ngspice nor the PDK. See ``surrogate/README.md`` for the
 model kinds, the file layout and how to add a kind.
 """
 
-from surrogate.models import (
+from gaincell.surrogate.fit import FitOptions, fit
+from gaincell.surrogate.models import (
     POLICIES,
     Domain,
     GridSurrogate,
@@ -20,11 +23,12 @@ from surrogate.models import (
     SurrogateError,
     Validation,
 )
-from surrogate.store import load, save, shipped
+from gaincell.surrogate.store import load, save, shipped
 
 __all__ = [
     "POLICIES",
     "Domain",
+    "FitOptions",
     "GridSurrogate",
     "LeakageSurrogate",
     "Metrics",
@@ -37,10 +41,3 @@ __all__ = [
     "save",
     "shipped",
 ]
-
-
-def fit(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """:func:`surrogate.fit.fit` (imported lazily: fitting may need ngspice, loading never)."""
-    from surrogate.fit import fit as _fit
-
-    return _fit(*args, **kwargs)

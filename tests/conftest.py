@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from characterize.spec import Axis, SweepSpec
+from gaincell.characterize import Axis, SweepSpec
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def small_spec() -> SweepSpec:
 @pytest.fixture(scope="session")
 def small_sweep(tmp_path_factory, small_spec) -> Path:
     """A characterization file of ``small_spec`` written by the real pipeline (2 workers)."""
-    from characterize.sweep import run_sweep
+    from gaincell.characterize.sweep import run_sweep
 
     out = tmp_path_factory.mktemp("sweep") / "multiplier_small.h5"
     run_sweep(small_spec, out, jobs=2, progress=False)

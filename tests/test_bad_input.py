@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from characterize.cli import main
-from characterize.spec import Axis, SpecError, SweepSpec
-from circuits.netlist import NetlistNotFoundError, load_netlist
+from gaincell.characterize import Axis, SpecError, SweepSpec
+from gaincell.circuits.netlist import NetlistNotFoundError, load_netlist
+from gaincell.cli import main
 
 
 def _run(tmp_path, capsys, *flags: str) -> tuple[int, str]:
@@ -72,8 +72,8 @@ def test_missing_netlist_is_named():
 
 
 def test_missing_netlist_during_a_sweep_leaves_no_file(tmp_path, monkeypatch):
-    from characterize.multiplier import MultiplierCharacterization
-    from characterize.sweep import _deck, run_sweep
+    from gaincell.characterize.multiplier import MultiplierCharacterization
+    from gaincell.characterize.sweep import _deck, run_sweep
 
     _deck.cache_clear()
     monkeypatch.setattr(

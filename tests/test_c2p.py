@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from characterize.spec import Axis, SpecError, SweepSpec
-from characterize.sweep import simulate_spec
+from gaincell.characterize import Axis, SpecError, SweepSpec
+from gaincell.characterize.sweep import simulate_spec
 
 
 def _transfer(circuit: str) -> dict[str, np.ndarray]:

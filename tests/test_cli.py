@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from characterize.cli import CHARACTERIZATION_DIR, main
-from characterize.spec import SweepSpec
-from characterize.sweep import simulate_spec
+from gaincell.characterize import SweepSpec
+from gaincell.characterize.sweep import simulate_spec
+from gaincell.circuits.files import CHARACTERIZATION_DIR
+from gaincell.cli import main
 
 
 def test_printed_deck_runs_in_plain_ngspice_and_matches_the_runner(tmp_path, capsys):
@@ -44,7 +45,7 @@ def test_figures_come_from_hdf5_alone(tmp_path):
     code = (
         "import sys\n"
         "sys.modules['PySpice'] = None  # any ngspice use would fail\n"
-        "from characterize.cli import main\n"
+        "from gaincell.cli import main\n"
         f"sys.exit(main(['figures', '--out', {str(tmp_path)!r}]))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
@@ -69,7 +70,7 @@ def test_presets_load(preset):
 
 
 def test_shipped_preset_matches_shipped_file():
-    from characterize.store import read_characterization
+    from gaincell.characterize.store import read_characterization
 
     data = read_characterization(CHARACTERIZATION_DIR / "multiplier_sky130.h5")
     assert SweepSpec.from_dict(data.provenance["sweep_spec"]) == SweepSpec.from_toml(

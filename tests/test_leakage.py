@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from characterize.leakage import LeakageCharacterization
-from characterize.measure import LSB_V, energy, retention_time_constant, time_to_drift
-from characterize.spec import Axis, SpecError, SweepSpec
-from characterize.store import read_characterization
-from characterize.sweep import run_sweep
+from gaincell.characterize import Axis, SpecError, SweepSpec
+from gaincell.characterize.leakage import LeakageCharacterization
+from gaincell.characterize.measure import LSB_V, energy, retention_time_constant, time_to_drift
+from gaincell.characterize.store import read_characterization
+from gaincell.characterize.sweep import run_sweep
 
 
 @pytest.mark.parametrize(

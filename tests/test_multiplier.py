@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from characterize.spec import Axis, SweepSpec
-from characterize.store import read_characterization
-from characterize.sweep import simulate_spec
+from gaincell.characterize import Axis, SweepSpec
+from gaincell.characterize.store import read_characterization
+from gaincell.characterize.sweep import simulate_spec
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_parallel_results_equal_serial_in_input_order(small_spec, small_sweep):
 
 
 def test_every_corner_and_temperature_shipped_is_sane():
-    from characterize.cli import CHARACTERIZATION_DIR
+    from gaincell.circuits.files import CHARACTERIZATION_DIR
 
     data = read_characterization(CHARACTERIZATION_DIR / "multiplier_sky130.h5")
     assert list(data.axes["corner"].values) == ["tt", "ss", "ff", "sf", "fs"]

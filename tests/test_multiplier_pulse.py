@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from characterize.spec import Axis, SweepSpec
-from characterize.store import read_characterization
-from characterize.sweep import run_sweep
+from gaincell.characterize import Axis, SweepSpec
+from gaincell.characterize.store import read_characterization
+from gaincell.characterize.sweep import run_sweep
 
 
 def test_pulse_charge_is_affine_in_width_and_exceeds_the_dc_current(tmp_path):
@@ -28,7 +28,7 @@ def test_pulse_charge_is_affine_in_width_and_exceeds_the_dc_current(tmp_path):
         slope, offset = np.polyfit(widths[1:], row[1:], 1)
         assert np.max(np.abs(np.polyval([slope, offset], widths[1:]) - row[1:])) < 2e-16
     # the floating storage node: a 15 ns pulse delivers more than I_DC x 15 ns (held node)
-    from surrogate import load
+    from gaincell.surrogate import load
 
     held = load("multiplier").at(corner="tt", temperature=27.0, v_in=1.8)
     ratio = charge[[0, 2], -1] / (held(v_store=np.array([0.45, 1.35])) * 15e-9)

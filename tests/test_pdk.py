@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from circuits import pdk
-from circuits.pdk import (
+from gaincell.circuits import pdk
+from gaincell.circuits.pdk import (
     PdkNotFoundError,
     UnknownCornerError,
     UnknownDeviceError,

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from circuits.runner import SpiceError, get_runner
+from gaincell.circuits.runner import SpiceError, get_runner
 
 DIVIDER = """* divider
 v1 a 0 1.0

@@ -9,11 +9,11 @@ import h5py
 import numpy as np
 import pytest
 
-from attention import spice_tile as st
-from characterize.measure import pulse_width
-from characterize.parallel import run_parallel
-from characterize.store import StoreError
-from circuits.runner import get_runner
+from gaincell.characterize import tile as st
+from gaincell.characterize.measure import pulse_width
+from gaincell.characterize.parallel import run_parallel
+from gaincell.characterize.store import StoreError
+from gaincell.circuits.runner import get_runner
 
 ROWS, K_COLS, V_COLS = 16, 16, 8
 """Agreement check: a 16 x 16 K tile and a 16-row, 8-column V tile, at the production time

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from characterize.spec import Axis, SweepSpec
-from characterize.store import (
+from gaincell.characterize import Axis, SweepSpec
+from gaincell.characterize.store import (
     REQUIRED_PROVENANCE,
     AxisData,
     CharacterizationData,
@@ -20,7 +20,7 @@ from characterize.store import (
     read_characterization,
     write_characterization,
 )
-from circuits.pdk import find_models
+from gaincell.circuits.pdk import find_models
 
 
 def test_sweep_file_carries_every_provenance_attribute(small_spec, small_sweep):

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
 
-from attention import PAPER_COEFFICIENTS as PAPER_COEFFICIENTS_TUPLE
-from characterize.cli import main as cli
-from surrogate import POLICIES, SurrogateError, load, save, shipped
-from surrogate.fit import fit
-from surrogate.interpolate import interpolate
-from surrogate.models import compute_metrics
+from gaincell.attention import PAPER_COEFFICIENTS as PAPER_COEFFICIENTS_TUPLE
+from gaincell.cli import main as cli
+from gaincell.surrogate import POLICIES, SurrogateError, load, save, shipped
+from gaincell.surrogate.fit import fit
+from gaincell.surrogate.interpolate import interpolate
+from gaincell.surrogate.models import compute_metrics
 
 REPO = Path(__file__).resolve().parent.parent
 PAPER_IV = REPO / "data/reference/paper_gain_cell_iv.npz"
@@ -71,7 +71,7 @@ def test_fit_validates_against_fresh_off_grid_spice_points(validated, small_swee
     # 5 x 15 lattice per temperature, 2 temperatures, per corner
     assert metrics.points == {"tt": 150, "ff": 150}
     inputs = validated.validation.inputs
-    from characterize.store import read_characterization
+    from gaincell.characterize.store import read_characterization
 
     grid = read_characterization(small_sweep).axes["v_store"].values
     assert np.min(np.abs(inputs["v_store"][:, None] - grid[None, :])) > 1e-4  # off-grid
@@ -184,9 +184,9 @@ def test_shipped_surrogates_load_without_ngspice_and_meet_their_targets():
     assert multiplier.metrics.worst() <= 0.01  # the target at every corner
     # Loading and evaluating import neither PySpice nor the PDK code.
     code = (
-        "import sys; from surrogate import load; m = load('multiplier');"
+        "import sys; from gaincell.surrogate import load; m = load('multiplier');"
         "m(v_store=1.2, v_in=1.8); l = load('leakage'); l.v_store(1e-3, 1.2);"
-        "assert 'PySpice' not in sys.modules and 'circuits.pdk' not in sys.modules, "
+        "assert 'PySpice' not in sys.modules and 'gaincell.circuits.pdk' not in sys.modules, "
         "sorted(k for k in sys.modules if 'Spice' in k or 'pdk' in k)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
@@ -255,8 +255,8 @@ def test_positional_order_survives_save_and_load(tmp_path, validated):
 def test_files_differing_along_one_axis_merge(small_sweep):
     from dataclasses import replace
 
-    from characterize.store import read_characterization
-    from surrogate.fit import merge_characterizations
+    from gaincell.characterize.store import read_characterization
+    from gaincell.surrogate.fit import merge_characterizations
 
     coarse = read_characterization(small_sweep)
     v_in = coarse.axes["v_in"]

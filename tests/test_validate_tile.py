@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from attention.validate import MODELS, error_metrics, load_validation
-from characterize.cli import main as cli
-from figures.tiles import plot_tile_validation
+from gaincell.attention.validate import MODELS, error_metrics, load_validation
+from gaincell.cli import main as cli
+from gaincell.figures.tiles import plot_tile_validation
 
 
 def test_validate_tile_writes_all_three_models_and_draws(tmp_path, capsys):
