@@ -14,6 +14,7 @@ from gaincell.circuits.files import CHARACTERIZATION_DIR
 from gaincell.cli import main
 
 
+@pytest.mark.spice
 def test_printed_deck_runs_in_plain_ngspice_and_matches_the_runner(tmp_path, capsys):
     assert main(["deck", "multiplier", "--corner", "ss", "--temp", "85"]) == 0
     deck = capsys.readouterr().out
@@ -55,6 +56,7 @@ def test_figures_come_from_hdf5_alone(tmp_path):
         assert png.stat().st_size > 20_000
 
 
+@pytest.mark.spice
 def test_info_reports_versions_models_and_data(capsys):
     assert main(["info"]) == 0
     text = capsys.readouterr().out

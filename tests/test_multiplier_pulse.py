@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from gaincell.characterize import Axis, SweepSpec
 from gaincell.characterize.store import read_characterization
 from gaincell.characterize.sweep import run_sweep
 
 
+@pytest.mark.spice
 def test_pulse_charge_is_affine_in_width_and_exceeds_the_dc_current(tmp_path):
     spec = SweepSpec(
         circuit="multiplier-pulse",

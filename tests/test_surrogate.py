@@ -24,6 +24,7 @@ PAPER_IV = REPO / "data/reference/paper_gain_cell_iv.npz"
 PAPER_COEFFICIENTS = np.array(PAPER_COEFFICIENTS_TUPLE)
 
 
+@pytest.mark.spice
 def test_paper_coefficients_are_reproduced_to_1e_4():
     model = fit(PAPER_IV, kind="poly", order=3, input_level=0.9)
     coefficients = model.coefficients_at()
@@ -65,6 +66,7 @@ def validated(small_sweep) -> object:
     return fit(small_sweep, kind="grid", method="linear", holdout=5, jobs=2, seed=7)
 
 
+@pytest.mark.spice
 def test_fit_validates_against_fresh_off_grid_spice_points(validated, small_sweep):
     metrics = validated.metrics
     assert metrics.kind == "spice-holdout"
@@ -80,6 +82,7 @@ def test_fit_validates_against_fresh_off_grid_spice_points(validated, small_swee
     assert 0.99 < metrics.worst("r2") <= 1.0
 
 
+@pytest.mark.spice
 def test_stored_metrics_match_a_recomputation(tmp_path, validated):
     path = save(validated, tmp_path / "m.h5")
     model = load(path)
@@ -110,6 +113,7 @@ def test_stored_metrics_match_a_recomputation(tmp_path, validated):
         assert getattr(again, key) == pytest.approx(getattr(model.metrics, key), rel=1e-12)
 
 
+@pytest.mark.spice
 def test_round_trip_save_load(tmp_path, validated):
     path = save(validated, tmp_path / "m.h5")
     model = load(path)
@@ -128,6 +132,7 @@ def test_round_trip_save_load(tmp_path, validated):
         assert h5["model/values"].attrs["units"] == "A"
 
 
+@pytest.mark.spice
 def test_broadcasting_and_positional_inputs(validated):
     out = validated(np.linspace(0.5, 1.3, 3)[:, None], np.linspace(0, 1.8, 4))
     assert out.shape == (3, 4)
@@ -138,6 +143,7 @@ def test_broadcasting_and_positional_inputs(validated):
         validated(v_store=1.0, v_in=1.0, corner="sf")
 
 
+@pytest.mark.spice
 def test_domain_policies(validated):
     inside, outside = np.array([0.9, 1.35]), np.array([0.9, 1.5])
     with pytest.raises(SurrogateError, match=r"v_store=1.5 V is outside the domain \[0.45, 1.35\]"):
@@ -156,6 +162,7 @@ def test_domain_policies(validated):
         validated(v_store=1.0, v_in=1.0, temperature=100.0)
 
 
+@pytest.mark.spice
 def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
     with pytest.raises(SurrogateError, match="is not a gaincell surrogate file"):
         load(small_sweep)  # a characterization file, not a surrogate
@@ -175,6 +182,7 @@ def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
         load(tmp_path / "missing.h5")
 
 
+@pytest.mark.spice
 def test_shipped_surrogates_load_without_ngspice_and_meet_their_targets():
     names = shipped()
     assert {"multiplier", "multiplier-poly", "leakage", "relu-c2p", "signed-c2p"} <= set(names)
@@ -222,6 +230,7 @@ def test_charge_to_pulse_surrogates_show_relu_and_saturation():
     assert np.all(np.abs(threshold) < 0.15e-12)
 
 
+@pytest.mark.spice
 def test_cli_fit_and_list(tmp_path, small_sweep, capsys):
     out = tmp_path / "s.h5"
     assert (
@@ -246,12 +255,14 @@ def test_cli_fit_and_list(tmp_path, small_sweep, capsys):
     assert not (tmp_path / "x.h5").exists()
 
 
+@pytest.mark.spice
 def test_positional_order_survives_save_and_load(tmp_path, validated):
     model = load(save(validated, tmp_path / "m.h5"))
     assert model.inputs == validated.inputs == ("v_store", "v_in", "temperature")
     assert model(1.2, 1.8) == validated(v_store=1.2, v_in=1.8)
 
 
+@pytest.mark.spice
 def test_files_differing_along_one_axis_merge(small_sweep):
     from dataclasses import replace
 
