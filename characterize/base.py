@@ -162,10 +162,38 @@ class Characterization(ABC):
         ``(len(spec.temperatures), task.stop - task.start, *inner axes)``.
         """
 
-    def standalone_control(self, spec: SweepSpec) -> str:
-        """ngspice ``.control`` commands that run the whole inner sweep of one corner and
-        temperature in plain ``ngspice -b`` and write the results with ``wrdata``."""
-        raise NotImplementedError(f"{self.name} has no standalone deck")
+    standalone_vectors: ClassVar[tuple[str, ...]] = ()
+    """Vectors the standalone deck of one point writes with ``wrdata`` (after the scale)."""
+
+    def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
+        """ngspice commands that simulate one ``value`` of the outer (blocked) axis at one
+        temperature on a freshly loaded deck, exactly as :meth:`simulate` does."""
+        raise NotImplementedError(f"{self.name} has no per-point commands")
+
+    def standalone_output(self) -> str:
+        """Where the standalone deck's ``wrdata`` writes, relative to the folder ngspice runs
+        in (``gaincell deck`` creates ``build/``)."""
+        return f"build/{self.name.replace('-', '_')}.txt"
+
+    def standalone_control(self, spec: SweepSpec, value: float | None = None) -> str:
+        """ngspice ``.control`` commands for plain ``ngspice -b``: simulate one ``value`` of the
+        outer axis (default: its middle value) at the spec's first temperature and write
+        :attr:`standalone_vectors` with ``wrdata`` to :meth:`standalone_output`."""
+        outer = next(iter(self.axis_specs))
+        if value is None:
+            values = spec.axes[outer].values()
+            value = float(values[len(values) // 2])
+        out = self.standalone_output()
+        return "\n".join(
+            [
+                "set wr_vecnames",
+                "set wr_singlescale",
+                *self.point_commands(spec, value, spec.temperatures[0]),
+                f"wrdata {out} {' '.join(self.standalone_vectors)}",
+                f"echo {self.name}: {outer} = {value:.6g}, wrote {out}",
+                "quit 0",
+            ]
+        )
 
     def axis_values(self, spec: SweepSpec) -> dict[str, tuple[np.ndarray, str, str]]:
         """``name -> (values, units, description)`` for the in-ngspice axes."""

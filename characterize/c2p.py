@@ -72,6 +72,21 @@ class ChargeToPulseCharacterization(Characterization):
             base += (Quantity("sign", "", "latched sign output at the end: 1 = negative charge"),)
         return base
 
+    @property
+    def standalone_vectors(self) -> tuple[str, ...]:  # type: ignore[override]
+        names = ("v(out)", "v(vdd)", "i(vdd)", "v(vmid)", "i(vmid)")
+        return (*names, "v(sign)") if self.signed else names
+
+    def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
+        settings = spec.settings
+        return [
+            f"alterparam qin={value:.9g}",
+            "reset",  # re-evaluates parameters, and restores the deck's temperature
+            f"option temp={temperature:.12g}",
+            GEAR,
+            f"tran {settings['time_step']:.6g} {settings['t_stop']:.9g}",
+        ]
+
     def simulate(
         self, circuit: LoadedCircuit, spec: SweepSpec, task: Task
     ) -> dict[str, np.ndarray]:
@@ -79,19 +94,10 @@ class ChargeToPulseCharacterization(Characterization):
         settings = spec.settings
         n_t, n_q = len(spec.temperatures), len(charges)
         out = {q.name: np.full((n_t, n_q), np.nan) for q in self.quantities}
-        tran = f"tran {settings['time_step']:.6g} {settings['t_stop']:.9g}"
-        names = ["time", "v(out)", "v(vdd)", "i(vdd)", "v(vmid)", "i(vmid)"]
-        if self.signed:
-            names.append("v(sign)")
+        names = ["time", *self.standalone_vectors]
         for ti, temperature in enumerate(spec.temperatures):
             for qi, charge in enumerate(charges):
-                commands = [
-                    f"alterparam qin={charge:.9g}",
-                    "reset",  # re-evaluates parameters, and restores the deck's temperature
-                    f"option temp={temperature:.12g}",
-                    GEAR,
-                    tran,
-                ]
+                commands = self.point_commands(spec, charge, temperature)
                 if not self.run_point(
                     circuit, commands, task.corner, temperature, {"charge": float(charge)}
                 ):

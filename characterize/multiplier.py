@@ -67,15 +67,21 @@ class MultiplierCharacterization(Characterization):
             f"vwbl {store_start:.12g} {store_stop + 0.01 * store_step:.12g} {store_step:.12g}"
         )
 
-    def standalone_control(self, spec: SweepSpec) -> str:
+    def standalone_output(self) -> str:
+        return "build/multiplier_dc.txt"
+
+    def standalone_control(self, spec: SweepSpec, value: float | None = None) -> str:
+        """The whole (v_store, v_in) sweep of one corner and temperature (``value`` unused)."""
+        out = self.standalone_output()
         return "\n".join(
             [
                 "set wr_vecnames",
                 "set wr_singlescale",
+                f"option temp={spec.temperatures[0]:.12g}",
                 self.dc_command(spec, spec.v_store.start, spec.v_store.stop),
                 "let i_out = -i(vout)",
-                "wrdata multiplier_dc.txt v(wbl) v(in) i_out",
-                "echo multiplier: wrote multiplier_dc.txt (columns v_store v_in i_out)",
+                f"wrdata {out} v(wbl) v(in) i_out",
+                f"echo multiplier: wrote {out} (columns v_store v_in i_out)",
                 "quit 0",
             ]
         )

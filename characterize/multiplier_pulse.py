@@ -60,32 +60,55 @@ class MultiplierPulseCharacterization(Characterization):
         if spec.settings.get("time_step", 1.0) <= 0:
             raise SpecError(f"setting time_step must be positive, got {spec.settings['time_step']}")
 
+    standalone_vectors = tuple(f"v(q{k})" for k in range(CELLS))
+
+    @staticmethod
+    def t_pulse(spec: SweepSpec) -> float:
+        """When the input pulses start [s]."""
+        return spec.settings["t_write"] + 5e-9
+
+    @classmethod
+    def _block_commands(cls, spec: SweepSpec, block: np.ndarray) -> list[str]:
+        """Set up one block of up to :data:`CELLS` widths (one cell each)."""
+        padded = np.concatenate([block, np.zeros(CELLS - len(block))])
+        # one parameter per alterparam: ngspice ignores the rest of a longer line
+        return [
+            *(f"alterparam w{k}={width:.9g}" for k, width in enumerate(padded)),
+            f"alterparam t_write={spec.settings['t_write']:.6g}",
+            f"alterparam t_pulse={cls.t_pulse(spec):.9g}",
+            "reset",  # re-evaluates parameters; restores the deck's temperature
+            GEAR,
+        ]
+
+    def _value_commands(self, spec: SweepSpec, value: float) -> list[str]:
+        stop = self.t_pulse(spec) + float(spec.axes["width"].values().max()) + SETTLE_S
+        return [f"alter vinit dc={value:.12g}", f"tran {spec.settings['time_step']:.6g} {stop:.9g}"]
+
+    def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
+        """One written value with the first block of widths (cell k gets width k)."""
+        return [
+            *self._block_commands(spec, spec.axes["width"].values()[:CELLS]),
+            f"option temp={temperature:.12g}",
+            *self._value_commands(spec, value),
+        ]
+
     def simulate(
         self, circuit: LoadedCircuit, spec: SweepSpec, task: Task
     ) -> dict[str, np.ndarray]:
         values = spec.v_store.values()[task.start : task.stop]
         widths = spec.axes["width"].values()
-        settings = spec.settings
-        t_pulse = settings["t_write"] + 5e-9
-        stop = t_pulse + float(widths.max()) + SETTLE_S
+        t_pulse = self.t_pulse(spec)
         out = np.full((len(spec.temperatures), len(values), len(widths)), np.nan)
-        tran = f"tran {settings['time_step']:.6g} {stop:.9g}"
-        meters = [f"v(q{k})" for k in range(CELLS)]
+        meters = list(self.standalone_vectors)
         for start in range(0, len(widths), CELLS):
             block = widths[start : start + CELLS]
-            padded = np.concatenate([block, np.zeros(CELLS - len(block))])
-            # one parameter per alterparam: ngspice ignores the rest of a longer line
-            for k, width in enumerate(padded):
-                circuit.command(f"alterparam w{k}={width:.9g}")
-            circuit.command(f"alterparam t_write={settings['t_write']:.6g}")
-            circuit.command(f"alterparam t_pulse={t_pulse:.9g}")
-            circuit.command("reset")  # re-evaluates parameters; restores the deck's temperature
-            circuit.command(GEAR)
+            for command in self._block_commands(spec, block):
+                circuit.command(command)
             for ti, temperature in enumerate(spec.temperatures):
                 circuit.command(f"option temp={temperature:.12g}")
                 for vi, value in enumerate(values):
                     point = {"v_store": float(value), "widths": [float(w) for w in block]}
-                    commands = [f"alter vinit dc={value:.12g}", tran]
+                    commands = self._value_commands(spec, value)
                     if not self.run_point(circuit, commands, task.corner, temperature, point):
                         continue
                     vec = circuit.vectors(["time", *meters])

@@ -146,6 +146,12 @@ class SweepSpec:
         return cls.from_dict(json.loads(text))
 
     @classmethod
+    def from_recorded(cls, recorded: str | dict[str, Any]) -> SweepSpec:
+        """The spec a characterization file records (its ``sweep_spec`` provenance: JSON text,
+        or the dict :func:`read_characterization` decodes it to)."""
+        return cls.from_dict(recorded) if isinstance(recorded, dict) else cls.from_json(recorded)
+
+    @classmethod
     def from_toml(cls, path: str | Path) -> SweepSpec:
         """Read a TOML job file (see ``characterize/presets/``). A bare name loads a preset."""
         path = Path(path)

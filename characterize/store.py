@@ -93,9 +93,13 @@ class CharacterizationData:
             if axis in index:
                 values = self.axes[axis].values
                 wanted = index[axis]
-                matches = np.flatnonzero(
-                    values == wanted if values.dtype.kind in "OUS" else np.isclose(values, wanted)
-                )
+                if values.dtype.kind in "OUS":
+                    matches = np.flatnonzero(values == wanted)
+                else:  # relative to the axis' scale: charges are ~1e-12, times ~1e-9
+                    scale = float(np.max(np.abs(values))) or 1.0
+                    matches = np.flatnonzero(
+                        np.isclose(values, wanted, rtol=1e-9, atol=1e-9 * scale)
+                    )
                 if matches.size == 0:
                     raise StoreError(f"{axis}={wanted!r} not in {list(values)}")
                 slicer.append(int(matches[0]))

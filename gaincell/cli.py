@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from gaincell.characterize import SweepSpec
     from gaincell.surrogate import FitOptions, Surrogate
 
-VALUE_OPTIONS = ("--temps", "--temp", "--corners", "--v-in", "--v-store", "--axis", "--set")
+VALUE_OPTIONS = ("--temps", "--temp", "--corners", "--v-in", "--v-store", "--axis", "--set", "--at")
 """Options whose value may start with ``-`` (``--temps -40,27,85``, ``--v-in -0.1:1.8:5``)."""
 
 
@@ -79,11 +80,12 @@ def cmd_deck(args: argparse.Namespace) -> int:
     from gaincell.characterize import SweepSpec
     from gaincell.characterize.registry import get_characterization
 
-    spec = SweepSpec(circuit=args.circuit, corners=(args.corner,), temperatures=(args.temp,))
+    base = _job_spec(args.job, args.circuit) if args.job else SweepSpec(circuit=args.circuit)
+    spec = replace(base, corners=(args.corner,), temperatures=(args.temp,))
     characterization = get_characterization(args.circuit)
     deck = characterization.deck(args.corner)
+    control = characterization.standalone_control(spec, args.at)
     build_dir().mkdir(parents=True, exist_ok=True)  # the deck's wrdata writes into build/
-    control = characterization.standalone_control(spec)
     text = deck.text.replace(
         "\n.end\n", f"\n.temp {args.temp:g}\n.control\n{control}\n.endc\n.end\n"
     )
@@ -93,14 +95,27 @@ def cmd_deck(args: argparse.Namespace) -> int:
     return 0
 
 
+def _job_spec(job: str, circuit: str) -> SweepSpec:
+    """The sweep of a TOML job file or shipped preset name, or the one a characterization
+    file (``.h5``) records."""
+    from gaincell.characterize import SweepSpec, read_characterization
+
+    if job.endswith((".h5", ".hdf5")):
+        recorded = read_characterization(job).provenance.get("sweep_spec")
+        if recorded is None:
+            raise InputError(f"{job} records no sweep_spec")
+        spec = SweepSpec.from_recorded(recorded)
+    else:
+        spec = SweepSpec.from_toml(job)
+    if spec.circuit != circuit:
+        raise InputError(f"job {job} is for {spec.circuit!r}, the command asks for {circuit!r}")
+    return spec
+
+
 def _spec_from_args(args: argparse.Namespace) -> SweepSpec:
     from gaincell.characterize import Axis, SpecError, SweepSpec
 
-    base = SweepSpec.from_toml(args.job) if args.job else SweepSpec(circuit=args.circuit)
-    if base.circuit != args.circuit:
-        raise InputError(
-            f"job file is for {base.circuit!r}, the command asks for {args.circuit!r}"
-        )
+    base = _job_spec(args.job, args.circuit) if args.job else SweepSpec(circuit=args.circuit)
     data = base.to_dict()
     data["axes"] = dict(base.axes)
     if args.corners:
@@ -393,6 +408,15 @@ def build_parser() -> argparse.ArgumentParser:
     deck.add_argument("circuit", choices=available())
     deck.add_argument("--corner", default="tt")
     deck.add_argument("--temp", type=float, default=27.0, help="temperature in degrees C")
+    deck.add_argument(
+        "--job",
+        help="sweep settings from a TOML job file, a shipped preset, or a characterization .h5",
+    )
+    deck.add_argument(
+        "--at",
+        type=float,
+        help="value of the outer axis to simulate (transient circuits; default: its middle)",
+    )
     deck.add_argument("--inline", action="store_true", help="paste the model files into the deck")
     deck.set_defaults(handler=cmd_deck)
 

@@ -378,11 +378,7 @@ def holdout_points(
     from gaincell.characterize.registry import get_characterization
     from gaincell.characterize.sweep import simulate_spec
 
-    spec = (
-        SweepSpec.from_json(data.provenance["sweep_spec"])
-        if isinstance(data.provenance.get("sweep_spec"), str)
-        else SweepSpec.from_dict(data.provenance["sweep_spec"])
-    )
+    spec = SweepSpec.from_recorded(data.provenance["sweep_spec"])
     characterization = get_characterization(spec.circuit)
     rng = np.random.default_rng(seed)
     quantity_axes = data.quantity_axes[quantity]

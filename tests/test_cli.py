@@ -15,7 +15,8 @@ from gaincell.cli import main
 
 
 @pytest.mark.spice
-def test_printed_deck_runs_in_plain_ngspice_and_matches_the_runner(tmp_path, capsys):
+def test_printed_deck_runs_in_plain_ngspice_and_matches_the_runner(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(["deck", "multiplier", "--corner", "ss", "--temp", "85"]) == 0
     deck = capsys.readouterr().out
     assert ".include" in deck and ".control" in deck and ".temp 85" in deck
@@ -23,7 +24,7 @@ def test_printed_deck_runs_in_plain_ngspice_and_matches_the_runner(tmp_path, cap
     subprocess.run(
         ["ngspice", "-b", "deck.sp"], cwd=tmp_path, capture_output=True, check=True, timeout=120
     )
-    table = np.loadtxt(tmp_path / "multiplier_dc.txt", skiprows=1)
+    table = np.loadtxt(tmp_path / "build" / "multiplier_dc.txt", skiprows=1)
     spec = SweepSpec(corners=("ss",), temperatures=(85.0,))
     arrays, _ = simulate_spec(spec, jobs=1, progress=False)
     expected = arrays["i_out"][0, 0].ravel()  # v_store outer, v_in inner: ngspice's order
@@ -31,7 +32,8 @@ def test_printed_deck_runs_in_plain_ngspice_and_matches_the_runner(tmp_path, cap
     np.testing.assert_allclose(table[:, -1], expected, rtol=2e-8, atol=1e-17)
 
 
-def test_inlined_deck_needs_no_pdk_files(tmp_path, capsys):
+def test_inlined_deck_needs_no_pdk_files(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(["deck", "multiplier", "--inline"]) == 0
     deck = capsys.readouterr().out
     assert ".include" not in deck.lower().replace("* ---- begin", "")
@@ -39,7 +41,8 @@ def test_inlined_deck_needs_no_pdk_files(tmp_path, capsys):
     subprocess.run(
         ["ngspice", "-b", "deck.sp"], cwd=tmp_path, capture_output=True, check=True, timeout=120
     )
-    assert (tmp_path / "multiplier_dc.txt").stat().st_size > 0
+    assert (tmp_path / "build" / "multiplier_dc.txt").stat().st_size > 0
+    assert not (tmp_path / "multiplier_dc.txt").exists()
 
 
 def test_figures_come_from_hdf5_alone(tmp_path):
