@@ -162,10 +162,10 @@ def spice_point_seconds(repeats: int = 20) -> dict[str, float]:
 
 
 def fit_seconds() -> dict[str, float]:
-    """Wall time of :func:`surrogate.fit.fit` on the shipped characterizations: fit only
+    """Wall time of :func:`gaincell.surrogate.fit` on the shipped characterizations: fit only
     (``holdout=0``) for the multiplier grid, its order-3 polynomial and the leakage model; and
     the multiplier grid with its fresh-SPICE hold-out (12 lattice points, one worker)."""
-    from gaincell.surrogate.fit import fit
+    from gaincell.surrogate.fitting import fit
 
     multiplier = CHARACTERIZATION / "multiplier_sky130.h5"
     leakage = CHARACTERIZATION / "leakage_sky130.h5"

@@ -11,7 +11,9 @@ Loading and evaluating need neither ngspice nor the PDK. See ``surrogate/README.
 model kinds, the file layout and how to add a kind.
 """
 
-from gaincell.surrogate.fit import FitOptions, fit
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from gaincell.surrogate.models import (
     POLICIES,
     Domain,
@@ -24,6 +26,9 @@ from gaincell.surrogate.models import (
     Validation,
 )
 from gaincell.surrogate.store import load, save, shipped
+
+if TYPE_CHECKING:
+    from gaincell.surrogate.fitting import FitOptions, fit
 
 __all__ = [
     "POLICIES",
@@ -41,3 +46,11 @@ __all__ = [
     "save",
     "shipped",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``fit`` and ``FitOptions`` (the real ones) are imported on first use: fitting needs
+    the characterization layer, loading and evaluating never do."""
+    if name in ("fit", "FitOptions"):
+        return getattr(import_module("gaincell.surrogate.fitting"), name)
+    raise AttributeError(f"module 'gaincell.surrogate' has no attribute {name!r}")

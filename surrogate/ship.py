@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from gaincell.circuits.files import CHARACTERIZATION_DIR, SURROGATE_DIR
-from gaincell.surrogate.fit import FitOptions, fit
+from gaincell.surrogate.fitting import FitOptions, fit
 from gaincell.surrogate.store import save
 
 

@@ -15,7 +15,7 @@ from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
 from gaincell.attention import PAPER_COEFFICIENTS as PAPER_COEFFICIENTS_TUPLE
 from gaincell.cli import main as cli
 from gaincell.surrogate import POLICIES, SurrogateError, load, save, shipped
-from gaincell.surrogate.fit import fit
+from gaincell.surrogate.fitting import fit
 from gaincell.surrogate.interpolate import interpolate
 from gaincell.surrogate.models import compute_metrics
 
@@ -182,7 +182,6 @@ def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
         load(tmp_path / "missing.h5")
 
 
-@pytest.mark.spice
 def test_shipped_surrogates_load_without_ngspice_and_meet_their_targets():
     names = shipped()
     assert {"multiplier", "multiplier-poly", "leakage", "relu-c2p", "signed-c2p"} <= set(names)
@@ -267,7 +266,7 @@ def test_files_differing_along_one_axis_merge(small_sweep):
     from dataclasses import replace
 
     from gaincell.characterize.store import read_characterization
-    from gaincell.surrogate.fit import merge_characterizations
+    from gaincell.surrogate.fitting import merge_characterizations
 
     coarse = read_characterization(small_sweep)
     v_in = coarse.axes["v_in"]
