@@ -165,17 +165,19 @@ def fit_seconds() -> dict[str, float]:
     """Wall time of :func:`gaincell.surrogate.fit` on the shipped characterizations: fit only
     (``holdout=0``) for the multiplier grid, its order-3 polynomial and the leakage model; and
     the multiplier grid with its fresh-SPICE hold-out (12 lattice points, one worker)."""
-    from gaincell.surrogate.fitting import fit
+    from gaincell.surrogate import FitOptions, fit
 
     multiplier = CHARACTERIZATION / "multiplier_sky130.h5"
     leakage = CHARACTERIZATION / "leakage_sky130.h5"
     cases: dict[str, Callable[[], Any]] = {
-        "multiplier_grid": lambda: fit(multiplier, kind="grid", holdout=0),
+        "multiplier_grid": lambda: fit(multiplier, FitOptions(kind="grid", holdout=0)),
         "multiplier_poly": lambda: fit(
-            multiplier, kind="poly", order=3, input_level=1.8, holdout=0
+            multiplier, FitOptions(kind="poly", order=3, input_level=1.8, holdout=0)
         ),
-        "leakage_grid": lambda: fit(leakage, kind="grid", holdout=0),
-        "multiplier_grid_holdout12": lambda: fit(multiplier, kind="grid", holdout=12, jobs=1),
+        "leakage_grid": lambda: fit(leakage, FitOptions(kind="grid", holdout=0)),
+        "multiplier_grid_holdout12": lambda: fit(
+            multiplier, FitOptions(kind="grid", holdout=12), jobs=1
+        ),
     }
     out = {}
     for key, function in cases.items():

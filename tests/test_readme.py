@@ -14,6 +14,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SMALLER = {
     "gaincell characterize multiplier --corners": "--v-in 0:1.8:4 --v-store 0.45:1.35:5",
+    "gaincell characterize relu-c2p": "--axis charge=-1e-12:1.6e-12:5 --jobs 2",
+    "gaincell characterize signed-c2p": "--axis charge=-1e-12:1.6e-12:5 --jobs 2",
     "gaincell characterize mac-chain": "--axis case=0:1:2",
     "gaincell characterize multiplier-pulse": "--corners tt --temps 27 --axis v_store=0.45:1.35:3",
     "gaincell validate-tile": "--cases 1 --size 4",

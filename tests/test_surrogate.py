@@ -15,7 +15,7 @@ from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
 from gaincell.attention import PAPER_COEFFICIENTS as PAPER_COEFFICIENTS_TUPLE
 from gaincell.cli import main as cli
 from gaincell.surrogate import POLICIES, SurrogateError, load, save, shipped
-from gaincell.surrogate.fitting import fit
+from gaincell.surrogate.fitting import FitOptions, fit
 from gaincell.surrogate.interpolate import interpolate
 from gaincell.surrogate.models import compute_metrics
 
@@ -24,9 +24,8 @@ PAPER_IV = REPO / "data/reference/paper_gain_cell_iv.npz"
 PAPER_COEFFICIENTS = np.array(PAPER_COEFFICIENTS_TUPLE)
 
 
-@pytest.mark.spice
 def test_paper_coefficients_are_reproduced_to_1e_4():
-    model = fit(PAPER_IV, kind="poly", order=3, input_level=0.9)
+    model = fit(PAPER_IV, FitOptions(kind="poly", order=3, input_level=0.9))
     coefficients = model.coefficients_at()
     np.testing.assert_allclose(coefficients, PAPER_COEFFICIENTS, rtol=1e-4)
     # and the model is the paper's f(y): I_out at y = +-0.45 V in amperes
@@ -63,7 +62,7 @@ def test_cubic_is_exact_for_quadratics():
 @pytest.fixture(scope="module")
 def validated(small_sweep) -> object:
     """A grid surrogate of the small real sweep, validated against fresh ngspice points."""
-    return fit(small_sweep, kind="grid", method="linear", holdout=5, jobs=2, seed=7)
+    return fit(small_sweep, FitOptions(kind="grid", method="linear", holdout=5, seed=7), jobs=2)
 
 
 @pytest.mark.spice
@@ -171,7 +170,7 @@ def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
     with pytest.raises(SurrogateError, match="not a readable HDF5 file"):
         load(junk)
     damaged = tmp_path / "damaged.h5"
-    save(fit(small_sweep, holdout=0), damaged)
+    save(fit(small_sweep, FitOptions(holdout=0)), damaged)
     with h5py.File(damaged, "a") as h5:
         del h5["model/values"]
     with pytest.raises(SurrogateError, match="damaged surrogate file"):
