@@ -47,8 +47,10 @@ from gaincell.attention.behavioural import (
     cubic_current,
     quantize,
 )
+from gaincell.attention.column import mac_charge
 from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
 from gaincell.errors import InputError
+from gaincell.surrogate.converter import ConverterTransfer, aux_at
 
 Array = NDArray[np.float64]
 
@@ -107,6 +109,28 @@ class HeadConfig:
         return cls(**data)
 
 
+COLUMN_POLY_ORDER = 3
+"""Order of each cell's current polynomial in the column voltage (max residual about 2 % of
+a cell's full-scale current at the extremes of the 0.3 .. 1.5 V column range, 0.5 % within
+the +-0.45 V a 64-row column uses)."""
+
+
+@dataclass(frozen=True)
+class ColumnModel:
+    """The column line the cells integrate on (:mod:`attention.column`): without it each
+    column is an ideal virtual ground at mid-rail."""
+
+    coefficients: Callable[[Array], Array]
+    """Stored voltage [V] -> (..., order + 1) coefficients of the cell's current during a
+    pulse as a polynomial in ``x = V_col - 0.9 V`` [A / V^k]; entry 0 is the mid-rail current."""
+    capacitance_k: float
+    """Column capacitance of the K array's ReLU converters [F]."""
+    capacitance_v: float
+    """Column capacitance of the V array's signed converters [F]."""
+    x_range: tuple[float, float]
+    """Column excursions from mid-rail the polynomials were fitted over [V]."""
+
+
 @dataclass(frozen=True)
 class HeadCircuits:
     """The circuit models a head is built from, in physical units."""
@@ -131,6 +155,8 @@ class HeadCircuits:
     edge_charge: Callable[[Array], Array] | None = None
     """Stored voltage [V] -> charge a pulse adds beyond ``multiplier x width`` [C] (the
     enable edges' and storage-node coupling's share, any width > 0); None for none."""
+    column: ColumnModel | None = None
+    """The column line's voltage during the MAC; None: ideal virtual-ground columns."""
     description: str = ""
     """Where the models come from."""
     derivation: dict[str, float] = field(default_factory=dict)
@@ -222,30 +248,34 @@ class HeadCircuits:
 
         derivation: dict[str, float] = {}
         edge_charge = None
+        column = None
+        relu_transfer = ConverterTransfer.from_surrogate(relu_model, corner, temperature)
+        signed_transfer = ConverterTransfer.from_surrogate(signed_model, corner, temperature)
         if pulse is not None:
             pulse_model = load(pulse)
-            cell_current, edge_charge, fit_error = _affine_pulse_model(
+            cell_current, edge_charge, fit_error, coefficients, x_range = _pulse_cell_model(
                 pulse_model, corner, temperature, leak
             )
             derivation["pulse_affine_max_error_C"] = fit_error
-
-        # One corner and temperature: 1-D grids, interpolated in temperature once.
-        relu_1d = relu_model.at(corner=corner, temperature=temperature)
-        signed_1d = signed_model.at(corner=corner, temperature=temperature)
+            capacitances = [
+                aux_at(m, "column_capacitance", corner, temperature)
+                for m in (relu_model, signed_model)
+                if "column_capacitance" in m.aux
+            ]
+            if coefficients is not None and len(capacitances) == 2:
+                column = ColumnModel(coefficients, *capacitances, x_range)
+                derivation["column_capacitance_k_F"] = capacitances[0]
+                derivation["column_capacitance_v_F"] = capacitances[1]
 
         def relu_width(q: Array) -> Array:
             # Beyond the characterized charges the transfer is flat (0 or saturated).
-            return relu_1d(charge=q, out_of_domain="clamp")
+            return relu_transfer(q)[0]
 
-        thresholds = signed_model.aux["sign_threshold"][0]
-        temps = signed_model.aux["temperatures"][0]
-        threshold = float(
-            np.interp(temperature, temps, thresholds[signed_model.domain.corners.index(corner)])
-        )
+        threshold = signed_transfer.threshold
+        derivation["relu_on_threshold_C"] = relu_transfer.threshold
 
         def signed_width(q: Array) -> tuple[Array, NDArray[np.bool_]]:
-            width = signed_1d(charge=q, out_of_domain="clamp")
-            return width, q < threshold
+            return signed_transfer(q)
 
         # Scale factors from the surrogates themselves.
         charges_r = np.linspace(*relu_model.domain.ranges["charge"], 2001)
@@ -306,6 +336,7 @@ class HeadCircuits:
             current_scale,
             bit_line,
             edge_charge=edge_charge,
+            column=column,
             description=f"surrogates {pulse or multiplier}, {leakage}, {relu}, {signed} at "
             f"{corner}, {temperature:g} C",
             derivation=derivation,
@@ -324,25 +355,52 @@ class HeadCircuits:
         }
 
 
-def _affine_pulse_model(
+def _pulse_cell_model(
     pulse_model: Any, corner: str, temperature: float, leak: Any
-) -> tuple[Callable[[Array], Array], Callable[[Array], Array], float]:
-    """Per stored voltage, the effective current ``a`` and the per-pulse charge ``b`` of
-    ``charge = a x width + b``, least squares over widths 1..15 ns of the pulse surrogate, and
-    the fit's worst residual [C]. The pulse surrogate's input is the written bit-line value;
-    the leakage surrogate at t = 0 maps it to the stored voltage (feedthrough included)."""
+) -> tuple[
+    Callable[[Array], Array],
+    Callable[[Array], Array],
+    float,
+    Callable[[Array], Array] | None,
+    tuple[float, float],
+]:
+    """The cell as a pulse delivers charge, per stored voltage: the effective current ``a``
+    and the per-pulse charge ``b`` of ``charge = a x width + b`` (least squares over widths
+    1..15 ns of the pulse surrogate, column at mid-rail), the fit's worst residual [C], and,
+    when the surrogate has a column-voltage axis, the polynomial of ``a`` in the column's
+    excursion ``x`` (:data:`COLUMN_POLY_ORDER`, through ``a`` at x = 0) with its x range.
+
+    The pulse surrogate's input is the written bit-line value; the leakage surrogate at t = 0
+    maps it to the stored voltage (feedthrough included)."""
     widths = np.linspace(1e-9, 15e-9, 15)
     bit_lines = np.linspace(0.40, 1.40, 201)
+    has_column = "v_col" in pulse_model.inputs
+    columns = pulse_model.nodes["v_col"] if has_column else np.array([V_MID])
+    levels = np.unique(np.append(columns, V_MID))
+    extra = {"v_col": levels[None, :, None]} if has_column else {}
     charge = pulse_model(
-        v_store=bit_lines[:, None],
-        width=widths[None, :],
+        v_store=bit_lines[:, None, None],
+        width=widths[None, None, :],
         temperature=temperature,
         corner=corner,
         out_of_domain="extrapolate",
-    )
+        **extra,
+    )  # (bit line, column level, width)
+    charge = np.broadcast_to(charge, (bit_lines.size, levels.size, widths.size))
     design = np.stack([widths, np.ones_like(widths)], axis=1)
-    (a, b), *_ = np.linalg.lstsq(design, charge.T, rcond=None)
-    residual = float(np.max(np.abs(design @ np.stack([a, b]) - charge.T)))
+    flat = charge.reshape(-1, widths.size).T
+    (a, b), *_ = np.linalg.lstsq(design, flat, rcond=None)
+    mid = int(np.argmin(np.abs(levels - V_MID)))
+    residual = float(
+        np.max(
+            np.abs(
+                (design @ np.stack([a, b]) - flat).reshape(widths.size, *charge.shape[:2])[
+                    :, :, mid
+                ]
+            )
+        )
+    )
+    a, b = a.reshape(charge.shape[:2]), b.reshape(charge.shape[:2])
     stored = leak(
         v_store=bit_lines,
         time=0.0,
@@ -352,14 +410,28 @@ def _affine_pulse_model(
     )
     order = np.argsort(stored)
     stored, a, b = stored[order], a[order], b[order]
+    a0, b0 = a[:, mid], b[:, mid]
 
     def current(v: Array) -> Array:
-        return np.interp(v, stored, a)
+        return np.interp(v, stored, a0)
 
     def edge(v: Array) -> Array:
-        return np.interp(v, stored, b)
+        return np.interp(v, stored, b0)
 
-    return current, edge, residual
+    x = levels - V_MID
+    x_range = (float(x[0]), float(x[-1]))
+    if not has_column or levels.size <= COLUMN_POLY_ORDER:
+        return current, edge, residual, None, x_range
+    # a(x) - a(0) = sum_{k>=1} c_k x^k, least squares per stored value.
+    powers = np.stack([x**k for k in range(1, COLUMN_POLY_ORDER + 1)], axis=1)
+    higher, *_ = np.linalg.lstsq(powers, (a - a0[:, None]).T, rcond=None)
+    table = np.concatenate([a0[:, None], higher.T], axis=1)  # (stored, order + 1)
+
+    def coefficients(v: Array) -> Array:
+        v = np.asarray(v, dtype=np.float64)
+        return np.stack([np.interp(v, stored, table[:, k]) for k in range(table.shape[1])], -1)
+
+    return current, edge, residual, coefficients, x_range
 
 
 def _slope(width: Callable[[Array], Array], charges: Array, full: float) -> float:
@@ -419,6 +491,9 @@ class GainCellHead:
         codes = c.levels[1] if c.levels is not None else 0
         self._onehot_k = np.zeros((batch, c.window, codes, c.d))
         self._onehot_v = np.zeros((batch, c.window, codes, c.d))
+        # With a column model the products need each cell's polynomial: gathered by code.
+        self._code_k = np.zeros((batch, c.window, c.d), dtype=np.intp)
+        self._code_v = np.zeros((batch, c.window, c.d), dtype=np.intp)
 
     # -- the write path -------------------------------------------------------------------
     def _bit_line(self, target: Array) -> Array:
@@ -438,9 +513,9 @@ class GainCellHead:
         return self._level_bit_lines[codes], codes
 
     def _cell_table(self) -> Array:
-        """Cell current [A] and per-pulse edge charge [C] per (age in steps, DAC code), shape
-        (window, codes, 2): exact surrogate evaluations made once, so a step reads them
-        instead of evaluating surrogates."""
+        """Cell current coefficients (:meth:`_cell`) [A / V^k] and per-pulse edge charge [C]
+        per (age in steps, DAC code), shape (window, codes, terms + 1): exact surrogate
+        evaluations made once, so a step reads them instead of evaluating surrogates."""
         if self._table is None:
             c = self.config
             codes = c.levels[1]
@@ -448,25 +523,33 @@ class GainCellHead:
             ages = np.arange(c.window) * c.step_time
             hold, target = np.meshgrid(ages, targets, indexing="ij")
             volts = self.circuits.leakage(hold.ravel(), target.ravel())
-            self._table = np.stack(self._cell(volts), axis=-1).reshape(c.window, codes, 2)
+            coefficients, edge = self._cell(volts)
+            table = np.concatenate([coefficients, edge[:, None]], axis=-1)
+            self._table = table.reshape(c.window, codes, -1)
         return self._table
 
     def _cell(self, volts: Array) -> tuple[Array, Array]:
-        edge = self.circuits.edge_charge
-        return self.circuits.multiplier(volts), (
-            np.zeros_like(volts) if edge is None else edge(volts)
-        )
+        """Per stored voltage: the cell's current during a pulse, as coefficients
+        ``(..., terms)`` of a polynomial in the column's excursion from mid-rail (one term,
+        the mid-rail current, without a column model) [A / V^k], and its edge charge [C]."""
+        return _cell_models(self.circuits, volts)
 
     def _currents(self, ages: NDArray[np.int64]) -> tuple[Array, Array, Array, Array]:
-        """K and V cell currents [A] and edge charges [C] of every slot, (batch, window, d), of
-        continuous (not DAC-coded) stored values: evaluated cell by cell."""
+        """K and V cell current coefficients (batch, window, d, terms) and edge charges
+        (batch, window, d) of every slot, of continuous (not DAC-coded) stored values:
+        evaluated cell by cell."""
         c = self.config
         hold = (np.clip(ages, 0, None) * c.step_time)[None, :, None]
         hold_k = np.broadcast_to(hold, self._k.shape).ravel()
         k, edge_k = self._cell(self.circuits.leakage(hold_k, self._k.ravel()))
         v, edge_v = self._cell(self.circuits.leakage(hold_k, self._v.ravel()))
         shape = self._k.shape
-        return k.reshape(shape), v.reshape(shape), edge_k.reshape(shape), edge_v.reshape(shape)
+        return (
+            k.reshape(*shape, -1),
+            v.reshape(*shape, -1),
+            edge_k.reshape(shape),
+            edge_v.reshape(shape),
+        )
 
     # -- one step ---------------------------------------------------------------------------
     def step(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> StepResult:
@@ -491,6 +574,7 @@ class GainCellHead:
             for onehot, code in ((self._onehot_k, code_k), (self._onehot_v, code_v)):
                 onehot[:, slot] = 0.0
                 onehot[rows, slot, code, dims] = 1.0
+            self._code_k[:, slot], self._code_v[:, slot] = code_k, code_v
         self.written_at[slot] = self.position
         q_t = np.clip(q_t, *Q_RANGE)
         if c.levels is not None:
@@ -517,10 +601,26 @@ class GainCellHead:
     def _coded_products(
         self, widths: Array, ages: NDArray[np.int64], valid: NDArray[np.bool_]
     ) -> dict[str, Array]:
-        """Both products for DAC-coded cells: cell = table[age, code] (current, edge charge),
-        so column charge = sum over codes of table[age, code] . (one-hot code map @ inputs)."""
+        """Both products for DAC-coded cells: cell = table[age, code] (current coefficients,
+        edge charge). Without a column model, column charge = sum over codes of
+        table[age, code] . (one-hot code map @ inputs); with one, each cell's polynomial is
+        gathered by code and the column integrated (:func:`attention.column.mac_charge`)."""
         c = self.config
-        table = self._cell_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, 2)
+        table = self._cell_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, terms + 1)
+        if self.circuits.column is not None:
+            slots = np.arange(c.window)[None, :, None]
+            cells_k, cells_v = table[slots, self._code_k], table[slots, self._code_v]
+            return _products(
+                self.circuits,
+                c,
+                widths,
+                cells_k[..., :-1],
+                cells_v[..., :-1],
+                valid,
+                cells_k[..., -1],
+                cells_v[..., -1],
+            )
+        table = table[..., [0, -1]]  # (W, codes, 2): mid-rail current, edge charge
         batch, codes = self._onehot_k.shape[0], table.shape[1]
         inputs = np.stack([widths, (widths > 0).astype(np.float64)], axis=-1)  # (B, d, 2)
         per_code = np.matmul(self._onehot_k.reshape(batch, c.window * codes, c.d), inputs)
@@ -557,6 +657,17 @@ class GainCellHead:
         return AttentionTrace(s, phi, out)
 
 
+def _cell_models(circuits: HeadCircuits, volts: Array) -> tuple[Array, Array]:
+    """Per stored voltage: current coefficients ``(..., terms)`` [A / V^k] (the column
+    model's polynomial, or the mid-rail current alone) and edge charge [C]."""
+    volts = np.asarray(volts, dtype=np.float64)
+    edge = circuits.edge_charge
+    charge = np.zeros_like(volts) if edge is None else edge(volts)
+    if circuits.column is not None:
+        return circuits.column.coefficients(volts), charge
+    return circuits.multiplier(volts)[..., None], charge
+
+
 def _products(
     circuits: HeadCircuits,
     config: HeadConfig,
@@ -568,13 +679,37 @@ def _products(
     edge_v: Array | None = None,
 ) -> dict[str, Array]:
     """Both analog products and the conversions, shared by the head and the single-tile
-    model. widths (B, d) [s]; cur_k, cur_v (B, W, d) [A]; valid (W,) slots holding a token;
-    edge_k, edge_v (B, W, d) [C]: charge each cell adds per pulse of any width > 0."""
-    batch, window, d = cur_k.shape
-    charge = np.einsum("bwd,bd->bw", cur_k, widths)
-    if edge_k is not None:
-        charge = charge + np.einsum("bwd,bd->bw", edge_k, (widths > 0).astype(np.float64))
+    model. widths (B, d) [s]; cur_k, cur_v (B, W, d, terms): each cell's current coefficients
+    (:func:`_cell_models`) [A / V^k]; valid (W,) slots holding a token; edge_k, edge_v
+    (B, W, d) [C]: charge each cell adds per pulse of any width > 0."""
+    batch, window, d, _ = cur_k.shape
     tiles = window // config.tile
+    edge_k = np.zeros(cur_k.shape[:-1]) if edge_k is None else edge_k
+    edge_v = np.zeros(cur_v.shape[:-1]) if edge_v is None else edge_v
+    column = circuits.column
+    if column is not None:  # the columns move: integrate them over the MAC
+        charge = mac_charge(
+            cur_k, edge_k, widths, column.capacitance_k, column.x_range, t_max=circuits.t_max
+        )
+        # V rows are tokens: per tile, (B x tiles, d columns, tile rows, terms).
+        by_tile = cur_v.reshape(batch, tiles, config.tile, d, -1).transpose(0, 1, 3, 2, 4)
+        edge_by_tile = edge_v.reshape(batch, tiles, config.tile, d).transpose(0, 1, 3, 2)
+
+        def tile_charges(phi_width: Array) -> Array:
+            charges = mac_charge(
+                by_tile.reshape(batch * tiles, d, config.tile, -1),
+                edge_by_tile.reshape(batch * tiles, d, config.tile),
+                phi_width.reshape(batch * tiles, config.tile),
+                column.capacitance_v,
+                column.x_range,
+                t_max=circuits.t_max,
+            )
+            return charges.reshape(batch, tiles, d)
+
+        return _convert(circuits, config, charge, valid, tile_charges)
+    cur_k, cur_v = cur_k[..., 0], cur_v[..., 0]  # ideal columns: the mid-rail currents
+    charge = np.einsum("bwd,bd->bw", cur_k, widths)
+    charge = charge + np.einsum("bwd,bd->bw", edge_k, (widths > 0).astype(np.float64))
 
     def tile_charges(phi_width: Array) -> Array:
         tile_charge = np.einsum(
@@ -582,13 +717,11 @@ def _products(
             cur_v.reshape(batch, tiles, config.tile, d),
             phi_width.reshape(batch, tiles, config.tile),
         )
-        if edge_v is not None:
-            tile_charge = tile_charge + np.einsum(
-                "bntd,bnt->bnd",
-                edge_v.reshape(batch, tiles, config.tile, d),
-                (phi_width > 0).astype(np.float64).reshape(batch, tiles, config.tile),
-            )
-        return tile_charge
+        return tile_charge + np.einsum(
+            "bntd,bnt->bnd",
+            edge_v.reshape(batch, tiles, config.tile, d),
+            (phi_width > 0).astype(np.float64).reshape(batch, tiles, config.tile),
+        )
 
     return _convert(circuits, config, charge, valid, tile_charges)
 
@@ -651,22 +784,41 @@ def tile_model(
     def cells(x: Array) -> tuple[Array, Array]:
         target = np.clip(x, *KV_RANGE) + STORE_OFFSET
         volts = circuits.leakage(np.full(target.size, float(hold_time)), target.ravel())
-        edge = circuits.edge_charge
-        return circuits.multiplier(volts).reshape(x.shape), (
-            np.zeros(x.shape) if edge is None else edge(volts).reshape(x.shape)
-        )
+        coefficients, edge = _cell_models(circuits, volts)
+        return coefficients.reshape(*x.shape, -1), edge.reshape(x.shape)
 
-    cur_k, edge_k = cells(k_arr)
-    cur_v, edge_v = cells(v_arr)
+    cur_k, edge_k = cells(k_arr)  # (tokens, dims, terms): column j = token j, rows = dims
+    cur_v, edge_v = cells(v_arr)  # V tile: column d, rows = tokens
     q_widths = np.clip(q_arr, *Q_RANGE) * circuits.t_max
-    charge_k = cur_k @ q_widths + edge_k @ (q_widths > 0)
+    column = circuits.column
+    if column is None:
+        charge_k = cur_k[..., 0] @ q_widths + edge_k @ (q_widths > 0)
+    else:
+        charge_k = mac_charge(
+            cur_k[None],
+            edge_k[None],
+            q_widths[None],
+            column.capacitance_k,
+            column.x_range,
+            t_max=circuits.t_max,
+        )[0]
     phi_width = circuits.relu(charge_k)
     inputs = (
         np.clip(phi_width, 0.0, circuits.t_max)
         if v_input_widths is None
         else np.asarray(v_input_widths, dtype=np.float64)
     )
-    charge_v = cur_v.T @ inputs + edge_v.T @ (inputs > 0)
+    if column is None:
+        charge_v = cur_v[..., 0].T @ inputs + edge_v.T @ (inputs > 0)
+    else:
+        charge_v = mac_charge(
+            cur_v.transpose(1, 0, 2)[None],
+            edge_v.T[None],
+            inputs[None],
+            column.capacitance_v,
+            column.x_range,
+            t_max=circuits.t_max,
+        )[0]
     out_width, negative = circuits.signed(charge_v)
     return {
         "s": charge_k / (circuits.t_max * circuits.current_scale),

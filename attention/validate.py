@@ -12,22 +12,33 @@ For each random case (one query against a freshly written K tile and V tile), th
   (:meth:`HeadCircuits.equivalent_constants`).
 
 Compared quantities: Phi per token (K-tile output width / T_MAX) and the signed output per
-dimension (V-tile output width / T_MAX with its sign). Errors are normalized to the SPICE
-values' range (NRMSE, max error).
+dimension (V-tile output width / T_MAX with its sign), three ways against SPICE:
+
+- ``phi``: Phi(Q.K^T);
+- ``output``: Phi(S).V given SPICE's Phi pulses (the second operation on its own);
+- ``chained``: the model's own Phi into its own V tile, against SPICE's output (the whole
+  step, errors of the first operation carried into the second).
+
+Errors are normalized to the SPICE values' range (NRMSE, max error); ``sign_errors`` counts
+outputs whose sign differs from SPICE's where SPICE's magnitude is above one counter level.
+A file may hold cases at several corners and temperatures (a validation matrix): each case is
+modelled at its own, and :func:`condition_metrics` reports each condition on its own.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gaincell.attention.behavioural import PAPER_COEFFICIENTS, cubic_current
-from gaincell.attention.head import HeadCircuits, tile_model
+from gaincell.attention.behavioural import OUT_RANGE, PAPER_COEFFICIENTS, cubic_current
+from gaincell.attention.head import HeadCircuits, HeadConfig, tile_model
 from gaincell.characterize.tile import (
     T_MAX,
     TileCase,
@@ -57,23 +68,46 @@ def _behavioural_tile(
     return phi, np.clip(inputs @ f_v / out_scale, -1.0, 1.0)
 
 
+COUNTER_LEVEL = (OUT_RANGE[1] - OUT_RANGE[0]) / (HeadConfig().levels[2] - 1)
+"""One level of the output counter in model units (the sign criterion's threshold)."""
+OPERATIONS = {"phi": "phi", "output": "output_v_given_phi", "chained": "output"}
+"""Operation -> the model output compared with SPICE (``spice/phi`` for ``phi``, else
+``spice/output``)."""
+
+CircuitsFor = Callable[[str, float], HeadCircuits]
+
+
+def surrogate_circuits() -> CircuitsFor:
+    """(corner, temperature) -> the shipped surrogates' circuits, built once per condition."""
+    return lru_cache(maxsize=None)(HeadCircuits.from_surrogates)
+
+
 def model_outputs(
-    cases: list[TileCase], results: list[TileResult], circuits: HeadCircuits
+    cases: list[TileCase],
+    results: list[TileResult],
+    circuits: HeadCircuits | CircuitsFor,
 ) -> dict[str, Array]:
     """Phi and outputs of every model for ``cases`` (SPICE's from ``results``), each (case, n).
-    ``*_v_given_phi`` outputs take SPICE's Phi pulses as the V rows' inputs."""
-    constants = circuits.equivalent_constants()
+    ``*_v_given_phi`` outputs take SPICE's Phi pulses as the V rows' inputs. ``circuits``:
+    one set for every case, or (corner, temperature) -> the circuits of each case's own."""
     out: dict[str, list[Array]] = {}
 
     def add(name: str, value: Array) -> None:
         out.setdefault(name, []).append(np.asarray(value, dtype=np.float64))
 
     for case, result in zip(cases, results, strict=True):
+        if isinstance(circuits, HeadCircuits):
+            case_circuits = circuits
+        else:
+            case_circuits = circuits(result.corner, result.temperature)
+        constants = case_circuits.equivalent_constants()
         spice_phi_in = result.v_in_width / T_MAX
         add("spice/phi", result.k_width / T_MAX)
         add("spice/output", (1 - 2 * result.out_sign) * result.out_width / T_MAX)
-        chained = tile_model(circuits, case.q, case.k, case.v)
-        given = tile_model(circuits, case.q, case.k, case.v, v_input_widths=result.v_in_width)
+        chained = tile_model(case_circuits, case.q, case.k, case.v)
+        given = tile_model(
+            case_circuits, case.q, case.k, case.v, v_input_widths=result.v_in_width
+        )
         add("array/phi", chained["phi_width"] / T_MAX)
         add("array/output", np.where(chained["out_negative"], -1, 1) * chained["out_width"] / T_MAX)
         add(
@@ -94,24 +128,48 @@ def model_outputs(
     return {name: np.stack(values) for name, values in out.items()}
 
 
-def error_metrics(outputs: dict[str, Array]) -> dict[str, dict[str, float]]:
-    """``model/operation`` -> NRMSE and max error (normalized to the SPICE values' range) and
-    the number of points (failed SPICE columns, NaN, are left out). Operations: ``phi``
-    (Phi(Q.K^T)) and ``output`` (Phi(S).V on SPICE's Phi pulses)."""
+def error_metrics(
+    outputs: dict[str, Array], cases: NDArray[np.bool_] | None = None
+) -> dict[str, dict[str, float]]:
+    """``model/operation`` -> NRMSE and max error (normalized to the SPICE values' range),
+    the number of points (failed SPICE columns, NaN, are left out) and, for the two output
+    operations, ``sign_errors``: outputs of the wrong sign where SPICE's |output| is above one
+    counter level. Operations: :data:`OPERATIONS`. ``cases``: only these cases (a mask)."""
     metrics = {}
     for model in MODELS:
-        for operation, key in (("phi", "phi"), ("output", "output_v_given_phi")):
-            reference = outputs[f"spice/{operation}"].ravel()
-            predicted = outputs[f"{model}/{key}"].ravel()
+        for operation, key in OPERATIONS.items():
+            source = "phi" if operation == "phi" else "output"
+            reference = outputs[f"spice/{source}"]
+            predicted = outputs[f"{model}/{key}"]
+            if cases is not None:
+                reference, predicted = reference[cases], predicted[cases]
+            reference, predicted = reference.ravel(), predicted.ravel()
             ok = np.isfinite(reference)
             span = float(np.ptp(reference[ok])) if ok.any() else float("nan")
             error = predicted[ok] - reference[ok]
-            metrics[f"{model}/{operation}"] = {
+            entry = {
                 "nrmse": float(np.sqrt(np.mean(error**2)) / span),
                 "max_error": float(np.max(np.abs(error)) / span),
                 "points": int(ok.sum()),
             }
+            if source == "output":
+                counted = np.abs(reference[ok]) > COUNTER_LEVEL
+                wrong = np.sign(predicted[ok]) != np.sign(reference[ok])
+                entry["sign_errors"] = int(np.count_nonzero(counted & wrong))
+                entry["sign_checked"] = int(np.count_nonzero(counted))
+            metrics[f"{model}/{operation}"] = entry
     return metrics
+
+
+def condition_metrics(
+    outputs: dict[str, Array], results: list[TileResult]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``"<corner>/<temperature>"`` -> :func:`error_metrics` over that condition's cases."""
+    conditions = [f"{r.corner}/{r.temperature:g}" for r in results]
+    return {
+        name: error_metrics(outputs, np.array([c == name for c in conditions]))
+        for name in dict.fromkeys(conditions)
+    }
 
 
 @dataclass
@@ -125,13 +183,15 @@ class TileValidation:
     size: int
     """Tile size (tokens; equal to dims for square tiles)."""
     metrics: dict[str, dict[str, float]]
-    """``model/operation`` -> nrmse, max_error, points."""
+    """``model/operation`` -> nrmse, max_error, points (sign_errors for outputs)."""
+    by_condition: dict[str, dict[str, dict[str, float]]]
+    """``"corner/temperature"`` -> the same metrics over that condition's cases."""
     spice_seconds: float
     """Wall time of the SPICE runs."""
     array_seconds_per_case: float
     """Wall time of the array simulation of one case (both tiles)."""
     equivalent_constants: dict[str, float]
-    """The converters' s_sat and out_scale in the paper's units."""
+    """The converters' s_sat and out_scale in the paper's units (first condition)."""
 
 
 def validate_tiles(
@@ -154,7 +214,8 @@ def validate_tiles(
     if size < 1:
         raise InputError(f"--size must be at least 1, got {size}")
     out = check_writable(out)  # before hours of SPICE
-    circuits = HeadCircuits.from_surrogates(corner, temperature)
+    circuits = surrogate_circuits()
+    circuits(corner, temperature)  # fails now, not after the SPICE runs, if a model is missing
     started = time.perf_counter()
     cases, results = run_tile_cases(
         n_cases,
@@ -169,42 +230,50 @@ def validate_tiles(
     return _compare_and_write(cases, results, circuits, out, spice_seconds, jobs)
 
 
-def revalidate(source: str | Path, *, out: str | Path) -> TileValidation:
+def revalidate(source: str | Path | Sequence[str | Path], *, out: str | Path) -> TileValidation:
     """Recompute the array simulation and the behavioural model for the SPICE results stored in
     ``source`` (e.g. after the surrogates changed) and write them with those results to
-    ``out``; no SPICE runs. The corner and temperature are the stored ones."""
-    from gaincell.circuits.h5 import check_writable
+    ``out``; no SPICE runs. Several files (of one tile size, e.g. a corner x temperature
+    matrix run one condition per file) are merged into ``out``; each case keeps its stored
+    corner and temperature. Reads files of every tile-results format version."""
+    from gaincell.circuits.h5 import StoreError, check_writable
 
+    sources = [source] if isinstance(source, str | Path) else list(source)
+    if not sources:
+        raise InputError("--reuse needs at least one tile results file")
     out = check_writable(out)
-    stored = read_tile_results(source)
-    first = stored.results[0]
-    circuits = HeadCircuits.from_surrogates(first.corner, first.temperature)
-    attrs = stored.provenance
-    return _compare_and_write(
-        stored.cases,
-        stored.results,
-        circuits,
-        out,
-        float(attrs.get("spice_seconds", float("nan"))),
-        int(attrs.get("jobs", 0)),
-    )
+    if any(Path(s).resolve() == out.resolve() for s in sources):
+        raise InputError(f"--reuse and --out must be different files ({out})")
+    stored = [read_tile_results(s) for s in sources]
+    shapes = {f.cases[0].k.shape for f in stored}
+    if len(shapes) != 1:
+        raise StoreError(f"files to merge must hold tiles of one shape, got {sorted(shapes)}")
+    cases = [c for f in stored for c in f.cases]
+    results = [r for f in stored for r in f.results]
+    seconds = sum(float(f.provenance.get("spice_seconds", float("nan"))) for f in stored)
+    jobs = int(stored[0].provenance.get("jobs", 0))
+    return _compare_and_write(cases, results, surrogate_circuits(), out, seconds, jobs)
 
 
 def _compare_and_write(
     cases: list[TileCase],
     results: list[TileResult],
-    circuits: HeadCircuits,
+    circuits: CircuitsFor,
     out: Path,
     spice_seconds: float,
     jobs: int,
 ) -> TileValidation:
+    for result in results:  # build each condition's circuits before timing the array
+        circuits(result.corner, result.temperature)
     started = time.perf_counter()
-    for case in cases:
-        tile_model(circuits, case.q, case.k, case.v)
+    for case, result in zip(cases, results, strict=True):
+        tile_model(circuits(result.corner, result.temperature), case.q, case.k, case.v)
     array_seconds = (time.perf_counter() - started) / len(cases)
     outputs = model_outputs(cases, results, circuits)
     metrics = error_metrics(outputs)
-    constants = circuits.equivalent_constants()
+    by_condition = condition_metrics(outputs, results)
+    first = circuits(results[0].corner, results[0].temperature)
+    constants = first.equivalent_constants()
     extra = {name: value for name, value in outputs.items() if not name.startswith("spice/")}
     described = {
         name: {
@@ -215,16 +284,24 @@ def _compare_and_write(
     }
     root: dict[str, Any] = {
         "metrics": metrics,
+        "metrics_by_condition": by_condition,
         "spice_seconds": spice_seconds,
         "jobs": jobs,
         "array_seconds_per_case": array_seconds,
         "equivalent_constants": constants,
-        "circuits": circuits.description,
-        "scale_derivation": circuits.derivation,
+        "circuits": first.description,
+        "scale_derivation": first.derivation,
     }
     write_tile_results(out, cases, results, extra, described, root)
     return TileValidation(
-        out, len(cases), int(cases[0].k.shape[0]), metrics, spice_seconds, array_seconds, constants
+        out,
+        len(cases),
+        int(cases[0].k.shape[0]),
+        metrics,
+        by_condition,
+        spice_seconds,
+        array_seconds,
+        constants,
     )
 
 

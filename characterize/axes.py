@@ -99,6 +99,9 @@ class AxisSpec:
     """Units of the values."""
     description: str
     """What the axis is."""
+    holdout_points: int | None = None
+    """Lattice points along this axis in a surrogate's SPICE hold-out (None: the fit's
+    default); set for axes that cost one transient per value."""
 
 
 @dataclass(frozen=True)

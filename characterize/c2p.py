@@ -10,11 +10,15 @@ from gaincell.characterize.axes import Axis, AxisSpec, SettingSpec, SpecError
 from gaincell.characterize.base import Characterization, Extra, Quantity, Task
 from gaincell.characterize.measure import energy, pulse_width
 from gaincell.characterize.store import CharacterizationData
-from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V
+from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, V_MID
 from gaincell.circuits.runner import LoadedCircuit
 
 if TYPE_CHECKING:
     from gaincell.characterize.spec import SweepSpec
+
+STATIC_WINDOW_S = 3e-9
+"""Length of the quiet window before the conversion opens over which the static bias power
+is averaged [s] (the MAC charge has been delivered, the converter only holds it)."""
 
 _TIMING = {
     "time_step": SettingSpec(10e-12, 1e-13, 1e-9, "s", "transient step (tran tstep)"),
@@ -45,6 +49,13 @@ class ChargeToPulseCharacterization(Characterization):
     setting_specs = _TIMING
     signed = False
     """Whether the converter also outputs a sign."""
+    surrogate_quantity = "width"
+    holdout_points = 9
+
+    def surrogate_extras(self, data: CharacterizationData) -> dict[str, Extra]:
+        """Where the converter switches and its column capacitance (see
+        :func:`converter_extras`)."""
+        return converter_extras(data)
 
     def check_spec(self, spec: SweepSpec) -> None:
         settings = spec.settings
@@ -67,6 +78,19 @@ class ChargeToPulseCharacterization(Characterization):
             Quantity(
                 "e_total", "J", "energy drawn over the whole transient (reset, MAC, conversion)"
             ),
+            Quantity(
+                "v_col",
+                "V",
+                "column (integration node) voltage when the conversion window opens: the "
+                "converter's column capacitance is charge / (0.9 V - v_col)",
+            ),
+            Quantity(
+                "p_static",
+                "W",
+                "mean power drawn from the supply and the reference over the quiet "
+                f"{STATIC_WINDOW_S * 1e9:g} ns before the conversion window (charge held, "
+                "comparator and bias mirrors on): the static bias power",
+            ),
         )
         if self.signed:
             base += (Quantity("sign", "", "latched sign output at the end: 1 = negative charge"),)
@@ -74,7 +98,7 @@ class ChargeToPulseCharacterization(Characterization):
 
     @property
     def standalone_vectors(self) -> tuple[str, ...]:  # type: ignore[override]
-        names = ("v(out)", "v(vdd)", "i(vdd)", "v(vmid)", "i(vmid)")
+        names = ("v(out)", "v(vdd)", "i(vdd)", "v(vmid)", "i(vmid)", "v(col)")
         return (*names, "v(sign)") if self.signed else names
 
     def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
@@ -112,6 +136,9 @@ class ChargeToPulseCharacterization(Characterization):
                 )
                 out["e_conversion"][ti, qi] = energy(t, power, start, stop)
                 out["e_total"][ti, qi] = energy(t, power, 0.0, stop)
+                out["v_col"][ti, qi] = float(np.interp(start, t, vec["v(col)"]))
+                quiet = start - STATIC_WINDOW_S
+                out["p_static"][ti, qi] = energy(t, power, quiet, start) / STATIC_WINDOW_S
                 if self.signed:
                     out["sign"][ti, qi] = float(vec["v(sign)"][-1] > LOGIC_THRESHOLD_V)
         return out
@@ -122,8 +149,6 @@ class ReluChargeToPulse(ChargeToPulseCharacterization):
 
     name = "relu-c2p"
     netlists = ("c2p_blocks", "relu_c2p", "relu_c2p_tb")
-    surrogate_quantity = "width"
-    holdout_points = 9
 
 
 class SignedChargeToPulse(ChargeToPulseCharacterization):
@@ -132,25 +157,6 @@ class SignedChargeToPulse(ChargeToPulseCharacterization):
     name = "signed-c2p"
     netlists = ("c2p_blocks", "signed_c2p", "signed_c2p_tb")
     signed = True
-    surrogate_quantity = "width"
-    holdout_points = 9
-
-    def surrogate_extras(self, data: CharacterizationData) -> dict[str, Extra]:
-        if "sign" not in data.quantities:
-            return {}
-        return {
-            "sign_threshold": (
-                sign_threshold(data),
-                "C",
-                "charge below which the sign output reads negative, per corner and temperature "
-                "(axes corner, temperature)",
-            ),
-            "temperatures": (
-                data.axes["temperature"].values,
-                "degC",
-                "temperatures of sign_threshold",
-            ),
-        }
 
 
 def sign_threshold(data: CharacterizationData) -> np.ndarray:
@@ -178,3 +184,66 @@ def sign_threshold(data: CharacterizationData) -> np.ndarray:
                 vertex = (left[1] - right[1]) / (right[0] - left[0])
                 threshold[index] = float(np.clip(vertex, low, high))
     return threshold
+
+
+def on_threshold(data: CharacterizationData) -> np.ndarray:
+    """Charge at which the ReLU converter starts to give a pulse, per corner and temperature.
+
+    The converter switches from no pulse to its minimum pulse (the comparator's delay, about
+    0.7 ns) at a small charge: the step lies between the last charge with no pulse and the
+    first with one, and is placed at their midpoint (NaN if the sweep has no such pair)."""
+    width, charge = data.quantities["width"], data.axes["charge"].values
+    threshold = np.full(width.shape[:2], np.nan)
+    for index in np.ndindex(threshold.shape):
+        on = np.flatnonzero(width[index] > 0)
+        if on.size and on[0] > 0:
+            threshold[index] = 0.5 * (charge[on[0] - 1] + charge[on[0]])
+    return threshold
+
+
+def column_capacitance(data: CharacterizationData) -> np.ndarray:
+    """The converter's column capacitance [F] per corner and temperature: the slope of the
+    integrated charge over the column's drop from mid-rail when the conversion opens, within
+    +-0.6 pC (both rails' margin)."""
+    charge = data.axes["charge"].values
+    drop = V_MID - data.quantities["v_col"]
+    capacitance = np.full(drop.shape[:2], np.nan)
+    for index in np.ndindex(capacitance.shape):
+        ok = np.isfinite(drop[index]) & (np.abs(charge) <= 0.6e-12)
+        if ok.sum() >= 2:
+            capacitance[index] = np.polyfit(drop[index][ok], charge[ok], 1)[0]
+    return capacitance
+
+
+def converter_extras(data: CharacterizationData) -> dict[str, Extra]:
+    """What a converter's surrogate carries beside its width: where it switches (the ReLU's
+    first pulse, the signed converter's sign flip) and its column capacitance, per corner and
+    temperature (axes corner, temperature; the temperatures in ``temperatures``)."""
+    aux: dict[str, Extra] = {}
+    if "sign" in data.quantities:
+        aux["sign_threshold"] = (
+            sign_threshold(data),
+            "C",
+            "charge below which the sign output reads negative, per corner and temperature "
+            "(axes corner, temperature)",
+        )
+    else:
+        aux["on_threshold"] = (
+            on_threshold(data),
+            "C",
+            "charge above which the converter gives a pulse (no pulse below), per corner and "
+            "temperature (axes corner, temperature)",
+        )
+    if "v_col" in data.quantities:
+        aux["column_capacitance"] = (
+            column_capacitance(data),
+            "F",
+            "the converter's column capacitance: charge over the column's drop from mid-rail "
+            "at the conversion start, per corner and temperature (axes corner, temperature)",
+        )
+    aux["temperatures"] = (
+        data.axes["temperature"].values,
+        "degC",
+        "temperatures of the per-corner-and-temperature entries",
+    )
+    return aux

@@ -28,7 +28,7 @@ class MultiplierPulseCharacterization(Characterization):
     surrogate_quantity = "charge"
     holdout_points = 8
     netlists = ("gaincell_multiplier", "multiplier_pulse_tb")
-    axes = ("corner", "temperature", "v_store", "width")
+    axes = ("corner", "temperature", "v_store", "v_col", "width")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
         "v_store": AxisSpec(
             Axis(0.45, 1.35, 37),
@@ -36,6 +36,15 @@ class MultiplierPulseCharacterization(Characterization):
             CORE_DEVICE_MAX_V,
             "V",
             "value written on the bit line (signed weight = v_store - 0.9 V)",
+        ),
+        "v_col": AxisSpec(
+            Axis(0.3, 1.5, 7),
+            0.0,
+            CORE_DEVICE_MAX_V,
+            "V",
+            "column line voltage held during the pulse (0.9 V = mid-rail virtual ground; an "
+            "array's column moves as the cells integrate on the converter's capacitor)",
+            holdout_points=4,
         ),
         "width": AxisSpec(
             Axis(0.0, 15e-9, 16), 0.0, 100e-9, "s", "input pulse width at the 50 % points"
@@ -49,14 +58,15 @@ class MultiplierPulseCharacterization(Characterization):
         Quantity(
             "charge",
             "C",
-            "charge the cell draws from the column (held at 0.9 V) for one pulse, edges and "
+            "charge the cell draws from the column (held at v_col) for one pulse, edges and "
             "storage-node coupling included; positive when v_store > mid-rail",
         ),
     )
 
     def check_spec(self, spec: SweepSpec) -> None:
-        if spec.axes["width"].scale != "linear":
-            raise SpecError("multiplier-pulse width axis must be linear")
+        for name in ("width", "v_col"):
+            if spec.axes[name].scale != "linear":
+                raise SpecError(f"multiplier-pulse {name} axis must be linear")
         if spec.settings.get("time_step", 1.0) <= 0:
             raise SpecError(f"setting time_step must be positive, got {spec.settings['time_step']}")
 
@@ -68,14 +78,16 @@ class MultiplierPulseCharacterization(Characterization):
         return spec.settings["t_write"] + 5e-9
 
     @classmethod
-    def _block_commands(cls, spec: SweepSpec, block: np.ndarray) -> list[str]:
-        """Set up one block of up to :data:`CELLS` widths (one cell each)."""
+    def _block_commands(cls, spec: SweepSpec, block: np.ndarray, column: float) -> list[str]:
+        """Set up one block of up to :data:`CELLS` widths (one cell each) with the column held
+        at ``column`` volts."""
         padded = np.concatenate([block, np.zeros(CELLS - len(block))])
         # one parameter per alterparam: ngspice ignores the rest of a longer line
         return [
             *(f"alterparam w{k}={width:.9g}" for k, width in enumerate(padded)),
             f"alterparam t_write={spec.settings['t_write']:.6g}",
             f"alterparam t_pulse={cls.t_pulse(spec):.9g}",
+            f"alterparam vcol_level={column:.9g}",
             "reset",  # re-evaluates parameters; restores the deck's temperature
             GEAR,
         ]
@@ -85,9 +97,13 @@ class MultiplierPulseCharacterization(Characterization):
         return [f"alter vinit dc={value:.12g}", f"tran {spec.settings['time_step']:.6g} {stop:.9g}"]
 
     def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
-        """One written value with the first block of widths (cell k gets width k)."""
+        """One written value with the first block of widths (cell k gets width k), the column
+        at the middle of its axis (mid-rail by default)."""
+        columns = spec.axes["v_col"].values()
         return [
-            *self._block_commands(spec, spec.axes["width"].values()[:CELLS]),
+            *self._block_commands(
+                spec, spec.axes["width"].values()[:CELLS], columns[len(columns) // 2]
+            ),
             f"option temp={temperature:.12g}",
             *self._value_commands(spec, value),
         ]
@@ -97,23 +113,30 @@ class MultiplierPulseCharacterization(Characterization):
     ) -> dict[str, np.ndarray]:
         values = spec.v_store.values()[task.start : task.stop]
         widths = spec.axes["width"].values()
+        columns = spec.axes["v_col"].values()
         t_pulse = self.t_pulse(spec)
-        out = np.full((len(spec.temperatures), len(values), len(widths)), np.nan)
+        out = np.full((len(spec.temperatures), len(values), len(columns), len(widths)), np.nan)
         meters = list(self.standalone_vectors)
-        for start in range(0, len(widths), CELLS):
-            block = widths[start : start + CELLS]
-            for command in self._block_commands(spec, block):
-                circuit.command(command)
-            for ti, temperature in enumerate(spec.temperatures):
-                circuit.command(f"option temp={temperature:.12g}")
-                for vi, value in enumerate(values):
-                    point = {"v_store": float(value), "widths": [float(w) for w in block]}
-                    commands = self._value_commands(spec, value)
-                    if not self.run_point(circuit, commands, task.corner, temperature, point):
-                        continue
-                    vec = circuit.vectors(["time", *meters])
-                    before = np.searchsorted(vec["time"], t_pulse - 0.5e-9)
-                    for k in range(len(block)):
-                        meter = vec[meters[k]]
-                        out[ti, vi, start + k] = (meter[-1] - meter[before]) * 1e-12  # 1 pF
+        for ci, column in enumerate(columns):
+            for start in range(0, len(widths), CELLS):
+                block = widths[start : start + CELLS]
+                for command in self._block_commands(spec, block, column):
+                    circuit.command(command)
+                for ti, temperature in enumerate(spec.temperatures):
+                    circuit.command(f"option temp={temperature:.12g}")
+                    for vi, value in enumerate(values):
+                        point = {
+                            "v_store": float(value),
+                            "v_col": float(column),
+                            "widths": [float(w) for w in block],
+                        }
+                        commands = self._value_commands(spec, value)
+                        if not self.run_point(circuit, commands, task.corner, temperature, point):
+                            continue
+                        vec = circuit.vectors(["time", *meters])
+                        before = np.searchsorted(vec["time"], t_pulse - 0.5e-9)
+                        for k in range(len(block)):
+                            meter = vec[meters[k]]
+                            charge = (meter[-1] - meter[before]) * 1e-12  # 1 pF meter
+                            out[ti, vi, ci, start + k] = charge
         return {"charge": out}

@@ -77,7 +77,14 @@ def _tiles(source: Path, out: Path) -> Path:
     return plot_tile_validation(source, out)
 
 
+def _tile_matrix(source: Path, out: Path) -> Path:
+    from gaincell.figures.tiles import plot_tile_matrix
+
+    return plot_tile_matrix(source, out)
+
+
 _CHARACTERIZE = "gaincell characterize {circuit} --job {stem} --out {path}"
+_VALIDATE_TILE = "gaincell validate-tile --out {path}"
 
 FIGURES: tuple[Figure, ...] = (
     Figure("multiplier_sky130", "fig1e_multiplier_iv.png", _multiplier, _CHARACTERIZE),
@@ -97,12 +104,8 @@ FIGURES: tuple[Figure, ...] = (
         _surrogate_error_map,
         "gaincell fit CHARACTERIZATION.h5 --out {path}",
     ),
-    Figure(
-        "tiles/tile_validation_sky130",
-        "fig5ab_tile_parity.png",
-        _tiles,
-        "gaincell validate-tile --out {path}",
-    ),
+    Figure("tiles/tile_matrix_64_sky130", "fig5ab_tile_parity.png", _tiles, _VALIDATE_TILE),
+    Figure("tiles/tile_matrix_64_sky130", "fig5_tile_matrix.png", _tile_matrix, _VALIDATE_TILE),
 )
 """Every figure, in paper order."""
 

@@ -325,14 +325,36 @@ MAIN_JOB = ("multiplier_sky130", "leakage_sky130")
 """Presets the main job characterizes, in data-flow order."""
 
 
+def print_tile_metrics(
+    metrics: dict[str, dict[str, float]], by_condition: dict[str, dict[str, dict[str, float]]]
+) -> None:
+    """The tile validation's error tables: every model over all cases, then the array
+    simulation per corner and temperature when there are several."""
+    print(
+        "  model/operation                NRMSE   max error   sign errors  (normalized to the "
+        "SPICE range; signs where |SPICE| > one counter level)"
+    )
+    for name, m in metrics.items():
+        signs = f"{m['sign_errors']:>5d} / {m['sign_checked']}" if "sign_errors" in m else ""
+        print(f"  {name:28s} {m['nrmse']:7.2%} {m['max_error']:9.2%}   {signs}")
+    if len(by_condition) < 2:
+        return
+    print("  array simulation per corner/temperature: NRMSE (max) of phi | output | chained")
+    for condition, entry in by_condition.items():
+        cells = "  ".join(
+            f"{entry[f'array/{op}']['nrmse']:6.2%} ({entry[f'array/{op}']['max_error']:6.2%})"
+            for op in ("phi", "output", "chained")
+        )
+        signs = entry["array/output"]["sign_errors"] + entry["array/chained"]["sign_errors"]
+        print(f"  {condition:10s} {cells}   sign errors {signs}")
+
+
 def cmd_validate_tile(args: argparse.Namespace) -> int:
     from gaincell.attention.validate import revalidate, validate_tiles
     from gaincell.characterize.parallel import resolve_jobs
 
     out = _default_out(args.out, "tile_validation_sky130.h5")
     if args.reuse:  # the stored SPICE results with the models recomputed: no SPICE runs
-        if Path(args.reuse).resolve() == out.resolve():
-            raise InputError("--reuse and --out must be different files")
         result = revalidate(args.reuse, out=out)
     else:
         result = validate_tiles(
@@ -351,9 +373,7 @@ def cmd_validate_tile(args: argparse.Namespace) -> int:
         f"array simulation {result.array_seconds_per_case * 1e3:.2f} ms per case "
         f"(x{result.spice_seconds / result.cases / result.array_seconds_per_case:,.0f}) -> {out}"
     )
-    print("  model/operation              NRMSE   max error  (normalized to the SPICE range)")
-    for name, m in result.metrics.items():
-        print(f"  {name:28s} {m['nrmse']:7.2%} {m['max_error']:9.2%}")
+    print_tile_metrics(result.metrics, result.by_condition)
     constants = result.equivalent_constants
     print(
         f"  these converters implement s_sat = {constants['s_sat']:.1f}, "
@@ -504,7 +524,9 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument(
         "--reuse",
         metavar="FILE.h5",
-        help="recompute the models for the SPICE results stored in FILE (no SPICE runs)",
+        nargs="+",
+        help="recompute the models for the SPICE results stored in FILE(s) (no SPICE runs); "
+        "several files of one tile size are merged into --out",
     )
     tile.add_argument("--quiet", action="store_true")
     tile.set_defaults(handler=cmd_validate_tile)

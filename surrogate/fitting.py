@@ -4,8 +4,9 @@
 (when the file names a registered circuit and ``holdout`` > 0) re-simulates a fresh set of
 off-grid points in ngspice: per corner, every in-ngspice axis gets a lattice whose start lies
 in the first grid cell, whose stop lies in the last, and whose spacing is random, redrawn
-until no point lies within 2 % of a cell of a grid node. Temperatures are the file's own
-(the surrogates interpolate temperature linearly between them; that part is not validated).
+until no point lies within 2 % of a cell of a grid node. The hold-out runs at off-grid
+temperatures too: the midpoint of each pair of neighbouring grid temperatures, where the
+surrogates' linear interpolation in temperature errs most (:func:`holdout_temperatures`).
 The errors are stored with the model (:class:`gaincell.surrogate.models.Metrics`).
 """
 
@@ -22,7 +23,7 @@ from gaincell.characterize.axes import Axis
 from gaincell.characterize.base import Characterization
 from gaincell.characterize.spec import SweepSpec
 from gaincell.characterize.store import AxisData, CharacterizationData, read_characterization
-from gaincell.circuits.design import STORE_OFFSET
+from gaincell.circuits.design import STORE_OFFSET, V_MID
 from gaincell.circuits.files import sha256_file, stamp
 from gaincell.surrogate.interpolate import METHODS
 from gaincell.surrogate.models import (
@@ -205,6 +206,8 @@ def _common(
     defaults = {}
     if "temperature" in ranges and ranges["temperature"][0] <= 27.0 <= ranges["temperature"][1]:
         defaults["temperature"] = 27.0
+    if "v_col" in ranges and ranges["v_col"][0] <= V_MID <= ranges["v_col"][1]:
+        defaults["v_col"] = V_MID  # the characterizations' virtual-ground column
     provenance = source_info | {
         "source_circuit": data.circuit,
         "source_provenance": {k: v for k, v in data.provenance.items() if k != "netlist"},
@@ -363,6 +366,16 @@ def _lattice(nodes: np.ndarray, points: int, log: bool, rng: np.random.Generator
     return Axis(float(start), float(stop), points)
 
 
+def holdout_temperatures(nodes: np.ndarray) -> tuple[float, ...]:
+    """Temperatures of the SPICE hold-out: the midpoint of each pair of neighbouring grid
+    temperatures (off the grid, where linear interpolation in temperature errs most), or the
+    grid's only temperature."""
+    nodes = np.sort(np.asarray(nodes, dtype=np.float64))
+    if nodes.size < 2:
+        return tuple(float(t) for t in nodes)
+    return tuple(float(t) for t in 0.5 * (nodes[:-1] + nodes[1:]))
+
+
 def holdout_points(
     data: CharacterizationData,
     quantity: str,
@@ -380,6 +393,7 @@ def holdout_points(
 
     spec = SweepSpec.from_recorded(data.provenance["sweep_spec"])
     characterization = get_characterization(spec.circuit)
+    spec = replace(spec, temperatures=holdout_temperatures(data.axes["temperature"].values))
     rng = np.random.default_rng(seed)
     quantity_axes = data.quantity_axes[quantity]
     inputs: dict[str, list[np.ndarray]] = {a: [] for a in quantity_axes if a != "corner"}
@@ -389,6 +403,7 @@ def holdout_points(
         for position, name in enumerate(characterization.axis_specs):
             source_axis = spec.axes[name]
             count = per_axis if position == 0 else max(per_axis, SAMPLED_AXIS_POINTS)
+            count = characterization.axis_specs[name].holdout_points or count
             nodes = data.axes[name].values
             if name in fixed:  # two points (sweeps need two); the other one is dropped below
                 value, delta = fixed[name], 1e-3 * (nodes[-1] - nodes[0])
@@ -482,7 +497,7 @@ def fit(
             method=method,
             **common,
         )
-    if circuit is not None:
+    if circuit is not None and quantity == circuit.surrogate_quantity:
         model.aux.update(circuit.surrogate_extras(data))
     default_holdout = circuit.holdout_points if circuit else 0
     holdout = default_holdout if options.holdout is None else options.holdout

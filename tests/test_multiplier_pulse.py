@@ -14,14 +14,19 @@ from gaincell.characterize.sweep import run_sweep
 def test_pulse_charge_is_affine_in_width_and_exceeds_the_dc_current(tmp_path):
     spec = SweepSpec(
         circuit="multiplier-pulse",
-        axes={"v_store": Axis(0.45, 1.35, 3), "width": Axis(0.0, 15e-9, 16)},
+        axes={
+            "v_store": Axis(0.45, 1.35, 3),
+            "v_col": Axis(0.6, 0.9, 2),
+            "width": Axis(0.0, 15e-9, 16),
+        },
         corners=("tt",),
         temperatures=(27.0,),
     )
     out = run_sweep(spec, tmp_path / "pulse.h5", jobs=1, progress=False)
-    assert out.points == 48
+    assert out.points == 96
     data = read_characterization(tmp_path / "pulse.h5")
-    charge = data.select("charge", corner="tt", temperature=27.0)  # (v_store, width)
+    # (v_store, width) with the column at mid-rail
+    charge = data.select("charge", corner="tt", temperature=27.0, v_col=0.9)
     widths = data.axes["width"].values
     assert np.all(np.abs(charge[:, 0]) < 1e-17)  # no pulse, no charge
     # sign of the weight; monotone in width; affine for w > 0 (edges add a fixed charge)

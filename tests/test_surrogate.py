@@ -69,8 +69,9 @@ def validated(small_sweep) -> object:
 def test_fit_validates_against_fresh_off_grid_spice_points(validated, small_sweep):
     metrics = validated.metrics
     assert metrics.kind == "spice-holdout"
-    # 5 x 15 lattice per temperature, 2 temperatures, per corner
-    assert metrics.points == {"tt": 150, "ff": 150}
+    # 5 x 15 lattice at the one off-grid temperature (56 C, between 27 and 85), per corner
+    assert metrics.points == {"tt": 75, "ff": 75}
+    assert set(validated.validation.inputs["temperature"]) == {56.0}
     inputs = validated.validation.inputs
     from gaincell.characterize.store import read_characterization
 

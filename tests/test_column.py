@@ -1,0 +1,109 @@
+"""The MAC on a moving column (attention.column) and the converters' step
+(surrogate.converter): numpy only, against closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gaincell.attention.column import mac_charge, mean_powers
+
+
+def test_mean_powers_match_numerical_means():
+    x_a, x_b = np.array([-0.3, 0.2, 0.1]), np.array([0.4, 0.2, -0.5])
+    means = mean_powers(x_a, x_b, 3)
+    ramp = np.linspace(0.0, 1.0, 200_001)[:, None]
+    x = x_a + (x_b - x_a) * ramp
+    for k in range(4):
+        np.testing.assert_allclose(means[:, k], np.mean(x**k, axis=0), rtol=1e-4, atol=1e-9)
+
+
+def test_constant_currents_give_the_ideal_products():
+    rng = np.random.default_rng(1)
+    currents = rng.uniform(-6e-6, 6e-6, (2, 5, 8))
+    edge = rng.uniform(-3e-15, 1e-15, (2, 5, 8))
+    widths = rng.uniform(0, 15e-9, (2, 8))
+    widths[:, 0] = 0.0  # a row without a pulse adds neither current nor edge charge
+    coefficients = np.concatenate([currents[..., None], np.zeros((2, 5, 8, 3))], axis=-1)
+    charge = mac_charge(coefficients, edge, widths, 2e-12, (-0.6, 0.6))
+    ideal = np.einsum("bcr,br->bc", currents, widths) + np.einsum(
+        "bcr,br->bc", edge, (widths > 0).astype(float)
+    )
+    np.testing.assert_allclose(charge, ideal, rtol=1e-12, atol=1e-24)
+
+
+def test_linear_column_conductance_matches_the_exponential_solution():
+    # One row, current a + g x with x = -Q / C: Q(t) = (a C / g) (1 - exp(-g t / C)).
+    a, g, capacitance, width = 5e-6, 60e-6, 2e-12, 15e-9
+    coefficients = np.array([[[[a, g, 0.0, 0.0]]]])
+    no_edge, widths = np.zeros((1, 1, 1)), np.array([[width]])
+    charge = mac_charge(coefficients, no_edge, widths, capacitance, (-1, 1))
+    exact = a * capacitance / g * (1 - np.exp(-g * width / capacitance))
+    assert charge[0, 0] == pytest.approx(exact, rel=1e-4)
+    assert exact < a * width * 0.85  # the column's drop matters here (more than 15 %)
+
+
+def test_rows_stop_conducting_at_their_own_pulse_end():
+    # Two rows, constant current plus a column term: the second only for its own width.
+    capacitance = 2e-12
+    coefficients = np.array([[[[4e-6, 20e-6, 0, 0], [3e-6, 20e-6, 0, 0]]]])
+    widths = np.array([[15e-9, 5e-9]])
+    charge = mac_charge(coefficients, np.zeros((1, 1, 2)), widths, capacitance, (-1, 1))[0, 0]
+    # Reference: explicit Euler on a fine grid.
+    q, dt = 0.0, 1e-13
+    for t in np.arange(0, 15e-9, dt):
+        x = -q / capacitance
+        rows = zip(coefficients[0, 0], widths[0], strict=True)
+        q += dt * sum(c[0] + c[1] * x for c, w in rows if t < w)
+    assert charge == pytest.approx(q, rel=2e-4)
+
+
+def _converter(widths: np.ndarray, aux: dict[str, float]):
+    from gaincell.surrogate.models import Domain, GridSurrogate
+
+    nodes = np.array([-30e-15, -20e-15, -10e-15, 0.0, 10e-15, 20e-15, 30e-15])
+    temperatures = np.array([27.0, 85.0])
+    model = GridSurrogate(
+        nodes={"charge": nodes, "temperature": temperatures},
+        values=np.stack([widths, widths], axis=-1)[None],
+        circuit="c2p",
+        quantity="width",
+        units="s",
+        domain=Domain(
+            {"charge": (nodes[0], nodes[-1]), "temperature": (27.0, 85.0)},
+            {"charge": "C", "temperature": "degC"},
+            ("tt",),
+        ),
+    )
+    for name, value in aux.items():
+        model.aux[name] = (np.full((1, 2), value), "C", "")
+    model.aux["temperatures"] = (temperatures, "degC", "")
+    return model
+
+
+def test_relu_converter_switches_on_at_its_threshold():
+    from gaincell.surrogate.converter import ConverterTransfer
+
+    widths = np.array([0.0, 0.0, 0.0, 0.0, 0.93e-9, 1.11e-9, 1.27e-9])
+    relu = ConverterTransfer.from_surrogate(_converter(widths, {"on_threshold": 5e-15}), "tt", 50)
+    slope = (1.11e-9 - 0.93e-9) / 10e-15
+    width, negative = relu(np.array([4.9e-15, 5.1e-15, 15e-15, -1e-12, 1e-12]))
+    assert width[0] == 0.0  # linear interpolation would give 0.45 ns here
+    assert width[1] == pytest.approx(0.93e-9 - slope * 4.9e-15, rel=1e-6)
+    assert width[2] == pytest.approx(1.02e-9, rel=1e-6)
+    assert width[3] == 0.0 and width[4] == pytest.approx(1.27e-9)  # flat beyond the nodes
+    assert not negative.any()
+
+
+def test_signed_converter_flanks_meet_at_the_sign_flip():
+    from gaincell.surrogate.converter import ConverterTransfer
+
+    widths = np.array([1.41e-9, 1.26e-9, 1.09e-9, 0.80e-9, 1.05e-9, 1.24e-9, 1.40e-9])
+    model = _converter(widths, {"sign_threshold": 4e-15})
+    signed = ConverterTransfer.from_surrogate(model, "tt", 27)
+    width, negative = signed(np.array([3.9e-15, 4.1e-15, -15e-15]))
+    left = 0.80e-9 + (0.80e-9 - 1.09e-9) / 10e-15 * 3.9e-15  # the negative flank, continued
+    right = 1.05e-9 - (1.24e-9 - 1.05e-9) / 10e-15 * 5.9e-15
+    assert width[0] == pytest.approx(left, rel=1e-6) and negative[0]
+    assert width[1] == pytest.approx(right, rel=1e-6) and not negative[1]
+    assert width[2] == pytest.approx(1.175e-9, rel=1e-6) and negative[2]
