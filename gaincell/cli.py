@@ -73,6 +73,15 @@ def cmd_info(args: argparse.Namespace) -> int:
             except OSError:
                 detail = "  [unreadable]"
         print(f"  {path.relative_to(DATA_DIR)}  {path.stat().st_size / 1024:.0f} KiB{detail}")
+    from gaincell.characterize.spec import PRESET_DIR
+    from gaincell.circuits.files import NETLIST_DIR
+
+    for label, folder, pattern in (
+        ("netlists", NETLIST_DIR, "*.sp"),
+        ("presets", PRESET_DIR, "*.toml"),
+    ):
+        names = sorted(p.name for p in folder.glob(pattern))
+        print(f"shipped {label} ({folder}): {', '.join(names) or 'none'}")
     return 0
 
 

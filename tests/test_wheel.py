@@ -80,6 +80,8 @@ def test_wheel_works_from_an_empty_folder(tmp_path):
     info = _run(f"{bin_}/gaincell info", work, log)
     for relative in _shipped_in_checkout():
         assert relative in info, f"gaincell info does not list {relative}"
+    for netlist in (REPO / "netlists").glob("*.sp"):
+        assert netlist.name in info, f"gaincell info does not list {netlist.name}"
     _run(f"{bin_}/gaincell deck multiplier | ngspice -b", work, log)
     assert (work / "build" / "multiplier_dc.txt").stat().st_size > 0
     _run(
