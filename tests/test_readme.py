@@ -17,7 +17,9 @@ SMALLER = {
     "gaincell characterize relu-c2p": "--axis charge=-1e-12:1.6e-12:5 --jobs 2",
     "gaincell characterize signed-c2p": "--axis charge=-1e-12:1.6e-12:5 --jobs 2",
     "gaincell characterize mac-chain": "--axis case=0:1:2",
-    "gaincell characterize multiplier-pulse": "--corners tt --temps 27 --axis v_store=0.45:1.35:3 --axis v_col=0.6:1.2:2",
+    "gaincell characterize multiplier-pulse": (
+        "--corners tt --temps 27 --axis v_store=0.45:1.35:3 --axis v_col=0.6:1.2:2"
+    ),
     "gaincell validate-tile": "--cases 1 --size 4",
 }
 """README line prefix -> arguments appended (later options win) so the suite stays quick."""
