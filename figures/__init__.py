@@ -119,14 +119,23 @@ def source_path(figure: Figure, folder: Path) -> Path:
 
 
 def missing_message(figure: Figure, data_dirs: list[Path]) -> str:
-    """Which file ``figure`` needs, where it was looked for, and the command that makes it."""
-    path = source_path(figure, data_dirs[0])
+    """Which file ``figure`` needs, where it was looked for, and the command that makes it
+    (into the first data folder given that is not the installed package's own data, else into
+    ``build/characterization`` or next to it, read back with ``--data``)."""
+    from gaincell.circuits.files import DATA_DIR
+
+    shipped = DATA_DIR.resolve()
+    user = [d for d in data_dirs if not Path(d).resolve().is_relative_to(shipped)]
+    folder = user[0] if user else Path("build") / "characterization"
     stem = Path(figure.source).name
     command = figure.made_by.format(
-        circuit=stem.removesuffix("_sky130").replace("_", "-"), stem=stem, path=path
+        circuit=stem.removesuffix("_sky130").replace("_", "-"),
+        stem=stem,
+        path=source_path(figure, folder),
     )
-    looked = ", ".join(str(source_path(figure, folder)) for folder in data_dirs)
-    return f"{figure.output} needs {looked} (missing; make it with `{command}`)"
+    looked = ", ".join(str(source_path(figure, d)) for d in data_dirs)
+    then = "" if user else f", then `gaincell figures --data {folder}`"
+    return f"{figure.output} needs {looked} (missing; make it with `{command}`{then})"
 
 
 def draw_all(
