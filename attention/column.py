@@ -9,11 +9,13 @@ conducting cell's current a polynomial ``sum_k c_k x^k``, the column charge obey
 
     dQ/dt = sum over conducting rows of sum_k c_k x^k,   x = -Q / C,
 
-which :func:`mac_charge` integrates exactly over the pulse ends (piecewise-constant sets of
-conducting rows) by Picard iteration on a time mesh: between mesh points the column voltage is
-taken as linear, so the mean of ``x^k`` over a mesh interval is closed form. The column moves
-slowly against the MAC time (its time constant C / sum g is tens of ns), so a few iterations
-converge to well under 0.1 % of the charge.
+which :func:`mac_charge` integrates by Picard iteration on a uniform 1 ns time mesh: a row
+conducts over the fraction of each interval before its pulse ends, and between mesh points the
+column voltage is taken as linear, so the mean current over an interval is closed form
+(Simpson's rule, exact for the cubic polynomials the head uses; :func:`mean_powers` for
+higher orders). Against a mesh on every pulse end the charges agree within 0.04 fC on 64-row
+tiles. The column moves slowly against the MAC time (its time constant C / sum g is tens of
+ns), so a few iterations converge to well under 0.1 % of the charge.
 
 The edge charge of each pulse (its enables' switching, see ``multiplier_pulse_tb``) is added
 at the start of the MAC.
@@ -26,10 +28,12 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 
-PICARD_ITERATIONS = 4
-"""Fixed-point iterations of the column trajectory (each one is a closed-form pass)."""
+PICARD_ITERATIONS = 3
+"""Fixed-point iterations of the column trajectory (each one is a closed-form pass). On 64-row
+tiles the column moves K-column charges by up to 64 fC; after 2 passes the charge is within
+0.5 fC of the converged one, after 3 within 0.03 fC."""
 MESH_STEP_S = 1e-9
-"""Longest interval of the time mesh besides the pulse ends [s]."""
+"""Longest interval of the time mesh [s]."""
 
 
 def mean_powers(x_a: Array, x_b: Array, order: int) -> Array:
@@ -47,14 +51,20 @@ def mean_powers(x_a: Array, x_b: Array, order: int) -> Array:
     return np.stack(means, axis=-1)
 
 
+def _horner(coefficients: Array, x: Array) -> Array:
+    """``sum_k coefficients[k] x^k`` (coefficients on the first axis)."""
+    value = coefficients[-1] * np.ones_like(x)
+    for c in coefficients[-2::-1]:
+        value = value * x + c
+    return value
+
+
 def mac_charge(
     coefficients: Array,
     edge: Array,
     widths: Array,
     capacitance: float,
     x_range: tuple[float, float],
-    *,
-    t_max: float | None = None,
 ) -> Array:
     """Charge each column draws over one MAC [C] (positive discharges the column).
 
@@ -62,43 +72,41 @@ def mac_charge(
     ``x = V_col - V_mid`` [V]; edge: ``(B, cols, rows)`` charge per pulse beyond the current
     [C]; widths: ``(B, rows)`` pulse width of each row [s], shared by the columns (rows with
     width 0 do not conduct and add no edge charge); capacitance: the column's [F]; x_range:
-    the column excursion the polynomials hold for (x is clipped to it). ``t_max``: the mesh
-    covers 0 .. max(widths, t_max) with steps of at most :data:`MESH_STEP_S`.
+    the column excursion the polynomials hold for (x is clipped to it).
     """
     batch, cols, _, terms = coefficients.shape
     order = terms - 1
     widths = np.clip(np.asarray(widths, dtype=np.float64), 0.0, None)
     on = widths > 0
     q0 = np.einsum("bcr,br->bc", edge, on.astype(np.float64))
-    longest = float(max(widths.max(initial=0.0), t_max or 0.0))
-    if longest <= 0:
+    if not on.any():
         return q0
-    grid = np.linspace(0.0, longest, int(np.ceil(longest / MESH_STEP_S)) + 1)[1:]
-    # Mesh: the pulse ends and a uniform grid, per batch element; intervals (t_{s-1}, t_s].
-    mesh = np.sort(np.concatenate([widths, np.broadcast_to(grid, (batch, grid.size))], axis=1))
-    mesh = np.minimum(mesh, longest)
-    dt = np.diff(mesh, axis=1, prepend=0.0)  # (B, S)
-    # Rows conducting over (t_{s-1}, t_s] are those with width >= t_s: with the rows in
-    # ascending width, a suffix; suffix sums of the coefficients give each interval's total.
-    order_rows = np.argsort(widths, axis=1)
-    sorted_widths = np.take_along_axis(widths, order_rows, axis=1)
-    first = np.stack(
-        [np.searchsorted(sorted_widths[b], mesh[b], side="left") for b in range(batch)]
-    )  # (B, S): index of the first conducting row in the sorted order
-    ordered = np.take_along_axis(coefficients, order_rows[:, None, :, None], axis=2)
-    suffix = np.concatenate(
-        [np.cumsum(ordered[:, :, ::-1], axis=2)[:, :, ::-1], np.zeros((batch, cols, 1, terms))],
-        axis=2,
-    )  # (B, cols, rows + 1, K + 1)
-    totals = np.take_along_axis(suffix, first[:, None, :, None], axis=2)  # (B, cols, S, K+1)
+    # A uniform mesh over the longest pulse; a row conducts over the fraction of each interval
+    # before its pulse ends (exact for the charge at mid-rail, and the column moves little
+    # within one interval).
+    longest = float(widths.max())
+    steps = max(1, int(np.ceil(longest / MESH_STEP_S)))
+    edges = np.linspace(0.0, longest, steps + 1)
+    dt = np.broadcast_to(np.diff(edges), (batch, steps))
+    active = np.clip((widths[:, :, None] - edges[None, None, :-1]) / dt[:, None, :], 0.0, 1.0)
+    stacked = np.swapaxes(coefficients, 2, 3).reshape(batch, cols * terms, -1)
+    totals = np.matmul(stacked, active).reshape(batch, cols, terms, -1)  # (B, cols, K+1, S)
     lo, hi = x_range
     # Picard: start from the ideal (x = 0) trajectory, then re-integrate on the column
     # voltage of the previous pass (linear between mesh points).
-    charge_steps = totals[..., 0] * dt[:, None, :]
+    charge_steps = totals[:, :, 0] * dt[:, None, :]
     q = q0[..., None] + np.cumsum(charge_steps, axis=-1)  # (B, cols, S) at the mesh points
+    terms_last = np.moveaxis(totals, 2, 0)  # (K + 1, B, cols, S): Horner's coefficients
     for _ in range(PICARD_ITERATIONS):
         x = np.clip(-np.concatenate([q0[..., None], q], axis=-1) / capacitance, lo, hi)
-        means = mean_powers(x[..., :-1], x[..., 1:], order)  # (B, cols, S, K + 1)
-        current = np.einsum("bcsk,bcsk->bcs", totals, means)
+        x_a, x_b = x[..., :-1], x[..., 1:]
+        if order <= 3:  # Simpson's rule: exact for a cubic of a linear ramp
+            current = (
+                _horner(terms_last, x_a)
+                + 4.0 * _horner(terms_last, 0.5 * (x_a + x_b))
+                + _horner(terms_last, x_b)
+            ) / 6.0
+        else:
+            current = np.einsum("bcks,bcsk->bcs", totals, mean_powers(x_a, x_b, order))
         q = q0[..., None] + np.cumsum(current * dt[:, None, :], axis=-1)
     return q[..., -1]

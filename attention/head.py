@@ -214,6 +214,8 @@ class HeadCircuits:
         relu: str = "relu-c2p",
         signed: str = "signed-c2p",
         pulse: str | None = "multiplier-pulse",
+        column: bool = True,
+        converter_steps: bool = True,
     ) -> HeadCircuits:
         """Circuits from surrogates (shipped names or file paths) at one corner and
         temperature, with the scale factors derived from them.
@@ -222,6 +224,10 @@ class HeadCircuits:
         ``a(V) x width + b(V)`` per pulse, ``a`` and ``b`` fitted per stored voltage to the
         pulse surrogate over 1..15 ns; with ``pulse=None`` the DC current at full input times
         the width (which misses the read's coupling into the floating storage node, ~20 %).
+        ``column``: integrate each column's voltage through the MAC (:class:`ColumnModel`)
+        when the pulse surrogate has a column-voltage axis; ``converter_steps``: keep the
+        converters' step at their characterized threshold (:mod:`surrogate.converter`).
+        Switching either off is for measuring what it contributes.
         """
         from gaincell.surrogate import load
 
@@ -248,9 +254,13 @@ class HeadCircuits:
 
         derivation: dict[str, float] = {}
         edge_charge = None
-        column = None
-        relu_transfer = ConverterTransfer.from_surrogate(relu_model, corner, temperature)
-        signed_transfer = ConverterTransfer.from_surrogate(signed_model, corner, temperature)
+        column_model = None
+        relu_transfer = ConverterTransfer.from_surrogate(
+            relu_model, corner, temperature, step=converter_steps
+        )
+        signed_transfer = ConverterTransfer.from_surrogate(
+            signed_model, corner, temperature, step=converter_steps
+        )
         if pulse is not None:
             pulse_model = load(pulse)
             cell_current, edge_charge, fit_error, coefficients, x_range = _pulse_cell_model(
@@ -262,8 +272,8 @@ class HeadCircuits:
                 for m in (relu_model, signed_model)
                 if "column_capacitance" in m.aux
             ]
-            if coefficients is not None and len(capacitances) == 2:
-                column = ColumnModel(coefficients, *capacitances, x_range)
+            if column and coefficients is not None and len(capacitances) == 2:
+                column_model = ColumnModel(coefficients, *capacitances, x_range)
                 derivation["column_capacitance_k_F"] = capacitances[0]
                 derivation["column_capacitance_v_F"] = capacitances[1]
 
@@ -336,7 +346,7 @@ class HeadCircuits:
             current_scale,
             bit_line,
             edge_charge=edge_charge,
-            column=column,
+            column=column_model,
             description=f"surrogates {pulse or multiplier}, {leakage}, {relu}, {signed} at "
             f"{corner}, {temperature:g} C",
             derivation=derivation,
@@ -689,7 +699,7 @@ def _products(
     column = circuits.column
     if column is not None:  # the columns move: integrate them over the MAC
         charge = mac_charge(
-            cur_k, edge_k, widths, column.capacitance_k, column.x_range, t_max=circuits.t_max
+            cur_k, edge_k, widths, column.capacitance_k, column.x_range
         )
         # V rows are tokens: per tile, (B x tiles, d columns, tile rows, terms).
         by_tile = cur_v.reshape(batch, tiles, config.tile, d, -1).transpose(0, 1, 3, 2, 4)
@@ -702,7 +712,6 @@ def _products(
                 phi_width.reshape(batch * tiles, config.tile),
                 column.capacitance_v,
                 column.x_range,
-                t_max=circuits.t_max,
             )
             return charges.reshape(batch, tiles, d)
 
@@ -800,7 +809,6 @@ def tile_model(
             q_widths[None],
             column.capacitance_k,
             column.x_range,
-            t_max=circuits.t_max,
         )[0]
     phi_width = circuits.relu(charge_k)
     inputs = (
@@ -817,7 +825,6 @@ def tile_model(
             inputs[None],
             column.capacitance_v,
             column.x_range,
-            t_max=circuits.t_max,
         )[0]
     out_width, negative = circuits.signed(charge_v)
     return {

@@ -305,6 +305,34 @@ def _compare_and_write(
     )
 
 
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "all models": {},
+    "without the column model": {"column": False},
+    "without the converter steps": {"converter_steps": False},
+    "without either": {"column": False, "converter_steps": False},
+}
+"""What each part of the array simulation contributes: ``HeadCircuits.from_surrogates``
+options switched off one at a time."""
+
+
+def ablation(
+    cases: list[TileCase],
+    results: list[TileResult],
+    variants: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """Variant -> :func:`condition_metrics` of the array simulation built with that
+    variant's ``HeadCircuits.from_surrogates`` options (default :data:`ABLATIONS`)."""
+    out = {}
+    for name, options in (variants or ABLATIONS).items():
+
+        def build(corner: str, temperature: float, options=options) -> HeadCircuits:
+            return HeadCircuits.from_surrogates(corner, temperature, **options)
+
+        outputs = model_outputs(cases, results, lru_cache(maxsize=None)(build))
+        out[name] = condition_metrics(outputs, results)
+    return out
+
+
 _DESCRIPTIONS = {
     "phi": "{model}: Phi per token (K tile output width / t_max)",
     "output": "{model}: signed V tile output (width / t_max), on its own Phi pulses",

@@ -83,6 +83,9 @@ class Characterization(ABC):
     holdout_points: ClassVar[int] = 0
     """Fresh SPICE lattice points along the first (one analysis each) axis per corner for
     validating a surrogate; 0 = not validated."""
+    surrogate_step_axes: ClassVar[tuple[str, ...]] = ()
+    """Axes whose first node stands apart in a grid surrogate (``GridSurrogate.step_axes``):
+    the value steps between the first and second node instead of ramping."""
     mid_rail: ClassVar[float | None] = None
     """Zero of the signed weight [V] (polynomial fits use y = v_store - mid_rail)."""
 

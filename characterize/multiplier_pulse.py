@@ -27,6 +27,8 @@ class MultiplierPulseCharacterization(Characterization):
     name = "multiplier-pulse"
     surrogate_quantity = "charge"
     holdout_points = 8
+    # a pulse of zero width delivers no charge, any pulse at least its edge charge
+    surrogate_step_axes = ("width",)
     netlists = ("gaincell_multiplier", "multiplier_pulse_tb")
     axes = ("corner", "temperature", "v_store", "v_col", "width")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)

@@ -49,10 +49,10 @@ class ConverterTransfer:
 
     @classmethod
     def from_surrogate(
-        cls, model: GridSurrogate, corner: str, temperature: float
+        cls, model: GridSurrogate, corner: str, temperature: float, *, step: bool = True
     ) -> ConverterTransfer:
         """The converter of a ``relu-c2p`` or ``signed-c2p`` width surrogate at one corner
-        and temperature."""
+        and temperature; ``step=False`` interpolates across the threshold like any grid."""
         signed = "sign_threshold" in model.aux
         one = model.at(corner=corner, temperature=temperature)
         nodes, widths = one.nodes["charge"], one.values[0]
@@ -61,7 +61,7 @@ class ConverterTransfer:
         threshold = aux_at(model, name, corner, temperature) if name in model.aux else np.nan
         if signed and not np.isfinite(threshold):
             threshold = 0.0
-        if not np.isfinite(threshold) or not nodes[1] < threshold < nodes[-2]:
+        if not step or not np.isfinite(threshold) or not nodes[1] < threshold < nodes[-2]:
             return cls(nodes, widths, threshold, signed)  # no step characterized
         below, above = nodes < threshold, nodes > threshold
         left_nodes, left_widths = nodes[below], widths[below]

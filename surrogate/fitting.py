@@ -495,6 +495,7 @@ def fit(
             nodes={a: data.axes[a].values for a in _numeric_axes(data, quantity)},
             values=_grid_values(data, quantity),
             method=method,
+            step_axes=circuit.surrogate_step_axes if circuit else (),
             **common,
         )
     if circuit is not None and quantity == circuit.surrogate_quantity:

@@ -281,6 +281,7 @@ class GridSurrogate(Surrogate):
         values: Array,
         method: str = "linear",
         log_axes: dict[str, float] | None = None,
+        step_axes: tuple[str, ...] = (),
         **common: Any,
     ) -> None:
         super().__init__(**common)
@@ -304,6 +305,16 @@ class GridSurrogate(Surrogate):
         """``linear``, ``cubic`` or ``pchip`` (see :mod:`gaincell.surrogate.interpolate`)."""
         self.log_axes = dict(log_axes or {})
         """Input -> t0: interpolate in ``log(1 + x / t0)`` (for log-spaced hold times)."""
+        self.step_axes = tuple(step_axes)
+        """Inputs whose first node stands apart (a pulse of zero width delivers nothing, any
+        pulse its edge charge): at the first node the value there, above it the grid from the
+        second node on, continued linearly down to the first."""
+        unknown = set(self.step_axes) - set(self.nodes)
+        too_short = any(self.nodes[n].size < 3 for n in self.step_axes)
+        if unknown or len(self.step_axes) > 1 or too_short:
+            raise SurrogateError(
+                f"step axes {list(self.step_axes)}: at most one grid axis of 3 or more nodes"
+            )
 
     def _coordinate(self, name: str, x: Array) -> Array:
         if name in self.log_axes:
@@ -313,12 +324,21 @@ class GridSurrogate(Surrogate):
     def _evaluate(self, inputs: dict[str, Array], corner: str) -> Array:
         names = list(self.nodes)
         grid = self.values[self.domain.corners.index(corner)]
-        return interpolate(
-            [self._coordinate(n, self.nodes[n]) for n in names],
-            grid,
-            [self._coordinate(n, inputs[n]) for n in names],
-            self.method,
-        )
+        nodes = [self._coordinate(n, self.nodes[n]) for n in names]
+        points = [self._coordinate(n, inputs[n]) for n in names]
+        result = interpolate(nodes, grid, points, self.method)
+        for axis, name in enumerate(names):
+            if name not in self.step_axes:
+                continue
+            # Above the first node: the grid without it, its first cell continued downwards.
+            above = points[axis] > nodes[axis][0]
+            if above.any():
+                sub_nodes = [v[1:] if i == axis else v for i, v in enumerate(nodes)]
+                sub_grid = grid[(slice(None),) * axis + (slice(1, None),)]
+                result[above] = interpolate(
+                    sub_nodes, sub_grid, [p[above] for p in points], self.method
+                )
+        return result
 
     def at(self, corner: str | None = None, **fixed: float) -> GridSurrogate:
         """A lower-dimensional surrogate with some inputs fixed (e.g. ``temperature=27``) at
@@ -342,6 +362,7 @@ class GridSurrogate(Surrogate):
             values=sliced[None],
             method=self.method,
             log_axes={n: t for n, t in self.log_axes.items() if n in keep},
+            step_axes=tuple(n for n in self.step_axes if n in keep),
             circuit=self.circuit,
             quantity=self.quantity,
             units=self.units,
