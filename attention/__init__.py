@@ -1,21 +1,21 @@
 """Attention on gain-cell analog in-memory-computing hardware.
 
-- :mod:`attention.behavioural`: the paper's behavioural model (cubic cell current, ReLU
+- :mod:`gaincell.attention.behavioural`: the paper's behavioural model (cubic cell current, ReLU
   charge-to-pulse activation, leakage decay, sliding window, per-tile quantized outputs).
-- :mod:`attention.head`: :class:`GainCellHead`, the same head simulated token by token from
+- :mod:`gaincell.attention.head`: :class:`GainCellHead`, the same head simulated token by token from
   the characterized circuits' surrogates (or from ideal circuits, where it equals the
   behavioural model).
-- :mod:`attention.spice_tile`: whole 64x64 tiles in ngspice, the ground truth.
+- whole 64x64 tiles in ngspice, the ground truth, are :mod:`gaincell.characterize.tile`.
 """
 
-from attention.behavioural import (
+from gaincell.attention.behavioural import (
     PAPER_COEFFICIENTS,
     AttentionTrace,
     behavioural_attention,
     cubic_current,
     quantize,
 )
-from attention.head import GainCellHead, HeadCircuits, HeadConfig, StepResult, tile_model
+from gaincell.attention.head import GainCellHead, HeadCircuits, HeadConfig, StepResult, tile_model
 
 __all__ = [
     "PAPER_COEFFICIENTS",

@@ -26,6 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gaincell.circuits.design import KV_RANGE, Q_RANGE, STORE_OFFSET
+from gaincell.errors import InputError
+
 PAPER_COEFFICIENTS: tuple[float, ...] = (
     0.17393044,
     0.15653739,
@@ -43,11 +46,6 @@ PAPER_COEFFICIENTS: tuple[float, ...] = (
 X_MAX = 0.9
 """Input pulse amplitude [V]: the fit's ``x`` is fixed there (the input is the pulse width)."""
 
-Y_OFFSET = 0.45
-"""Mid-rail [V]: the signed stored weight is ``V_store - Y_OFFSET``."""
-
-Q_RANGE = (0.0, 1.0)
-KV_RANGE = (0.0, 0.9)
 OUT_RANGE = (-1.0, 1.0)
 
 
@@ -67,11 +65,11 @@ def _power_coefficients(coefficients: Sequence[float], x_max: float) -> NDArray[
     """Collapse the bivariate fit at ``x = x_max`` to ``a_i`` of ``f(y) = sum_i a_i * y**i``."""
     c = np.asarray(coefficients, dtype=np.float64)
     if c.ndim != 1 or not np.all(np.isfinite(c)):
-        raise ValueError("coefficients must be a flat sequence of finite numbers")
+        raise InputError("coefficients must be a flat sequence of finite numbers")
     # The basis i + j <= order has (order + 1)(order + 2) / 2 terms.
     order = round((math.sqrt(8 * c.size + 1) - 3) / 2)
     if order < 0 or (order + 1) * (order + 2) // 2 != c.size:
-        raise ValueError(
+        raise InputError(
             f"coefficients has {c.size} entries; a full bivariate polynomial needs a "
             "triangular number (1, 3, 6, 10, ...)"
         )
@@ -103,9 +101,9 @@ def quantize(x: ArrayLike, lo: float, hi: float, levels: int) -> NDArray[np.floa
     half a step beyond ``[lo, hi]`` when ``(hi - lo) / step`` is odd, as in the reference.
     """
     if isinstance(levels, bool) or not isinstance(levels, int | np.integer) or levels < 2:
-        raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
+        raise InputError(f"levels must be an integer >= 2, got {levels!r}")
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
-        raise ValueError(f"quantization range must be finite with hi > lo, got [{lo}, {hi}]")
+        raise InputError(f"quantization range must be finite with hi > lo, got [{lo}, {hi}]")
     step = (hi - lo) / (levels - 1)
     clamped = np.clip(np.asarray(x, dtype=np.float64), lo, hi)
     return step * np.round(clamped / step)
@@ -119,7 +117,7 @@ def _check_levels(levels: object) -> tuple[int, int, int] | None:
         or len(levels) != 3
         or any(isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2 for n in levels)
     ):
-        raise ValueError(
+        raise InputError(
             "levels must be None or a tuple (q_levels, kv_levels, out_levels) of integers >= 2, "
             f"got {levels!r}"
         )
@@ -129,9 +127,9 @@ def _check_levels(levels: object) -> tuple[int, int, int] | None:
 def _as_tokens(name: str, x: ArrayLike) -> NDArray[np.float64]:
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim < 2:
-        raise ValueError(f"{name} must have shape (..., T, d), got shape {arr.shape}")
+        raise InputError(f"{name} must have shape (..., T, d), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains non-finite values")
+        raise InputError(f"{name} contains non-finite values")
     return arr
 
 
@@ -171,26 +169,26 @@ def behavioural_attention(
     """
     q_arr, k_arr, v_arr = _as_tokens("q", q), _as_tokens("k", k), _as_tokens("v", v)
     if not (k_arr.shape[-2:] == v_arr.shape[-2:] == q_arr.shape[-2:]):
-        raise ValueError(
+        raise InputError(
             "q, k and v must share their last two dimensions (T, d), got shapes "
             f"{q_arr.shape}, {k_arr.shape} and {v_arr.shape}"
         )
     try:
         np.broadcast_shapes(q_arr.shape[:-2], k_arr.shape[:-2], v_arr.shape[:-2])
     except ValueError:
-        raise ValueError(
+        raise InputError(
             "the leading (batch) dimensions of q, k and v do not broadcast: shapes "
             f"{q_arr.shape}, {k_arr.shape} and {v_arr.shape}"
         ) from None
     for name, value in (("window", window), ("tile", tile)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            raise InputError(f"{name} must be an integer >= 1, got {value!r}")
     for name, value in (("s_sat", s_sat), ("out_scale", out_scale)):
         if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+            raise InputError(f"{name} must be finite and > 0, got {value!r}")
     lam = 0.0 if decay_per_token is None else float(decay_per_token)
     if not (math.isfinite(lam) and lam >= 0):
-        raise ValueError(f"decay_per_token must be finite and >= 0 (or None), got {lam!r}")
+        raise InputError(f"decay_per_token must be finite and >= 0 (or None), got {lam!r}")
     n_levels = _check_levels(levels)
     a = _power_coefficients(coefficients, X_MAX)
 
@@ -203,8 +201,8 @@ def behavioural_attention(
         q_arr = quantize(q_arr, *Q_RANGE, n_levels[0])
         k_arr = quantize(k_arr, *KV_RANGE, n_levels[1])
         v_arr = quantize(v_arr, *KV_RANGE, n_levels[1])
-    y_k = k_arr - Y_OFFSET
-    y_v = v_arr - Y_OFFSET
+    y_k = k_arr - STORE_OFFSET
+    y_v = v_arr - STORE_OFFSET
 
     n_tok = q_arr.shape[-2]
     pos = np.arange(n_tok)

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from attention.behavioural import (
+from gaincell.attention.behavioural import (
     KV_RANGE,
     OUT_RANGE,
     PAPER_COEFFICIENTS,
@@ -47,17 +47,13 @@ from attention.behavioural import (
     cubic_current,
     quantize,
 )
-from attention.column import mac_charge
-from surrogate.converter import ConverterTransfer, aux_at
+from gaincell.attention.column import mac_charge
+from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
+from gaincell.errors import InputError
+from gaincell.surrogate.converter import ConverterTransfer, aux_at
 
 Array = NDArray[np.float64]
 
-MID_RAIL = 0.9
-"""Stored voltage of a zero weight in the sky130 cell [V]."""
-KV_OFFSET = 0.45
-"""Model value k maps to stored voltage k + KV_OFFSET [V]."""
-FULL_INPUT = 1.8
-"""Input (enable) level of a pulse at full amplitude [V]."""
 PAPER_STEP_TIME = 65e-9
 """The paper's latency of one attention step [s]."""
 
@@ -85,20 +81,20 @@ class HeadConfig:
         for name in ("d", "window", "tile"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"HeadConfig.{name} must be a positive integer, got {value!r}")
+                raise InputError(f"HeadConfig.{name} must be a positive integer, got {value!r}")
         if self.window % self.tile:
-            raise ValueError(
+            raise InputError(
                 f"HeadConfig.window ({self.window}) must be a multiple of tile ({self.tile}): "
                 "the window is made of whole physical tiles"
             )
         if self.levels is not None and (
             len(self.levels) != 3 or any(not isinstance(n, int) or n < 2 for n in self.levels)
         ):
-            raise ValueError(
+            raise InputError(
                 f"HeadConfig.levels must be None or 3 integers >= 2, got {self.levels!r}"
             )
         if not (np.isfinite(self.step_time) and self.step_time > 0):
-            raise ValueError(f"HeadConfig.step_time must be positive, got {self.step_time!r}")
+            raise InputError(f"HeadConfig.step_time must be positive, got {self.step_time!r}")
 
     def to_json(self) -> str:
         """JSON text that :meth:`from_json` reads back."""
@@ -185,10 +181,10 @@ class HeadCircuits:
         q_out = out_scale * t_max * current_scale
 
         def multiplier(v: Array) -> Array:
-            return current_scale * cubic_current(v - MID_RAIL, coefficients)
+            return current_scale * cubic_current(v - V_MID, coefficients)
 
         def leakage(t: Array, v0: Array) -> Array:
-            return MID_RAIL + (v0 - MID_RAIL) * np.exp(-rate * t)
+            return V_MID + (v0 - V_MID) * np.exp(-rate * t)
 
         def relu(q: Array) -> Array:
             return t_max * np.clip(q / q_relu, 0.0, 1.0)
@@ -233,11 +229,11 @@ class HeadCircuits:
         converters' step at their characterized threshold (:mod:`surrogate.converter`).
         Switching either off is for measuring what it contributes.
         """
-        from surrogate import load
+        from gaincell.surrogate import load
 
         mult = load(multiplier)
         cell = (
-            mult.at(corner=corner, temperature=temperature, v_in=FULL_INPUT)
+            mult.at(corner=corner, temperature=temperature, v_in=V_DD)
             if hasattr(mult, "at")
             else None
         )
@@ -250,7 +246,7 @@ class HeadCircuits:
                 return cell(v_store=v, out_of_domain="extrapolate")
             return mult(
                 v_store=v,
-                v_in=FULL_INPUT,
+                v_in=V_DD,
                 temperature=temperature,
                 corner=corner,
                 out_of_domain="extrapolate",
@@ -297,7 +293,8 @@ class HeadCircuits:
         t_max = float(np.max(relu_width(charges_r)))
         t_max_out = float(np.max(signed_width(charges_s)[0]))
         swing = float(
-            cell_current(np.array([KV_OFFSET + 0.9]))[0] - cell_current(np.array([KV_OFFSET]))[0]
+            cell_current(np.array([STORE_OFFSET + 0.9]))[0]
+            - cell_current(np.array([STORE_OFFSET]))[0]
         )
         paper_swing = float(cubic_current(0.45) - cubic_current(-0.45))
         current_scale = swing / paper_swing  # A per uA of the paper's cubic
@@ -359,7 +356,7 @@ class HeadCircuits:
         """The behavioural model's ``s_sat`` and ``out_scale`` that these converters implement
         (from their mid-range slopes), in the paper's units."""
         if "relu_slope_s_per_C" not in self.derivation:
-            raise ValueError("only circuits from surrogates carry a derivation")
+            raise InputError("only circuits from surrogates carry a derivation")
         cs = self.current_scale
         return {
             "s_sat": 1.0 / (self.derivation["relu_slope_s_per_C"] * cs),
@@ -388,8 +385,8 @@ def _pulse_cell_model(
     widths = np.linspace(1e-9, 15e-9, 15)
     bit_lines = np.linspace(0.40, 1.40, 201)
     has_column = "v_col" in pulse_model.inputs
-    columns = pulse_model.nodes["v_col"] if has_column else np.array([MID_RAIL])
-    levels = np.unique(np.append(columns, MID_RAIL))
+    columns = pulse_model.nodes["v_col"] if has_column else np.array([V_MID])
+    levels = np.unique(np.append(columns, V_MID))
     extra = {"v_col": levels[None, :, None]} if has_column else {}
     charge = pulse_model(
         v_store=bit_lines[:, None, None],
@@ -403,7 +400,7 @@ def _pulse_cell_model(
     design = np.stack([widths, np.ones_like(widths)], axis=1)
     flat = charge.reshape(-1, widths.size).T
     (a, b), *_ = np.linalg.lstsq(design, flat, rcond=None)
-    mid = int(np.argmin(np.abs(levels - MID_RAIL)))
+    mid = int(np.argmin(np.abs(levels - V_MID)))
     residual = float(
         np.max(
             np.abs(
@@ -431,7 +428,7 @@ def _pulse_cell_model(
     def edge(v: Array) -> Array:
         return np.interp(v, stored, b0)
 
-    x = levels - MID_RAIL
+    x = levels - V_MID
     x_range = (float(x[0]), float(x[-1]))
     if not has_column or levels.size <= COLUMN_POLY_ORDER:
         return current, edge, residual, None, x_range
@@ -517,12 +514,12 @@ class GainCellHead:
         """Bit-line voltages and DAC codes of model values (clamped to [0, 0.9])."""
         levels = self.config.levels
         if levels is None:
-            target = np.clip(x, *KV_RANGE) + KV_OFFSET
+            target = np.clip(x, *KV_RANGE) + STORE_OFFSET
             return self._bit_line(target), np.zeros(x.shape, dtype=np.intp)
         step = (KV_RANGE[1] - KV_RANGE[0]) / (levels[1] - 1)
         codes = np.rint(quantize(x, *KV_RANGE, levels[1]) / step).astype(np.intp)
         if self._level_bit_lines is None:  # the DAC's levels, calibrated once
-            self._level_bit_lines = self._bit_line(np.linspace(*KV_RANGE, levels[1]) + KV_OFFSET)
+            self._level_bit_lines = self._bit_line(np.linspace(*KV_RANGE, levels[1]) + STORE_OFFSET)
         return self._level_bit_lines[codes], codes
 
     def _cell_table(self) -> Array:
@@ -572,12 +569,12 @@ class GainCellHead:
         arrays = [np.asarray(a, dtype=np.float64) for a in (q, k, v)]
         for name, a in zip("qkv", arrays, strict=True):
             if a.shape != (*self.batch_shape, c.d):
-                raise ValueError(
+                raise InputError(
                     f"{name} must have shape {(*self.batch_shape, c.d)}, got "
                     f"{a.shape} (call reset(batch_shape) first)"
                 )
             if not np.all(np.isfinite(a)):
-                raise ValueError(f"{name} holds non-finite values")
+                raise InputError(f"{name} holds non-finite values")
         q_t, k_t, v_t = (a.reshape(-1, c.d) for a in arrays)
         slot = self.position % c.window
         self._k[:, slot], code_k = self._dac(k_t)
@@ -653,7 +650,7 @@ class GainCellHead:
         ``s``, ``phi`` (``(..., T, T)``, 0 outside the window) and ``output`` (``(..., T, d)``)."""
         arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (q, k, v)))
         if arrays[0].ndim < 2 or arrays[0].shape[-1] != self.config.d:
-            raise ValueError(
+            raise InputError(
                 f"q, k, v must be shaped (..., T, {self.config.d}), got {arrays[0].shape}"
             )
         *batch, tokens, d = arrays[0].shape
@@ -788,13 +785,13 @@ def tile_model(
     """
     q_arr, k_arr, v_arr = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
     if k_arr.ndim != 2 or v_arr.shape != k_arr.shape or q_arr.shape != k_arr.shape[1:]:
-        raise ValueError(
+        raise InputError(
             f"tile_model needs q (dims,), k and v (tokens, dims); got {q_arr.shape}, "
             f"{k_arr.shape}, {v_arr.shape}"
         )
 
     def cells(x: Array) -> tuple[Array, Array]:
-        target = np.clip(x, *KV_RANGE) + KV_OFFSET
+        target = np.clip(x, *KV_RANGE) + STORE_OFFSET
         volts = circuits.leakage(np.full(target.size, float(hold_time)), target.ravel())
         coefficients, edge = _cell_models(circuits, volts)
         return coefficients.reshape(*x.shape, -1), edge.reshape(x.shape)

@@ -3,8 +3,9 @@ behavioural model and floating-point softmax attention (``gaincell simulate-head
 
 Models run on the same q, k, v (model units: q in [0, 1], k and v in [0, 0.9]):
 
-- ``array``: :class:`attention.head.GainCellHead` from the characterized circuits' surrogates;
-- ``behavioural``: :func:`attention.behavioural.behavioural_attention` with the paper's
+- ``array``: :class:`gaincell.attention.head.GainCellHead` from the characterized circuits'
+  surrogates;
+- ``behavioural``: :func:`gaincell.attention.behavioural.behavioural_attention` with the paper's
   constants (s_sat 80, out_scale 40, decay 1.6e-4 per token);
 - ``behavioural_matched``: the same with the ``s_sat`` and ``out_scale`` these circuits
   implement (:meth:`HeadCircuits.equivalent_constants`), the paper's decay;
@@ -25,15 +26,21 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from attention.behavioural import KV_RANGE, Q_RANGE, Y_OFFSET, AttentionTrace, behavioural_attention
-from attention.head import PAPER_STEP_TIME, GainCellHead, HeadCircuits, HeadConfig
+from gaincell.attention.behavioural import (
+    KV_RANGE,
+    Q_RANGE,
+    AttentionTrace,
+    behavioural_attention,
+)
+from gaincell.attention.head import PAPER_STEP_TIME, GainCellHead, HeadCircuits, HeadConfig
+from gaincell.circuits.design import STORE_OFFSET
+from gaincell.errors import InputError
 
 Array = NDArray[np.float64]
 
@@ -172,37 +179,37 @@ def load_qkv(path: str | Path) -> tuple[Array, Array, Array]:
     """Arrays ``q``, ``k``, ``v`` (T, d) from an .npz; ValueError naming any problem."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"--qkv file {path} not found")
+        raise InputError(f"--qkv file {path} not found")
     try:
         data = np.load(path, allow_pickle=False)
     except Exception as error:  # zip, pickle and I/O errors of a file that is not an .npz
-        raise ValueError(f"cannot read {path} as an .npz file ({error})") from None
+        raise InputError(f"cannot read {path} as an .npz file ({error})") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} is a single .npy array, not an .npz with q, k and v")
+        raise InputError(f"{path} is a single .npy array, not an .npz with q, k and v")
     with data:
         missing = [name for name in "qkv" if name not in data.files]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"{path} lacks array(s) {', '.join(missing)} "
                 f"(it has: {', '.join(data.files) or 'none'})"
             )
         try:
             raw = {name: data[name] for name in "qkv"}
         except Exception as error:  # object arrays (pickles) or a damaged member
-            raise ValueError(f"cannot read q, k, v from {path} ({error})") from None
+            raise InputError(f"cannot read q, k, v from {path} ({error})") from None
     arrays = []
     for name, value in raw.items():
         if value.dtype.kind not in "biuf":
-            raise ValueError(f"{path}: {name} has dtype {value.dtype}, expected numbers")
+            raise InputError(f"{path}: {name} has dtype {value.dtype}, expected numbers")
         if value.ndim != 2 or 0 in value.shape:
-            raise ValueError(f"{path}: {name} must have shape (T, d), got {value.shape}")
+            raise InputError(f"{path}: {name} must have shape (T, d), got {value.shape}")
         arr = value.astype(np.float64)
         bad = int(np.count_nonzero(~np.isfinite(arr)))
         if bad:
-            raise ValueError(f"{path}: {name} holds {bad} non-finite value(s) (NaN or inf)")
+            raise InputError(f"{path}: {name} holds {bad} non-finite value(s) (NaN or inf)")
         arrays.append(arr)
     if not arrays[0].shape == arrays[1].shape == arrays[2].shape:
-        raise ValueError(
+        raise InputError(
             f"{path}: q, k and v must have the same shape (T, d), got "
             f"{arrays[0].shape}, {arrays[1].shape} and {arrays[2].shape}"
         )
@@ -220,8 +227,8 @@ def softmax_attention(q: Array, k: Array, v: Array, window: int) -> Array:
     ``softmax(q (k - 0.45)^T / sqrt(d))`` over the window, times ``v - 0.45`` (inputs
     clamped to the circuits' ranges, as the models do)."""
     q = np.clip(q, *Q_RANGE)
-    k = np.clip(k, *KV_RANGE) - Y_OFFSET
-    v = np.clip(v, *KV_RANGE) - Y_OFFSET
+    k = np.clip(k, *KV_RANGE) - STORE_OFFSET
+    v = np.clip(v, *KV_RANGE) - STORE_OFFSET
     scores = q @ k.T / math.sqrt(q.shape[-1])
     scores = np.where(window_mask(q.shape[0], window), scores, -np.inf)
     weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
@@ -324,12 +331,12 @@ def simulate_head(
     """
     q, k, v = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
     if q.ndim != 2 or not q.shape == k.shape == v.shape or 0 in q.shape:
-        raise ValueError(
+        raise InputError(
             f"q, k and v must share one shape (T, d), got {q.shape}, {k.shape} and {v.shape}"
         )
     for name, a in zip("qkv", (q, k, v), strict=True):
         if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} holds non-finite values")
+            raise InputError(f"{name} holds non-finite values")
     tokens, d = q.shape
     config = HeadConfig(d=d, window=window, tile=tile, step_time=step_time)
     if circuits is None:
@@ -413,17 +420,15 @@ def write_comparison(
     config, corner, temperature, matched constants, plus ``provenance``), and the error tables
     as JSON (``errors``, ``age_errors``).
     """
-    from characterize.store import atomic_h5
-    from circuits import __version__, git_commit
+    from gaincell.circuits.files import stamp
+    from gaincell.circuits.h5 import atomic_h5
 
     c = comparison
     with atomic_h5(path) as h5:
         attrs = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "package_version": __version__,
-            "git_commit": git_commit(),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            **stamp(),
             "tokens": c.tokens,
             "config": c.config.to_json(),
             "corner": c.corner,

@@ -3,10 +3,10 @@ and the behavioural model (the paper's Fig. 5a/b).
 
 For each random case (one query against a freshly written K tile and V tile), three models:
 
-- ``spice``: :mod:`attention.spice_tile` (every column in ngspice, ideal input drivers);
-- ``array``: :func:`attention.head.tile_model` from the shipped surrogates at the same corner
-  and temperature (the Phi(S).V operation is also evaluated on SPICE's own Phi pulses, so each
-  operation is compared on its own: ``array_v_given_phi``);
+- ``spice``: :mod:`gaincell.characterize.tile` (every column in ngspice, ideal input drivers);
+- ``array``: :func:`gaincell.attention.head.tile_model` from the shipped surrogates at the same
+  corner and temperature (the Phi(S).V operation is also evaluated on SPICE's own Phi pulses, so
+  each operation is compared on its own: ``array_v_given_phi``);
 - ``behavioural``: the paper's equations with its constants (s_sat 80, out_scale 40), and
   ``behavioural_matched`` with the constants these sky130 converters implement
   (:meth:`HeadCircuits.equivalent_constants`).
@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from attention.behavioural import OUT_RANGE, PAPER_COEFFICIENTS, cubic_current
-from attention.head import KV_OFFSET, HeadCircuits, HeadConfig, tile_model
-from attention.spice_tile import (
+from gaincell.attention.behavioural import OUT_RANGE, PAPER_COEFFICIENTS, cubic_current
+from gaincell.attention.head import HeadCircuits, HeadConfig, tile_model
+from gaincell.characterize.tile import (
     T_MAX,
     TileCase,
     TileResult,
@@ -47,6 +47,8 @@ from attention.spice_tile import (
     run_tile_cases,
     write_tile_results,
 )
+from gaincell.circuits.design import STORE_OFFSET
+from gaincell.errors import InputError
 
 Array = NDArray[np.float64]
 
@@ -59,8 +61,8 @@ def _behavioural_tile(
 ) -> tuple[Array, Array]:
     """The paper's equations on one tile (no quantization, no decay): Phi per token and the
     clamped output per dimension (with ``phi_in`` as the V rows' inputs if given)."""
-    f_k = cubic_current(case.k - KV_OFFSET, PAPER_COEFFICIENTS)
-    f_v = cubic_current(case.v - KV_OFFSET, PAPER_COEFFICIENTS)
+    f_k = cubic_current(case.k - STORE_OFFSET, PAPER_COEFFICIENTS)
+    f_v = cubic_current(case.v - STORE_OFFSET, PAPER_COEFFICIENTS)
     phi = np.clip(f_k @ case.q / s_sat, 0.0, 1.0)
     inputs = phi if phi_in is None else phi_in
     return phi, np.clip(inputs @ f_v / out_scale, -1.0, 1.0)
@@ -205,12 +207,12 @@ def validate_tiles(
 ) -> TileValidation:
     """Run ``n_cases`` random ``size x size`` cases in SPICE, the array simulation and the
     behavioural model; write everything to ``out``."""
-    from characterize.store import check_writable
+    from gaincell.circuits.h5 import check_writable
 
     if n_cases < 1:
-        raise ValueError(f"--cases must be at least 1, got {n_cases}")
+        raise InputError(f"--cases must be at least 1, got {n_cases}")
     if size < 1:
-        raise ValueError(f"--size must be at least 1, got {size}")
+        raise InputError(f"--size must be at least 1, got {size}")
     out = check_writable(out)  # before hours of SPICE
     circuits = surrogate_circuits()
     circuits(corner, temperature)  # fails now, not after the SPICE runs, if a model is missing
@@ -234,14 +236,14 @@ def revalidate(source: str | Path | Sequence[str | Path], *, out: str | Path) ->
     ``out``; no SPICE runs. Several files (of one tile size, e.g. a corner x temperature
     matrix run one condition per file) are merged into ``out``; each case keeps its stored
     corner and temperature. Reads files of every tile-results format version."""
-    from characterize.store import StoreError, check_writable
+    from gaincell.circuits.h5 import StoreError, check_writable
 
     sources = [source] if isinstance(source, str | Path) else list(source)
     if not sources:
-        raise ValueError("--reuse needs at least one tile results file")
+        raise InputError("--reuse needs at least one tile results file")
     out = check_writable(out)
     if any(Path(s).resolve() == out.resolve() for s in sources):
-        raise ValueError(f"--reuse and --out must be different files ({out})")
+        raise InputError(f"--reuse and --out must be different files ({out})")
     stored = [read_tile_results(s) for s in sources]
     shapes = {f.cases[0].k.shape for f in stored}
     if len(shapes) != 1:

@@ -18,12 +18,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from characterize.parallel import resolve_jobs
-from characterize.spec import Axis, SweepSpec
-from characterize.sweep import simulate_spec
-from circuits.netlist import assemble_deck, load_netlist
-from circuits.pdk import build_model_deck, full_library_deck
-from circuits.runner import get_runner
+from gaincell.characterize import Axis, SweepSpec
+from gaincell.characterize.parallel import resolve_jobs
+from gaincell.characterize.sweep import simulate_spec
+from gaincell.circuits.netlist import assemble_deck, load_netlist
+from gaincell.circuits.pdk import build_model_deck, full_library_deck
+from gaincell.circuits.runner import get_runner
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROBE = "\nvprobe probe 0 0.9\nrprobe probe 0 1k\n.end\n"
@@ -78,7 +78,7 @@ def python_overhead(spec: SweepSpec) -> dict[str, float]:
     """One corner, one temperature, the whole grid: plain ``ngspice -b`` on the deck that
     ``gaincell deck`` prints versus (a) the in-process Python path (deck build, load, dc,
     vectors into numpy) and (b) the whole CLI in a fresh interpreter, HDF5 file included."""
-    from characterize.multiplier import MultiplierCharacterization
+    from gaincell.characterize.multiplier import MultiplierCharacterization
 
     characterization = MultiplierCharacterization()
     netlists = [load_netlist(n) for n in characterization.netlists]

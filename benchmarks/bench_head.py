@@ -23,8 +23,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from attention.head import GainCellHead, HeadCircuits, HeadConfig  # noqa: E402
-from circuits import REPO_ROOT  # noqa: E402
+from gaincell.attention.head import GainCellHead, HeadCircuits, HeadConfig  # noqa: E402
+from gaincell.circuits.files import TILE_DIR  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -57,7 +57,7 @@ def tile_times(path: Path) -> dict[str, float] | None:
     """SPICE versus array-simulation seconds per tile case, from a validation file."""
     if not path.is_file():
         return None
-    from attention.validate import load_validation
+    from gaincell.attention.validate import load_validation
 
     outputs, attrs = load_validation(path)
     n = outputs["spice/phi"].shape[0]
@@ -73,7 +73,7 @@ def tile_times(path: Path) -> dict[str, float] | None:
 
 
 def main(argv: list[str]) -> None:
-    validation = Path(argv[0]) if argv else REPO_ROOT / "data/tiles/tile_validation_sky130.h5"
+    validation = Path(argv[0]) if argv else TILE_DIR / "tile_validation_sky130.h5"
     circuits = HeadCircuits.from_surrogates("tt", 27.0)
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -25,12 +25,12 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from circuits import REPO_ROOT  # noqa: E402
-from surrogate import load  # noqa: E402
-from surrogate.interpolate import interpolate  # noqa: E402
+from gaincell.circuits.files import CHARACTERIZATION_DIR  # noqa: E402
+from gaincell.surrogate import load  # noqa: E402
+from gaincell.surrogate.interpolate import interpolate  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-CHARACTERIZATION = REPO_ROOT / "data" / "characterization"
+CHARACTERIZATION = CHARACTERIZATION_DIR
 POINTS = 1_000_000
 """Random in-domain points per evaluation."""
 REPEATS = 5
@@ -104,10 +104,10 @@ def spice_point_seconds(repeats: int = 20) -> dict[str, float]:
     """Seconds per multiplier DC point in ngspice (tt, 27 C): one isolated ``dc`` point on the
     loaded deck (median of ``repeats`` after a warm-up), amortised over a 91 x 37 nested
     ``dc`` on the same deck, and through ``simulate_spec`` for a 2 x 2 sweep."""
-    from characterize.multiplier import MultiplierCharacterization
-    from characterize.spec import Axis, SweepSpec
-    from characterize.sweep import simulate_spec
-    from circuits.runner import get_runner
+    from gaincell.characterize import Axis, SweepSpec
+    from gaincell.characterize.multiplier import MultiplierCharacterization
+    from gaincell.characterize.sweep import simulate_spec
+    from gaincell.circuits.runner import get_runner
 
     characterization = MultiplierCharacterization()
     deck = characterization.deck("tt").text
@@ -162,20 +162,22 @@ def spice_point_seconds(repeats: int = 20) -> dict[str, float]:
 
 
 def fit_seconds() -> dict[str, float]:
-    """Wall time of :func:`surrogate.fit.fit` on the shipped characterizations: fit only
+    """Wall time of :func:`gaincell.surrogate.fit` on the shipped characterizations: fit only
     (``holdout=0``) for the multiplier grid, its order-3 polynomial and the leakage model; and
     the multiplier grid with its fresh-SPICE hold-out (12 lattice points, one worker)."""
-    from surrogate.fit import fit
+    from gaincell.surrogate import FitOptions, fit
 
     multiplier = CHARACTERIZATION / "multiplier_sky130.h5"
     leakage = CHARACTERIZATION / "leakage_sky130.h5"
     cases: dict[str, Callable[[], Any]] = {
-        "multiplier_grid": lambda: fit(multiplier, kind="grid", holdout=0),
+        "multiplier_grid": lambda: fit(multiplier, FitOptions(kind="grid", holdout=0)),
         "multiplier_poly": lambda: fit(
-            multiplier, kind="poly", order=3, input_level=1.8, holdout=0
+            multiplier, FitOptions(kind="poly", order=3, input_level=1.8, holdout=0)
         ),
-        "leakage_grid": lambda: fit(leakage, kind="grid", holdout=0),
-        "multiplier_grid_holdout12": lambda: fit(multiplier, kind="grid", holdout=12, jobs=1),
+        "leakage_grid": lambda: fit(leakage, FitOptions(kind="grid", holdout=0)),
+        "multiplier_grid_holdout12": lambda: fit(
+            multiplier, FitOptions(kind="grid", holdout=12), jobs=1
+        ),
     }
     out = {}
     for key, function in cases.items():

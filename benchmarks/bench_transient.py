@@ -19,10 +19,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from characterize.parallel import resolve_jobs
-from characterize.spec import PRESET_DIR, SweepSpec
-from characterize.sweep import simulate_spec
-from circuits.runner import get_runner
+from gaincell.characterize.parallel import resolve_jobs
+from gaincell.characterize.spec import PRESET_DIR, SweepSpec
+from gaincell.characterize.sweep import simulate_spec
+from gaincell.circuits.runner import get_runner
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TRANSIENT_PRESETS = ("leakage_sky130", "relu_c2p_sky130", "signed_c2p_sky130", "mac_chain_sky130")

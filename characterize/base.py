@@ -5,13 +5,20 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from characterize.spec import AxisSpec, SettingSpec, SweepSpec
-from circuits.netlist import Deck, assemble_deck, load_netlist
-from circuits.runner import LoadedCircuit, SpiceError
+from gaincell.characterize.axes import AxisSpec, SettingSpec
+from gaincell.characterize.store import CharacterizationData
+from gaincell.circuits.netlist import Deck, assemble_deck, load_netlist
+from gaincell.circuits.runner import LoadedCircuit, SpiceError
+
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
+
+Extra = tuple[np.ndarray, str, str]
+"""An extra array a surrogate carries: (values, units, description)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,28 @@ class Characterization(ABC):
     into blocks across tasks."""
     setting_specs: ClassVar[dict[str, SettingSpec]] = {}
     """Scalar settings (time step, hold time, ...)."""
+
+    # -- what the surrogate layer needs to know about this circuit --------------------------
+    surrogate_quantity: ClassVar[str | None] = None
+    """The quantity a surrogate models by default; None: the circuit is not fitted."""
+    no_surrogate_reason: ClassVar[str] = "it has no surrogate quantity"
+    """Why it is not fitted (when :attr:`surrogate_quantity` is None)."""
+    surrogate_model: ClassVar[str] = "grid"
+    """Model the default quantity is fitted with: ``grid``, or ``leakage`` (waveforms over
+    hold time with an exponential tail)."""
+    holdout_points: ClassVar[int] = 0
+    """Fresh SPICE lattice points along the first (one analysis each) axis per corner for
+    validating a surrogate; 0 = not validated."""
+    surrogate_step_axes: ClassVar[tuple[str, ...]] = ()
+    """Axes whose first node stands apart in a grid surrogate (``GridSurrogate.step_axes``):
+    the value steps between the first and second node instead of ramping."""
+    mid_rail: ClassVar[float | None] = None
+    """Zero of the signed weight [V] (polynomial fits use y = v_store - mid_rail)."""
+
+    def surrogate_extras(self, data: CharacterizationData) -> dict[str, Extra]:
+        """Extra arrays a surrogate of this circuit carries, computed from its
+        characterization file: ``name -> (values, units, description)``."""
+        return {}
 
     def __init__(self) -> None:
         self.failures: list[dict] = []
@@ -136,10 +165,38 @@ class Characterization(ABC):
         ``(len(spec.temperatures), task.stop - task.start, *inner axes)``.
         """
 
-    def standalone_control(self, spec: SweepSpec) -> str:
-        """ngspice ``.control`` commands that run the whole inner sweep of one corner and
-        temperature in plain ``ngspice -b`` and write the results with ``wrdata``."""
-        raise NotImplementedError(f"{self.name} has no standalone deck")
+    standalone_vectors: ClassVar[tuple[str, ...]] = ()
+    """Vectors the standalone deck of one point writes with ``wrdata`` (after the scale)."""
+
+    def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
+        """ngspice commands that simulate one ``value`` of the outer (blocked) axis at one
+        temperature on a freshly loaded deck, exactly as :meth:`simulate` does."""
+        raise NotImplementedError(f"{self.name} has no per-point commands")
+
+    def standalone_output(self) -> str:
+        """Where the standalone deck's ``wrdata`` writes, relative to the folder ngspice runs
+        in (``gaincell deck`` creates ``build/``)."""
+        return f"build/{self.name.replace('-', '_')}.txt"
+
+    def standalone_control(self, spec: SweepSpec, value: float | None = None) -> str:
+        """ngspice ``.control`` commands for plain ``ngspice -b``: simulate one ``value`` of the
+        outer axis (default: its middle value) at the spec's first temperature and write
+        :attr:`standalone_vectors` with ``wrdata`` to :meth:`standalone_output`."""
+        outer = next(iter(self.axis_specs))
+        if value is None:
+            values = spec.axes[outer].values()
+            value = float(values[len(values) // 2])
+        out = self.standalone_output()
+        return "\n".join(
+            [
+                "set wr_vecnames",
+                "set wr_singlescale",
+                *self.point_commands(spec, value, spec.temperatures[0]),
+                f"wrdata {out} {' '.join(self.standalone_vectors)}",
+                f"echo {self.name}: {outer} = {value:.6g}, wrote {out}",
+                "quit 0",
+            ]
+        )
 
     def axis_values(self, spec: SweepSpec) -> dict[str, tuple[np.ndarray, str, str]]:
         """``name -> (values, units, description)`` for the in-ngspice axes."""

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from characterize.base import Characterization, Quantity, Task
-from characterize.measure import energy, pulse_width
-from characterize.spec import Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
-from circuits.runner import LoadedCircuit
+from gaincell.characterize.axes import Axis, AxisSpec, SettingSpec, SpecError
+from gaincell.characterize.base import Characterization, Extra, Quantity, Task
+from gaincell.characterize.measure import energy, pulse_width
+from gaincell.characterize.store import CharacterizationData
+from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, V_MID
+from gaincell.circuits.runner import LoadedCircuit
 
-LOGIC_THRESHOLD_V = 0.9
-"""Half of the 1.8 V supply: where a digital output counts as high."""
-GEAR = "option method=gear"
-"""Gear integration for every transient: the default trapezoidal rule rings in the currents
-of ideal sources driving capacitive nodes (+-80 uA from step to step in the MAC chain), which
-the energy integrals would count as energy drawn."""
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
 
 STATIC_WINDOW_S = 3e-9
 """Length of the quiet window before the conversion opens over which the static bias power
@@ -49,6 +49,13 @@ class ChargeToPulseCharacterization(Characterization):
     setting_specs = _TIMING
     signed = False
     """Whether the converter also outputs a sign."""
+    surrogate_quantity = "width"
+    holdout_points = 9
+
+    def surrogate_extras(self, data: CharacterizationData) -> dict[str, Extra]:
+        """Where the converter switches and its column capacitance (see
+        :func:`converter_extras`)."""
+        return converter_extras(data)
 
     def check_spec(self, spec: SweepSpec) -> None:
         settings = spec.settings
@@ -89,6 +96,21 @@ class ChargeToPulseCharacterization(Characterization):
             base += (Quantity("sign", "", "latched sign output at the end: 1 = negative charge"),)
         return base
 
+    @property
+    def standalone_vectors(self) -> tuple[str, ...]:  # type: ignore[override]
+        names = ("v(out)", "v(vdd)", "i(vdd)", "v(vmid)", "i(vmid)", "v(col)")
+        return (*names, "v(sign)") if self.signed else names
+
+    def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
+        settings = spec.settings
+        return [
+            f"alterparam qin={value:.9g}",
+            "reset",  # re-evaluates parameters, and restores the deck's temperature
+            f"option temp={temperature:.12g}",
+            GEAR,
+            f"tran {settings['time_step']:.6g} {settings['t_stop']:.9g}",
+        ]
+
     def simulate(
         self, circuit: LoadedCircuit, spec: SweepSpec, task: Task
     ) -> dict[str, np.ndarray]:
@@ -96,19 +118,10 @@ class ChargeToPulseCharacterization(Characterization):
         settings = spec.settings
         n_t, n_q = len(spec.temperatures), len(charges)
         out = {q.name: np.full((n_t, n_q), np.nan) for q in self.quantities}
-        tran = f"tran {settings['time_step']:.6g} {settings['t_stop']:.9g}"
-        names = ["time", "v(out)", "v(vdd)", "i(vdd)", "v(vmid)", "i(vmid)", "v(col)"]
-        if self.signed:
-            names.append("v(sign)")
+        names = ["time", *self.standalone_vectors]
         for ti, temperature in enumerate(spec.temperatures):
             for qi, charge in enumerate(charges):
-                commands = [
-                    f"alterparam qin={charge:.9g}",
-                    "reset",  # re-evaluates parameters, and restores the deck's temperature
-                    f"option temp={temperature:.12g}",
-                    GEAR,
-                    tran,
-                ]
+                commands = self.point_commands(spec, charge, temperature)
                 if not self.run_point(
                     circuit, commands, task.corner, temperature, {"charge": float(charge)}
                 ):
@@ -144,3 +157,93 @@ class SignedChargeToPulse(ChargeToPulseCharacterization):
     name = "signed-c2p"
     netlists = ("c2p_blocks", "signed_c2p", "signed_c2p_tb")
     signed = True
+
+
+def sign_threshold(data: CharacterizationData) -> np.ndarray:
+    """Charge at which the signed converter's sign output flips, per corner and temperature.
+
+    The flip lies between the last charge read as negative and the first read as positive;
+    within that bracket it is placed where the two straight flanks of the output width
+    (|charge| plus the converter's offset: a V shape) meet, from the two points on each side
+    next to the bracket."""
+    sign, charge = data.quantities["sign"], data.axes["charge"].values
+    width = data.quantities["width"]
+    threshold = np.full(sign.shape[:2], np.nan)
+    for index in np.ndindex(threshold.shape):
+        negative = np.flatnonzero(sign[index] > 0.5)
+        if not negative.size or negative[-1] + 1 >= charge.size:
+            continue
+        k = negative[-1]
+        low, high = charge[k], charge[k + 1]
+        threshold[index] = 0.5 * (low + high)
+        if k >= 2 and k + 2 < charge.size:
+            w = width[index]
+            left = np.polyfit(charge[k - 2 : k], w[k - 2 : k], 1)
+            right = np.polyfit(charge[k + 1 : k + 3], w[k + 1 : k + 3], 1)
+            if right[0] != left[0]:
+                vertex = (left[1] - right[1]) / (right[0] - left[0])
+                threshold[index] = float(np.clip(vertex, low, high))
+    return threshold
+
+
+def on_threshold(data: CharacterizationData) -> np.ndarray:
+    """Charge at which the ReLU converter starts to give a pulse, per corner and temperature.
+
+    The converter switches from no pulse to its minimum pulse (the comparator's delay, about
+    0.7 ns) at a small charge: the step lies between the last charge with no pulse and the
+    first with one, and is placed at their midpoint (NaN if the sweep has no such pair)."""
+    width, charge = data.quantities["width"], data.axes["charge"].values
+    threshold = np.full(width.shape[:2], np.nan)
+    for index in np.ndindex(threshold.shape):
+        on = np.flatnonzero(width[index] > 0)
+        if on.size and on[0] > 0:
+            threshold[index] = 0.5 * (charge[on[0] - 1] + charge[on[0]])
+    return threshold
+
+
+def column_capacitance(data: CharacterizationData) -> np.ndarray:
+    """The converter's column capacitance [F] per corner and temperature: the slope of the
+    integrated charge over the column's drop from mid-rail when the conversion opens, within
+    +-0.6 pC (both rails' margin)."""
+    charge = data.axes["charge"].values
+    drop = V_MID - data.quantities["v_col"]
+    capacitance = np.full(drop.shape[:2], np.nan)
+    for index in np.ndindex(capacitance.shape):
+        ok = np.isfinite(drop[index]) & (np.abs(charge) <= 0.6e-12)
+        if ok.sum() >= 2:
+            capacitance[index] = np.polyfit(drop[index][ok], charge[ok], 1)[0]
+    return capacitance
+
+
+def converter_extras(data: CharacterizationData) -> dict[str, Extra]:
+    """What a converter's surrogate carries beside its width: where it switches (the ReLU's
+    first pulse, the signed converter's sign flip) and its column capacitance, per corner and
+    temperature (axes corner, temperature; the temperatures in ``temperatures``)."""
+    aux: dict[str, Extra] = {}
+    if "sign" in data.quantities:
+        aux["sign_threshold"] = (
+            sign_threshold(data),
+            "C",
+            "charge below which the sign output reads negative, per corner and temperature "
+            "(axes corner, temperature)",
+        )
+    else:
+        aux["on_threshold"] = (
+            on_threshold(data),
+            "C",
+            "charge above which the converter gives a pulse (no pulse below), per corner and "
+            "temperature (axes corner, temperature)",
+        )
+    if "v_col" in data.quantities:
+        aux["column_capacitance"] = (
+            column_capacitance(data),
+            "F",
+            "the converter's column capacitance: charge over the column's drop from mid-rail "
+            "at the conversion start, per corner and temperature (axes corner, temperature)",
+        )
+    aux["temperatures"] = (
+        data.axes["temperature"].values,
+        "degC",
+        "temperatures of the per-corner-and-temperature entries",
+    )
+    return aux

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from characterize.base import Characterization, Quantity, Task
-from characterize.c2p import GEAR
-from characterize.measure import LSB_V, energy, retention_time_constant, time_to_drift
-from characterize.spec import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
-from circuits.runner import LoadedCircuit
+from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError
+from gaincell.characterize.base import Characterization, Quantity, Task
+from gaincell.characterize.measure import LSB_V, energy, retention_time_constant, time_to_drift
+from gaincell.circuits.design import GEAR
+from gaincell.circuits.runner import LoadedCircuit
+
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
 
 HOLD_OFFSET_S = 3e-9
 """The hold starts this long after the write word line starts to fall (bit line parked)."""
@@ -18,6 +23,9 @@ class LeakageCharacterization(Characterization):
     """Retention of ``gaincell_multiplier`` in ``leakage_tb``: one transient per written value."""
 
     name = "leakage"
+    surrogate_quantity = "v_store_t"
+    surrogate_model = "leakage"
+    holdout_points = 4
     netlists = ("gaincell_multiplier", "leakage_tb")
     axes = ("corner", "temperature", "v_store", "time")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
@@ -79,35 +87,55 @@ class LeakageCharacterization(Characterization):
         """The values written, one transient each (tests replace this to force a failure)."""
         return spec.v_store.values()
 
+    standalone_vectors = ("v(xcell.store)", "v(wbl)", "i(vwbls)", "v(wwl)", "i(vwwl)")
+
+    @staticmethod
+    def hold_start(spec: SweepSpec) -> float:
+        """When the hold begins [s]: the write's end plus a settling offset."""
+        return spec.settings["t_write"] + HOLD_OFFSET_S
+
+    @staticmethod
+    def _setup_commands(spec: SweepSpec) -> list[str]:
+        return [
+            f"alterparam t_write={spec.settings['t_write']:.6g}",
+            "reset",  # re-evaluates parameters; also restores the deck's temperature
+            GEAR,
+        ]
+
+    def _value_commands(self, spec: SweepSpec, value: float) -> list[str]:
+        stop = self.hold_start(spec) + spec.axes["time"].values()[-1]
+        # Fine steps through the write, then let ngspice grow them over the long hold.
+        tran = f"tran {spec.settings['time_step']:.6g} {stop:.9g} 0 {stop / 200:.6g}"
+        return [f"alter vinit dc={value:.12g}", tran]
+
+    def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
+        return [
+            *self._setup_commands(spec),
+            f"option temp={temperature:.12g}",
+            *self._value_commands(spec, value),
+        ]
+
     def simulate(
         self, circuit: LoadedCircuit, spec: SweepSpec, task: Task
     ) -> dict[str, np.ndarray]:
         values = self.written_values(spec)[task.start : task.stop]
         hold_times = spec.axes["time"].values()
-        t_write = spec.settings["t_write"]
-        hold_start = t_write + HOLD_OFFSET_S
-        stop = hold_start + hold_times[-1]
+        hold_start = self.hold_start(spec)
         n_t, n_v = len(spec.temperatures), len(values)
         out = {
             "v_store_t": np.full((n_t, n_v, len(hold_times)), np.nan),
             **{q.name: np.full((n_t, n_v), np.nan) for q in self.quantities[1:]},
         }
-        # Fine steps through the write, then let ngspice grow them over the long hold.
-        tran = f"tran {spec.settings['time_step']:.6g} {stop:.9g} 0 {stop / 200:.6g}"
-        circuit.command(f"alterparam t_write={t_write:.6g}")
-        circuit.command("reset")  # re-evaluates parameters; also restores the deck's temperature
-        circuit.command(GEAR)
+        for command in self._setup_commands(spec):
+            circuit.command(command)
         for ti, temperature in enumerate(spec.temperatures):
             circuit.command(f"option temp={temperature:.12g}")
             for vi, value in enumerate(values):
                 point = {"v_store": float(value)}
-                if not self.run_point(
-                    circuit, [f"alter vinit dc={value:.12g}", tran], task.corner, temperature, point
-                ):
+                commands = self._value_commands(spec, value)
+                if not self.run_point(circuit, commands, task.corner, temperature, point):
                     continue
-                vec = circuit.vectors(
-                    ["time", "v(xcell.store)", "v(wbl)", "i(vwbls)", "v(wwl)", "i(vwwl)"]
-                )
+                vec = circuit.vectors(["time", *self.standalone_vectors])
                 t, v = vec["time"], vec["v(xcell.store)"]
                 held = t >= hold_start
                 t_hold, v_hold = t[held] - hold_start, v[held]

@@ -3,23 +3,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from characterize.base import Characterization, Quantity, Task
-from characterize.c2p import GEAR, LOGIC_THRESHOLD_V
-from characterize.measure import energy, pulse_width
-from characterize.spec import Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
-from circuits.runner import LoadedCircuit
+from gaincell.characterize.axes import Axis, AxisSpec, SettingSpec, SpecError
+from gaincell.characterize.base import Characterization, Quantity, Task
+from gaincell.characterize.measure import energy, pulse_width
+from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, T_MAX
+from gaincell.circuits.runner import LoadedCircuit
+
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
 
 ROWS = 8
 """Rows of each column in ``mac_chain_tb``."""
-T_MAX = 15e-9
-"""Longest input pulse, in seconds."""
 K_MAC = (10e-9, 25e-9)
 RELU_CONVERSION = (27e-9, 45e-9)
 V_MAC = (27e-9, 42e-9)
 SIGNED_CONVERSION = (45e-9, 68e-9)
 """Windows of the testbench's phases, in seconds."""
+STOP_S = 68e-9
+"""End of the transient, in seconds."""
 
 WAVEFORMS = {
     "v_q0": "v(q0)",
@@ -59,6 +64,10 @@ class MacChainCharacterization(Characterization):
     """``mac_chain_tb``: one transient per case, waveforms resampled on a uniform time grid."""
 
     name = "mac-chain"
+    no_surrogate_reason = (
+        "mac-chain is a demonstration transient of the whole chain; fit its parts "
+        "(multiplier, relu-c2p, signed-c2p) instead"
+    )
     netlists = ("gaincell_multiplier", "c2p_blocks", "relu_c2p", "signed_c2p", "mac_chain_tb")
     axes = ("corner", "temperature", "case", "time")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
@@ -99,12 +108,29 @@ class MacChainCharacterization(Characterization):
         if case.start != int(case.start) or case.step != 1:
             raise SpecError("axis case must count whole cases, e.g. 0:3:4")
 
+    standalone_vectors = tuple(WAVEFORMS.values())
+
+    def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
+        inputs = case_inputs(round(value), int(spec.settings["seed"]))
+        params = " ".join(
+            [f"wq{i}={w:.6g}" for i, w in enumerate(inputs["wq"])]
+            + [f"wp{i}={w:.6g}" for i, w in enumerate(inputs["wp"]) if i > 0]
+        )
+        commands = [f"alterparam {p}" for p in params.split()] + ["reset"]
+        commands += [f"alter vwk{i} dc={k:.6g}" for i, k in enumerate(inputs["k"])]
+        commands += [f"alter vwv{i} dc={v:.6g}" for i, v in enumerate(inputs["v"])]
+        return [
+            *commands,
+            f"option temp={temperature:.12g}",
+            GEAR,
+            f"tran {spec.settings['time_step']:.6g} {STOP_S:.6g}",
+        ]
+
     def simulate(
         self, circuit: LoadedCircuit, spec: SweepSpec, task: Task
     ) -> dict[str, np.ndarray]:
         cases = spec.axes["case"].values()[task.start : task.stop].round().astype(int)
         grid = spec.axes["time"].values()
-        stop = 68e-9
         n_t, n_c = len(spec.temperatures), len(cases)
         out = {
             q.name: np.full((n_t, n_c, len(grid)) if q.axes is None else (n_t, n_c), np.nan)
@@ -130,22 +156,9 @@ class MacChainCharacterization(Characterization):
             + [f"v({w})" for w in writers]
             + [f"i(v{w})" for w in writers]
         )
-        seed = int(spec.settings["seed"])
         for ti, temperature in enumerate(spec.temperatures):
             for ci, case in enumerate(cases):
-                inputs = case_inputs(int(case), seed)
-                params = " ".join(
-                    [f"wq{i}={w:.6g}" for i, w in enumerate(inputs["wq"])]
-                    + [f"wp{i}={w:.6g}" for i, w in enumerate(inputs["wp"]) if i > 0]
-                )
-                commands = [f"alterparam {p}" for p in params.split()] + ["reset"]
-                commands += [f"alter vwk{i} dc={k:.6g}" for i, k in enumerate(inputs["k"])]
-                commands += [f"alter vwv{i} dc={v:.6g}" for i, v in enumerate(inputs["v"])]
-                commands += [
-                    f"option temp={temperature:.12g}",
-                    GEAR,
-                    f"tran {spec.settings['time_step']:.6g} {stop:.6g}",
-                ]
+                commands = self.point_commands(spec, case, temperature)
                 point = {"case": int(case)}
                 if not self.run_point(circuit, commands, task.corner, temperature, point):
                     continue

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from characterize.base import Characterization, Quantity, Task
-from characterize.spec import CORE_DEVICE_MAX_V, Axis, AxisSpec, SpecError, SweepSpec
-from circuits.runner import LoadedCircuit, SpiceError
+from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SpecError
+from gaincell.characterize.base import Characterization, Quantity, Task
+from gaincell.circuits.design import V_MID
+from gaincell.circuits.runner import LoadedCircuit, SpiceError
 
-V_MID = 0.9
-"""Mid-rail: the column line's voltage and the zero of the signed weight, in volts."""
-V_DD = 1.8
-"""Read supply, in volts."""
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
 
 
 class MultiplierCharacterization(Characterization):
     """DC characteristic of ``gaincell_multiplier`` in ``multiplier_tb``."""
 
     name = "multiplier"
+    surrogate_quantity = "i_out"
+    holdout_points = 12
+    mid_rail = V_MID
     netlists = ("gaincell_multiplier", "multiplier_tb")
     quantities = (
         Quantity(
@@ -63,15 +67,21 @@ class MultiplierCharacterization(Characterization):
             f"vwbl {store_start:.12g} {store_stop + 0.01 * store_step:.12g} {store_step:.12g}"
         )
 
-    def standalone_control(self, spec: SweepSpec) -> str:
+    def standalone_output(self) -> str:
+        return "build/multiplier_dc.txt"
+
+    def standalone_control(self, spec: SweepSpec, value: float | None = None) -> str:
+        """The whole (v_store, v_in) sweep of one corner and temperature (``value`` unused)."""
+        out = self.standalone_output()
         return "\n".join(
             [
                 "set wr_vecnames",
                 "set wr_singlescale",
+                f"option temp={spec.temperatures[0]:.12g}",
                 self.dc_command(spec, spec.v_store.start, spec.v_store.stop),
                 "let i_out = -i(vout)",
-                "wrdata multiplier_dc.txt v(wbl) v(in) i_out",
-                "echo multiplier: wrote multiplier_dc.txt (columns v_store v_in i_out)",
+                f"wrdata {out} v(wbl) v(in) i_out",
+                f"echo multiplier: wrote {out} (columns v_store v_in i_out)",
                 "quit 0",
             ]
         )

@@ -3,12 +3,17 @@ floating (see ``netlists/multiplier_pulse_tb.sp`` for why this differs from the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from characterize.base import Characterization, Quantity, Task
-from characterize.c2p import GEAR
-from characterize.spec import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError, SweepSpec
-from circuits.runner import LoadedCircuit
+from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError
+from gaincell.characterize.base import Characterization, Quantity, Task
+from gaincell.circuits.design import GEAR
+from gaincell.circuits.runner import LoadedCircuit
+
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
 
 CELLS = 16
 """Cells in the testbench: pulse widths are simulated 16 per transient."""
@@ -20,6 +25,10 @@ class MultiplierPulseCharacterization(Characterization):
     """``multiplier_pulse_tb``: one transient per written value and block of 16 widths."""
 
     name = "multiplier-pulse"
+    surrogate_quantity = "charge"
+    holdout_points = 8
+    # a pulse of zero width delivers no charge, any pulse at least its edge charge
+    surrogate_step_axes = ("width",)
     netlists = ("gaincell_multiplier", "multiplier_pulse_tb")
     axes = ("corner", "temperature", "v_store", "v_col", "width")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
@@ -63,30 +72,58 @@ class MultiplierPulseCharacterization(Characterization):
         if spec.settings.get("time_step", 1.0) <= 0:
             raise SpecError(f"setting time_step must be positive, got {spec.settings['time_step']}")
 
+    standalone_vectors = tuple(f"v(q{k})" for k in range(CELLS))
+
+    @staticmethod
+    def t_pulse(spec: SweepSpec) -> float:
+        """When the input pulses start [s]."""
+        return spec.settings["t_write"] + 5e-9
+
+    @classmethod
+    def _block_commands(cls, spec: SweepSpec, block: np.ndarray, column: float) -> list[str]:
+        """Set up one block of up to :data:`CELLS` widths (one cell each) with the column held
+        at ``column`` volts."""
+        padded = np.concatenate([block, np.zeros(CELLS - len(block))])
+        # one parameter per alterparam: ngspice ignores the rest of a longer line
+        return [
+            *(f"alterparam w{k}={width:.9g}" for k, width in enumerate(padded)),
+            f"alterparam t_write={spec.settings['t_write']:.6g}",
+            f"alterparam t_pulse={cls.t_pulse(spec):.9g}",
+            f"alterparam vcol_level={column:.9g}",
+            "reset",  # re-evaluates parameters; restores the deck's temperature
+            GEAR,
+        ]
+
+    def _value_commands(self, spec: SweepSpec, value: float) -> list[str]:
+        stop = self.t_pulse(spec) + float(spec.axes["width"].values().max()) + SETTLE_S
+        return [f"alter vinit dc={value:.12g}", f"tran {spec.settings['time_step']:.6g} {stop:.9g}"]
+
+    def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
+        """One written value with the first block of widths (cell k gets width k), the column
+        at the middle of its axis (mid-rail by default)."""
+        columns = spec.axes["v_col"].values()
+        return [
+            *self._block_commands(
+                spec, spec.axes["width"].values()[:CELLS], columns[len(columns) // 2]
+            ),
+            f"option temp={temperature:.12g}",
+            *self._value_commands(spec, value),
+        ]
+
     def simulate(
         self, circuit: LoadedCircuit, spec: SweepSpec, task: Task
     ) -> dict[str, np.ndarray]:
         values = spec.v_store.values()[task.start : task.stop]
         widths = spec.axes["width"].values()
         columns = spec.axes["v_col"].values()
-        settings = spec.settings
-        t_pulse = settings["t_write"] + 5e-9
-        stop = t_pulse + float(widths.max()) + SETTLE_S
+        t_pulse = self.t_pulse(spec)
         out = np.full((len(spec.temperatures), len(values), len(columns), len(widths)), np.nan)
-        tran = f"tran {settings['time_step']:.6g} {stop:.9g}"
-        meters = [f"v(q{k})" for k in range(CELLS)]
+        meters = list(self.standalone_vectors)
         for ci, column in enumerate(columns):
             for start in range(0, len(widths), CELLS):
                 block = widths[start : start + CELLS]
-                padded = np.concatenate([block, np.zeros(CELLS - len(block))])
-                # one parameter per alterparam: ngspice ignores the rest of a longer line
-                for k, width in enumerate(padded):
-                    circuit.command(f"alterparam w{k}={width:.9g}")
-                circuit.command(f"alterparam t_write={settings['t_write']:.6g}")
-                circuit.command(f"alterparam t_pulse={t_pulse:.9g}")
-                circuit.command(f"alterparam vcol_level={column:.9g}")
-                circuit.command("reset")  # re-evaluates parameters; restores the temperature
-                circuit.command(GEAR)
+                for command in self._block_commands(spec, block, column):
+                    circuit.command(command)
                 for ti, temperature in enumerate(spec.temperatures):
                     circuit.command(f"option temp={temperature:.12g}")
                     for vi, value in enumerate(values):
@@ -95,7 +132,7 @@ class MultiplierPulseCharacterization(Characterization):
                             "v_col": float(column),
                             "widths": [float(w) for w in block],
                         }
-                        commands = [f"alter vinit dc={value:.12g}", tran]
+                        commands = self._value_commands(spec, value)
                         if not self.run_point(circuit, commands, task.corner, temperature, point):
                             continue
                         vec = circuit.vectors(["time", *meters])

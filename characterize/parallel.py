@@ -32,9 +32,9 @@ def run_parallel(
     process. ngspice and BLAS are limited to one thread per process.
     """
     jobs = resolve_jobs(jobs)
-    from circuits.runner import SINGLE_THREAD_ENV
+    from gaincell.circuits.runner import start_up
 
-    os.environ.update(SINGLE_THREAD_ENV)  # inherited by the workers
+    start_up()  # one thread per process, inherited by the workers
     bar = tqdm(total=len(arguments), desc=description, disable=not progress, unit="task")
     results: list[Result] = []
     try:

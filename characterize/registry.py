@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from characterize.base import Characterization
+from gaincell.characterize.axes import SpecError
+from gaincell.characterize.base import Characterization
+from gaincell.characterize.c2p import ReluChargeToPulse, SignedChargeToPulse
+from gaincell.characterize.leakage import LeakageCharacterization
+from gaincell.characterize.mac_chain import MacChainCharacterization
+from gaincell.characterize.multiplier import MultiplierCharacterization
+from gaincell.characterize.multiplier_pulse import MultiplierPulseCharacterization
 
-
-def _all() -> dict[str, type[Characterization]]:
-    from characterize.c2p import ReluChargeToPulse, SignedChargeToPulse
-    from characterize.leakage import LeakageCharacterization
-    from characterize.mac_chain import MacChainCharacterization
-    from characterize.multiplier import MultiplierCharacterization
-    from characterize.multiplier_pulse import MultiplierPulseCharacterization
-
-    classes = (
+CHARACTERIZATIONS: dict[str, type[Characterization]] = {
+    cls.name: cls
+    for cls in (
         MultiplierCharacterization,
         MultiplierPulseCharacterization,
         LeakageCharacterization,
@@ -20,19 +20,17 @@ def _all() -> dict[str, type[Characterization]]:
         SignedChargeToPulse,
         MacChainCharacterization,
     )
-    return {cls.name: cls for cls in classes}
+}
+"""Every circuit ``gaincell characterize`` accepts, by name; add a new class here."""
 
 
 def available() -> list[str]:
     """Names that ``gaincell characterize`` accepts."""
-    return sorted(_all())
+    return sorted(CHARACTERIZATIONS)
 
 
 def get_characterization(name: str) -> Characterization:
     """The characterization registered as ``name``."""
-    from characterize.spec import SpecError
-
-    classes = _all()
-    if name not in classes:
-        raise SpecError(f"unknown circuit {name!r}; known: {', '.join(sorted(classes))}")
-    return classes[name]()
+    if name not in CHARACTERIZATIONS:
+        raise SpecError(f"unknown circuit {name!r}; known: {', '.join(available())}")
+    return CHARACTERIZATIONS[name]()

@@ -11,121 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from circuits.pdk import CORNERS
-
-CORE_DEVICE_MAX_V = 1.8
-"""Highest terminal voltage of sky130's 1.8 V core devices (nfet_01v8, pfet_01v8[_lvt])."""
-TEMPERATURE_RANGE_C = (-55.0, 150.0)
-"""Temperatures the sky130 models are meant for, in degrees Celsius."""
-MAX_POINTS_PER_AXIS = 2001
-"""Upper bound on one swept axis, to catch typos such as 1e6 points."""
+from gaincell.characterize.axes import TEMPERATURE_RANGE_C, Axis, SpecError
+from gaincell.characterize.registry import get_characterization
+from gaincell.circuits.pdk import CORNERS
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 """Shipped TOML job files."""
-
-
-class SpecError(ValueError):
-    """A sweep specification that cannot be run."""
-
-
-@dataclass(frozen=True)
-class Axis:
-    """A linearly spaced swept axis: ``points`` values from ``start`` to ``stop`` inclusive."""
-
-    start: float
-    """First value (volts for voltage axes)."""
-    stop: float
-    """Last value; must be greater than ``start``."""
-    points: int
-    """Number of values, at least 2."""
-    scale: str = "linear"
-    """``linear`` or ``log`` (geometric spacing; needs a positive start)."""
-
-    def validate(self, name: str, low: float, high: float, unit: str = "V") -> None:
-        """Raise :class:`SpecError` if the axis is empty, reversed or outside ``[low, high]``."""
-        for label, value in (("start", self.start), ("stop", self.stop)):
-            if not isinstance(value, int | float) or not math.isfinite(value):
-                raise SpecError(f"axis {name}: {label} must be a finite number, got {value!r}")
-        if not isinstance(self.points, int) or isinstance(self.points, bool):
-            raise SpecError(f"axis {name}: points must be an integer, got {self.points!r}")
-        if self.points < 2:
-            raise SpecError(f"axis {name} is empty: it needs at least 2 points, got {self.points}")
-        if self.points > MAX_POINTS_PER_AXIS:
-            raise SpecError(f"axis {name}: {self.points} points exceeds {MAX_POINTS_PER_AXIS}")
-        if self.stop <= self.start:
-            raise SpecError(
-                f"axis {name} is reversed or empty: start {self.start} {unit} must be below "
-                f"stop {self.stop} {unit}"
-            )
-        if self.scale not in ("linear", "log"):
-            raise SpecError(f"axis {name}: scale must be linear or log, got {self.scale!r}")
-        if self.scale == "log" and self.start <= 0:
-            raise SpecError(f"axis {name}: a log axis needs a positive start, got {self.start}")
-        if self.start < low or self.stop > high:
-            raise SpecError(
-                f"axis {name} spans {self.start}..{self.stop} {unit}, outside the devices' "
-                f"rating {low}..{high} {unit}"
-            )
-
-    @property
-    def step(self) -> float:
-        """Spacing between values (linear axes)."""
-        return (self.stop - self.start) / (self.points - 1)
-
-    def values(self) -> np.ndarray:
-        """The axis values."""
-        if self.scale == "log":
-            return np.geomspace(self.start, self.stop, self.points)
-        return np.linspace(self.start, self.stop, self.points)
-
-    @classmethod
-    def parse(cls, text: str) -> Axis:
-        """``"start:stop:points[:log]"`` (CLI form) to an axis."""
-        parts = text.split(":")
-        if len(parts) not in (3, 4):
-            raise SpecError(f"axis {text!r}: expected start:stop:points, e.g. 0:1.8:37")
-        try:
-            scale = parts[3] if len(parts) == 4 else "linear"
-            return cls(float(parts[0]), float(parts[1]), int(parts[2]), scale)
-        except ValueError as error:
-            raise SpecError(f"axis {text!r}: {error}") from None
-
-
-@dataclass(frozen=True)
-class AxisSpec:
-    """What a characterization accepts on one in-ngspice axis."""
-
-    default: Axis
-    """Axis used when a spec does not give one."""
-    low: float
-    """Lowest allowed value (device rating or physical limit)."""
-    high: float
-    """Highest allowed value."""
-    units: str
-    """Units of the values."""
-    description: str
-    """What the axis is."""
-    holdout_points: int | None = None
-    """Lattice points along this axis in a surrogate's SPICE hold-out (None: the fit's
-    default); set for axes that cost one transient per value."""
-
-
-@dataclass(frozen=True)
-class SettingSpec:
-    """A scalar setting of a characterization (time step, hold time, ...)."""
-
-    default: float
-    """Value used when a spec does not give one."""
-    low: float
-    """Smallest allowed value."""
-    high: float
-    """Largest allowed value."""
-    units: str
-    """Units."""
-    description: str
-    """What it sets."""
-    positive: bool = True
-    """Whether zero is excluded."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +24,7 @@ class SweepSpec:
     """What to characterize: a circuit over in-ngspice axes, corners and temperatures."""
 
     circuit: str = "multiplier"
-    """Registered characterization name (see ``characterize.registry``)."""
+    """Registered characterization name (see ``gaincell.characterize.registry``)."""
     axes: dict[str, Axis] = field(default_factory=dict)
     """In-ngspice axes by name (e.g. ``v_in``, ``v_store``); missing ones take the circuit's
     defaults."""
@@ -145,8 +36,6 @@ class SweepSpec:
     """Circuit settings (time step, hold time, ...); missing ones take the circuit's defaults."""
 
     def __post_init__(self) -> None:
-        from characterize.registry import get_characterization
-
         characterization = get_characterization(self.circuit)  # raises for an unknown circuit
         object.__setattr__(self, "corners", tuple(self.corners))
         object.__setattr__(self, "temperatures", tuple(float(t) for t in self.temperatures))
@@ -172,8 +61,6 @@ class SweepSpec:
 
     def validate(self) -> None:
         """Raise :class:`SpecError` naming the first problem."""
-        from characterize.registry import get_characterization
-
         characterization = get_characterization(self.circuit)
         characterization.check_spec(self)  # first: its messages name the physical quantity
         for name, axis_spec in characterization.axis_specs.items():
@@ -257,6 +144,12 @@ class SweepSpec:
     def from_json(cls, text: str) -> SweepSpec:
         """Inverse of :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_recorded(cls, recorded: str | dict[str, Any]) -> SweepSpec:
+        """The spec a characterization file records (its ``sweep_spec`` provenance: JSON text,
+        or the dict :func:`read_characterization` decodes it to)."""
+        return cls.from_dict(recorded) if isinstance(recorded, dict) else cls.from_json(recorded)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SweepSpec:

@@ -19,16 +19,15 @@ or bad input never leaves a partial file at the requested path.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
+
+from gaincell.circuits.h5 import StoreError, atomic_h5, open_h5
 
 FORMAT = "gaincell-characterization"
 """Value of the root ``format`` attribute."""
@@ -47,43 +46,6 @@ REQUIRED_PROVENANCE = (
     "git_commit",
     "created",
 )
-
-
-class StoreError(ValueError):
-    """A characterization file that cannot be written or read."""
-
-
-def check_writable(path: str | Path) -> Path:
-    """Fail early, before any simulation, if ``path`` cannot be written."""
-    path = Path(path)
-    if path.suffix not in (".h5", ".hdf5"):
-        raise StoreError(f"output {path} must end in .h5 or .hdf5")
-    if path.is_dir():
-        raise StoreError(f"output {path} is a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise StoreError(f"cannot write {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise StoreError(f"cannot write {path}: folder {parent} is not writable")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise StoreError(f"cannot write {path}: the existing file is read-only")
-    return path
-
-
-@contextmanager
-def atomic_h5(path: str | Path) -> Iterator[h5py.File]:
-    """Open a temporary HDF5 file next to ``path``; rename it to ``path`` only on success."""
-    path = check_writable(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        with h5py.File(temporary, "w") as h5:
-            yield h5
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _attr(value: Any) -> Any:
@@ -131,9 +93,13 @@ class CharacterizationData:
             if axis in index:
                 values = self.axes[axis].values
                 wanted = index[axis]
-                matches = np.flatnonzero(
-                    values == wanted if values.dtype.kind in "OUS" else np.isclose(values, wanted)
-                )
+                if values.dtype.kind in "OUS":
+                    matches = np.flatnonzero(values == wanted)
+                else:  # relative to the axis' scale: charges are ~1e-12, times ~1e-9
+                    scale = float(np.max(np.abs(values))) or 1.0
+                    matches = np.flatnonzero(
+                        np.isclose(values, wanted, rtol=1e-9, atol=1e-9 * scale)
+                    )
                 if matches.size == 0:
                     raise StoreError(f"{axis}={wanted!r} not in {list(values)}")
                 slicer.append(int(matches[0]))
@@ -175,17 +141,6 @@ def write_characterization(path: str | Path, data: CharacterizationData) -> Path
             for dim, axis_name in enumerate(names):
                 dataset.dims[dim].attach_scale(axes_group[axis_name])
     return path
-
-
-def open_h5(path: Path, what: str, error: type[Exception]) -> h5py.File:
-    """Open ``path`` read-only, raising ``error`` with a clear message if it is missing or is
-    not HDF5 (``what`` names the expected kind of file)."""
-    if not path.is_file():
-        raise error(f"{what} file {path} not found")
-    try:
-        return h5py.File(path, "r")
-    except OSError as problem:
-        raise error(f"{path} is not a readable HDF5 file ({problem})") from None
 
 
 def read_characterization(path: str | Path) -> CharacterizationData:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -13,19 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from characterize.base import Task
-from characterize.parallel import run_parallel
-from characterize.registry import get_characterization
-from characterize.spec import SweepSpec
-from characterize.store import (
-    AxisData,
-    CharacterizationData,
-    check_writable,
-    write_characterization,
-)
-from circuits import __version__, git_commit
-from circuits.netlist import Deck
-from circuits.pdk import PDK_NAME
+from gaincell.characterize.base import Task
+from gaincell.characterize.parallel import run_parallel
+from gaincell.characterize.registry import get_characterization
+from gaincell.characterize.spec import SweepSpec
+from gaincell.characterize.store import AxisData, CharacterizationData, write_characterization
+from gaincell.circuits.files import stamp
+from gaincell.circuits.h5 import check_writable
+from gaincell.circuits.netlist import Deck
+from gaincell.circuits.pdk import PDK_NAME
 
 
 @dataclass
@@ -81,7 +76,7 @@ def partition(tasks: list[Task], jobs: int, corners: int) -> list[list[Task]]:
 def run_task(spec_json: str, task: Task) -> TaskResult:
     """Simulate one task. The worker keeps its last deck loaded, so the models are parsed once
     per corner per worker."""
-    from circuits.runner import get_runner
+    from gaincell.circuits.runner import get_runner
 
     spec = SweepSpec.from_json(spec_json)
     characterization = get_characterization(spec.circuit)
@@ -157,9 +152,7 @@ def provenance(spec: SweepSpec, ngspice_version: str) -> dict[str, Any]:
         "netlist_sha256": decks[0].netlist_sha256,
         "netlist_files": list(characterization.netlists),
         "sweep_spec": spec.to_json(),
-        "package_version": __version__,
-        "git_commit": git_commit(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **stamp(),
     }
 
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from circuits.pdk import ModelDeck, build_model_deck
-
-NETLIST_DIR = Path(__file__).resolve().parent.parent / "netlists"
-"""The package's SPICE sources: subcircuits and testbenches, one ``<name>.sp`` file each."""
+from gaincell.circuits.files import NETLIST_DIR, sha256_text
+from gaincell.circuits.pdk import ModelDeck, build_model_deck
+from gaincell.errors import GaincellError
 
 _DEVICE = re.compile(r"\bsky130_fd_pr__([a-z0-9_]+)", re.IGNORECASE)
 
 
-class NetlistNotFoundError(FileNotFoundError):
+class NetlistNotFoundError(GaincellError, FileNotFoundError):
     """A netlist name with no file in ``netlists/``."""
 
 
@@ -33,7 +31,7 @@ class Netlist:
     @property
     def sha256(self) -> str:
         """SHA-256 of the text."""
-        return hashlib.sha256(self.text.encode()).hexdigest()
+        return sha256_text(self.text)
 
     @property
     def devices(self) -> tuple[str, ...]:
@@ -72,7 +70,7 @@ class Deck:
     @property
     def netlist_sha256(self) -> str:
         """SHA-256 of :attr:`netlist_text`."""
-        return hashlib.sha256(self.netlist_text.encode()).hexdigest()
+        return sha256_text(self.netlist_text)
 
 
 def assemble_deck(

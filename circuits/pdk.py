@@ -7,13 +7,15 @@ parameter blocks those cards read, and loads in a fraction of a second with iden
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from gaincell.circuits.files import sha256_file
+from gaincell.errors import GaincellError
 
 CORNERS: tuple[str, ...] = ("tt", "ss", "ff", "sf", "fs")
 """Process corners of the sky130 MOSFET models (n first, p second: ``sf`` = slow n, fast p)."""
@@ -27,15 +29,15 @@ INSTALL_HINT = (
 )
 
 
-class PdkNotFoundError(FileNotFoundError):
+class PdkNotFoundError(GaincellError, FileNotFoundError):
     """The sky130 ngspice models could not be found."""
 
 
-class UnknownCornerError(ValueError):
+class UnknownCornerError(GaincellError, ValueError):
     """A corner name that the PDK does not define."""
 
 
-class UnknownDeviceError(ValueError):
+class UnknownDeviceError(GaincellError, ValueError):
     """A device name for which the PDK holds no model files."""
 
 
@@ -206,7 +208,7 @@ class ModelDeck:
 
     def file_hashes(self) -> dict[str, str]:
         """SHA-256 of every PDK file the deck includes, keyed by path relative to the models."""
-        return {_relative(path, self.location.models_dir): _sha256(path) for path in self.files}
+        return {_relative(path, self.location.models_dir): sha256_file(path) for path in self.files}
 
     def inlined(self) -> str:
         """The deck with every ``.include`` replaced by the file's own text (recursively), so
@@ -219,20 +221,6 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root.resolve().parent))
     except ValueError:
         return str(path)
-
-
-@lru_cache(maxsize=256)
-def _sha256_cached(path: str, mtime_ns: int, size: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    stat = path.stat()
-    return _sha256_cached(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def _inline(text: str, base: Path) -> str:

@@ -2,7 +2,7 @@
 
 libngspice keeps global state: it is loaded once per process, never shared between threads and
 never initialised twice. Parallel sweeps therefore use worker *processes* (see
-``characterize.parallel``), each holding one :class:`NgSpiceRunner`.
+``gaincell.characterize.parallel``), each holding one :class:`NgSpiceRunner`.
 
 Every simulation gets its own run directory holding the deck and ngspice's log; it is removed
 after a successful run unless asked to keep it, and always kept after a failure. Failures raise
@@ -24,17 +24,24 @@ from pathlib import Path
 
 import numpy as np
 
+from gaincell.errors import GaincellError
+
 # One thread per ngspice instance: workers already fill the cores. ngspice calls
 # omp_set_num_threads() itself (default: all cores), overriding OMP_NUM_THREADS, and OpenMP's
 # spin-waiting threads then make two concurrent ngspice processes 10-50x slower on 2 cores.
-# OMP_THREAD_LIMIT caps what ngspice may ask for; both must be set before libngspice loads.
+# OMP_THREAD_LIMIT caps what ngspice may ask for; both must be set before libngspice loads:
+# the runner sets them when it starts (and run_parallel before starting workers), never at
+# import time.
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OMP_THREAD_LIMIT": "1", "OMP_WAIT_POLICY": "passive"}
-os.environ.update(SINGLE_THREAD_ENV)
 
-# PySpice logs every stderr line of ngspice as an error and warns about ngspice 39; the runner
-# captures that output itself and reports it through SpiceError.
-for _name in ("PySpice", "PySpice.Spice.NgSpice.Shared"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+def start_up() -> None:
+    """Prepare this process for libngspice: one thread, and PySpice's own logging silenced
+    (it logs every stderr line of ngspice as an error and warns about ngspice 39; the runner
+    captures that output itself and reports it through :class:`SpiceError`)."""
+    os.environ.update(SINGLE_THREAD_ENV)
+    for name in ("PySpice", "PySpice.Spice.NgSpice.Shared"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 _ERROR_LINE = re.compile(
     r"(error|undefined|unknown (sub)?circuit|could not find|not found|cannot|"
@@ -49,7 +56,7 @@ _BENIGN_LINE = re.compile(
 )
 
 
-class SpiceError(RuntimeError):
+class SpiceError(GaincellError, RuntimeError):
     """An ngspice run failed. Carries the deck and ngspice's output."""
 
     def __init__(
@@ -139,7 +146,7 @@ class NgSpiceRunner:
     """One libngspice instance. Use :func:`get_runner` rather than constructing it."""
 
     def __init__(self) -> None:
-        os.environ.update(SINGLE_THREAD_ENV)
+        start_up()
         self._ng = _shared_class().new_instance()
         self._ng.exec_command("set num_threads=1")
         self._log: list[str] = []

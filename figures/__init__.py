@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gaincell.circuits.h5 import StoreError
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -23,68 +25,87 @@ class Figure:
     """PNG file name."""
     draw: Callable[[Path, Path], Path]
     """``draw(source_file, out_png)``."""
+    made_by: str
+    """The command that writes the source file."""
+
+
+class FigureDataMissing(StoreError, FileNotFoundError):
+    """No data file for a figure in any of the folders given."""
 
 
 def _multiplier(source: Path, out: Path) -> Path:
-    from circuits import REPO_ROOT
-    from figures.multiplier import plot_multiplier_iv
+    from gaincell.circuits.files import REFERENCE_DIR
+    from gaincell.figures.multiplier import plot_multiplier_iv
 
-    return plot_multiplier_iv(source, REPO_ROOT / "data/reference/paper_gain_cell_iv.npz", out)
+    return plot_multiplier_iv(source, REFERENCE_DIR / "paper_gain_cell_iv.npz", out)
 
 
 def _leakage(source: Path, out: Path) -> Path:
-    from figures.leakage import plot_leakage
+    from gaincell.figures.leakage import plot_leakage
 
     return plot_leakage(source, out)
 
 
 def _c2p(source: Path, out: Path) -> Path:
-    from figures.c2p import plot_c2p
+    from gaincell.figures.c2p import plot_c2p
 
     return plot_c2p(source, out)
 
 
 def _mac_chain(source: Path, out: Path) -> Path:
-    from figures.mac_chain import plot_mac_chain
+    from gaincell.figures.mac_chain import plot_mac_chain
 
     return plot_mac_chain(source, out)
 
 
 def _surrogate_parity(source: Path, out: Path) -> Path:
-    from figures.surrogates import plot_parity
+    from gaincell.figures.surrogates import plot_parity
 
     siblings = [source.parent / f"{stem}.h5" for stem in ("relu_c2p_sky130", "signed_c2p_sky130")]
     return plot_parity([source, *(p for p in siblings if p.is_file())], out)
 
 
 def _surrogate_error_map(source: Path, out: Path) -> Path:
-    from figures.surrogates import plot_error_map
+    from gaincell.figures.surrogates import plot_error_map
 
     return plot_error_map(source, out)
 
 
 def _tiles(source: Path, out: Path) -> Path:
-    from figures.tiles import plot_tile_validation
+    from gaincell.figures.tiles import plot_tile_validation
 
     return plot_tile_validation(source, out)
 
 
 def _tile_matrix(source: Path, out: Path) -> Path:
-    from figures.tiles import plot_tile_matrix
+    from gaincell.figures.tiles import plot_tile_matrix
 
     return plot_tile_matrix(source, out)
 
 
+_CHARACTERIZE = "gaincell characterize {circuit} --job {stem} --out {path}"
+_VALIDATE_TILE = "gaincell validate-tile --out {path}"
+
 FIGURES: tuple[Figure, ...] = (
-    Figure("multiplier_sky130", "fig1e_multiplier_iv.png", _multiplier),
-    Figure("leakage_sky130", "fig1f_leakage.png", _leakage),
-    Figure("relu_c2p_sky130", "fig1g_relu_c2p.png", _c2p),
-    Figure("signed_c2p_sky130", "fig1h_signed_c2p.png", _c2p),
-    Figure("mac_chain_sky130", "fig2de_mac_chain.png", _mac_chain),
-    Figure("surrogates/multiplier_sky130", "fig_s1_surrogate_parity.png", _surrogate_parity),
-    Figure("surrogates/multiplier_sky130", "fig_s2_multiplier_error_map.png", _surrogate_error_map),
-    Figure("tiles/tile_matrix_64_sky130", "fig5ab_tile_parity.png", _tiles),
-    Figure("tiles/tile_matrix_64_sky130", "fig5_tile_matrix.png", _tile_matrix),
+    Figure("multiplier_sky130", "fig1e_multiplier_iv.png", _multiplier, _CHARACTERIZE),
+    Figure("leakage_sky130", "fig1f_leakage.png", _leakage, _CHARACTERIZE),
+    Figure("relu_c2p_sky130", "fig1g_relu_c2p.png", _c2p, _CHARACTERIZE),
+    Figure("signed_c2p_sky130", "fig1h_signed_c2p.png", _c2p, _CHARACTERIZE),
+    Figure("mac_chain_sky130", "fig2de_mac_chain.png", _mac_chain, _CHARACTERIZE),
+    Figure(
+        "surrogates/multiplier_sky130",
+        "fig_s1_surrogate_parity.png",
+        _surrogate_parity,
+        "gaincell fit CHARACTERIZATION.h5 --out {path}",
+    ),
+    Figure(
+        "surrogates/multiplier_sky130",
+        "fig_s2_multiplier_error_map.png",
+        _surrogate_error_map,
+        "gaincell fit CHARACTERIZATION.h5 --out {path}",
+    ),
+    Figure("tiles/tile_matrix_64_sky130", "fig5ab_tile_parity.png", _tiles, _VALIDATE_TILE),
+    Figure("tiles/tile_matrix_64_sky130", "fig5_tile_matrix.png", _tile_matrix, _VALIDATE_TILE),
 )
 """Every figure, in paper order."""
 
@@ -97,14 +118,39 @@ def source_path(figure: Figure, folder: Path) -> Path:
     return Path(folder) / f"{figure.source}.h5"
 
 
-def draw_all(data_dirs: list[Path], out_dir: Path) -> list[tuple[Path, Path]]:
+def missing_message(figure: Figure, data_dirs: list[Path]) -> str:
+    """Which file ``figure`` needs, where it was looked for, and the command that makes it
+    (into the first data folder given that is not the installed package's own data, else into
+    ``build/characterization`` or next to it, read back with ``--data``)."""
+    from gaincell.circuits.files import DATA_DIR
+
+    shipped = DATA_DIR.resolve()
+    user = [d for d in data_dirs if not Path(d).resolve().is_relative_to(shipped)]
+    folder = user[0] if user else Path("build") / "characterization"
+    stem = Path(figure.source).name
+    command = figure.made_by.format(
+        circuit=stem.removesuffix("_sky130").replace("_", "-"),
+        stem=stem,
+        path=source_path(figure, folder),
+    )
+    looked = ", ".join(str(source_path(figure, d)) for d in data_dirs)
+    then = "" if user else f", then `gaincell figures --data {folder}`"
+    return f"{figure.output} needs {looked} (missing; make it with `{command}`{then})"
+
+
+def draw_all(
+    data_dirs: list[Path], out_dir: Path
+) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Draw every figure whose source file exists in one of ``data_dirs`` (the first folder
-    that has it wins); returns (png, source) pairs."""
-    drawn = []
+    that has it wins); returns the (png, source) pairs drawn and a message per figure whose
+    file is in none of them."""
+    drawn, missing = [], []
     for figure in FIGURES:
         for folder in data_dirs:
             source = source_path(figure, folder)
             if source.is_file():
                 drawn.append((figure.draw(source, Path(out_dir) / figure.output), source))
                 break
-    return drawn
+        else:
+            missing.append(missing_message(figure, data_dirs))
+    return drawn, missing

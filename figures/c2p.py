@@ -10,9 +10,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from characterize.store import read_characterization
+from gaincell.characterize.store import read_characterization
+from gaincell.circuits.design import T_MAX
+from gaincell.errors import InputError
 
-T_MAX_NS = 15.0
+T_MAX_NS = T_MAX * 1e9
 """Conversion window (maximum pulse width) in ns."""
 
 
@@ -23,7 +25,7 @@ def plot_c2p(characterization: str | Path, out: str | Path) -> Path:
     conversion energy versus charge."""
     data = read_characterization(characterization)
     if data.circuit not in ("relu-c2p", "signed-c2p"):
-        raise ValueError(
+        raise InputError(
             f"{characterization} holds {data.circuit!r}, not a charge-to-pulse converter"
         )
     signed = data.circuit == "signed-c2p"

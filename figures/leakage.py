@@ -11,11 +11,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from characterize.store import read_characterization
+from gaincell.characterize.store import read_characterization
+from gaincell.circuits.design import V_MID
+from gaincell.errors import InputError
 
 PAPER_RETENTION_S = 5e-3
 """The paper's retention time constant for CMOS gain cells."""
-V_MID = 0.9
 
 
 def plot_leakage(characterization: str | Path, out: str | Path) -> Path:
@@ -24,7 +25,7 @@ def plot_leakage(characterization: str | Path, out: str | Path) -> Path:
     Right: time to lose half and one 3-bit level versus written value, per corner at 27 C."""
     data = read_characterization(characterization)
     if data.circuit != "leakage":
-        raise ValueError(f"{characterization} holds {data.circuit!r}, not leakage")
+        raise InputError(f"{characterization} holds {data.circuit!r}, not leakage")
     corners = list(data.axes["corner"].values)
     temperatures = data.axes["temperature"].values
     v_store = data.axes["v_store"].values

@@ -10,7 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from characterize.store import read_characterization
+from gaincell.characterize.store import read_characterization
+from gaincell.errors import InputError
 
 
 def plot_mac_chain(characterization: str | Path, out: str | Path, case: int = 0) -> Path:
@@ -19,7 +20,7 @@ def plot_mac_chain(characterization: str | Path, out: str | Path, case: int = 0)
     converter; (e) second product: V column voltage, the signed converter's output and sign."""
     data = read_characterization(characterization)
     if data.circuit != "mac-chain":
-        raise ValueError(f"{characterization} holds {data.circuit!r}, not the MAC chain")
+        raise InputError(f"{characterization} holds {data.circuit!r}, not the MAC chain")
     corners = list(data.axes["corner"].values)
     temperatures = data.axes["temperature"].values
     cases = data.axes["case"].values.round().astype(int)

@@ -10,14 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from characterize.store import read_characterization
+from gaincell.characterize.store import read_characterization
+from gaincell.circuits.design import STORE_OFFSET, V_MID
+from gaincell.errors import InputError
 
-PAPER_V_MID = 0.45
-"""Mid-rail of the paper's cell (its V_store spans 0..0.9 V)."""
 PAPER_FULL_INPUT = 0.9
 """The paper's full input level, in volts."""
-V_MID = 0.9
-"""Mid-rail of the sky130 cell, in volts."""
 
 
 def _paper_curve(paper_npz: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -26,7 +24,7 @@ def _paper_curve(paper_npz: Path) -> tuple[np.ndarray, np.ndarray]:
         v_store, v_in, i_out = paper["v_store"], paper["v_in"], paper["i_out"]
     column = int(np.argmin(np.abs(v_in - PAPER_FULL_INPUT)))
     current = i_out[:, column]
-    return (v_store - PAPER_V_MID) / PAPER_V_MID, current / np.max(np.abs(current))
+    return (v_store - STORE_OFFSET) / STORE_OFFSET, current / np.max(np.abs(current))
 
 
 def plot_multiplier_iv(
@@ -38,7 +36,7 @@ def plot_multiplier_iv(
     Right: I_out in uA versus V_store for several input levels (tt, 27 C)."""
     data = read_characterization(characterization)
     if data.circuit != "multiplier":
-        raise ValueError(f"{characterization} holds {data.circuit!r}, not the multiplier")
+        raise InputError(f"{characterization} holds {data.circuit!r}, not the multiplier")
     v_store = data.axes["v_store"].values
     v_in = data.axes["v_in"].values
     corners = list(data.axes["corner"].values)

@@ -15,8 +15,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from surrogate.models import GridSurrogate, PolySurrogate, Surrogate
-from surrogate.store import load
+from gaincell.errors import InputError
+from gaincell.surrogate.models import GridSurrogate, PolySurrogate, Surrogate
+from gaincell.surrogate.store import load
 
 TARGET_FS = 0.01
 """Accuracy target: max |surrogate - SPICE| <= 1 % of full scale."""
@@ -49,7 +50,7 @@ def _display(units: str) -> tuple[float, str]:
 def _checked(model: Surrogate, path: str | Path) -> Surrogate:
     """``model`` if it holds validation points and metrics, else a ValueError."""
     if model.validation is None or model.metrics is None:
-        raise ValueError(f"{path} holds no validation points (fitted without metrics)")
+        raise InputError(f"{path} holds no validation points (fitted without metrics)")
     return model
 
 
@@ -154,7 +155,7 @@ def plot_parity(surrogate_files: Sequence[str | Path], out: str | Path) -> Path:
     residual in % of the corner's full scale with the ±1 % FS target."""
     models = [_checked(load(path), path) for path in surrogate_files]
     if not models:
-        raise ValueError("plot_parity needs at least one surrogate file")
+        raise InputError("plot_parity needs at least one surrogate file")
     columns = len(models)
     figure, axes = plt.subplots(
         2,
@@ -206,7 +207,7 @@ def plot_error_map(
     of the worst and RMS error per corner and temperature against the 1 % FS target."""
     model = _checked(load(multiplier_surrogate_file), multiplier_surrogate_file)
     if not {"v_store", "v_in", "temperature"} <= set(model.inputs):
-        raise ValueError(
+        raise InputError(
             f"{multiplier_surrogate_file} is not a multiplier surrogate "
             f"(inputs {', '.join(model.inputs)})"
         )

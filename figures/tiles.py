@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from attention.validate import error_metrics, load_validation
+from gaincell.attention.validate import error_metrics, load_validation
 
 STYLE = {
     "array": ("array simulation (surrogates)", "tab:blue", 10, 0.8),
@@ -29,7 +29,7 @@ TARGET_NRMSE = 0.02
 
 
 def _case_conditions(source: Path) -> np.ndarray:
-    from attention.spice_tile import read_tile_results
+    from gaincell.characterize.tile import read_tile_results
 
     results = read_tile_results(source).results
     return np.array([f"{r.corner}/{r.temperature:g}" for r in results])

@@ -1,15 +1,20 @@
 """Surrogate models fitted from characterization files, validated against fresh SPICE.
 
-    from surrogate import load
+    from gaincell.surrogate import load, fit, FitOptions
     multiplier = load("multiplier")            # shipped name, or load("path/to/file.h5")
     i_out = multiplier(v_store=1.2, v_in=1.8, temperature=27.0, corner="tt")
     multiplier.domain, multiplier.metrics, multiplier.provenance
+
+    model = fit("data.h5", FitOptions(kind="poly", order=3), jobs=2)   # + fresh SPICE hold-out
 
 Loading and evaluating need neither ngspice nor the PDK. See ``surrogate/README.md`` for the
 model kinds, the file layout and how to add a kind.
 """
 
-from surrogate.models import (
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from gaincell.surrogate.models import (
     POLICIES,
     Domain,
     GridSurrogate,
@@ -20,11 +25,15 @@ from surrogate.models import (
     SurrogateError,
     Validation,
 )
-from surrogate.store import load, save, shipped
+from gaincell.surrogate.store import load, save, shipped
+
+if TYPE_CHECKING:
+    from gaincell.surrogate.fitting import FitOptions, fit
 
 __all__ = [
     "POLICIES",
     "Domain",
+    "FitOptions",
     "GridSurrogate",
     "LeakageSurrogate",
     "Metrics",
@@ -39,8 +48,9 @@ __all__ = [
 ]
 
 
-def fit(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """:func:`surrogate.fit.fit` (imported lazily: fitting may need ngspice, loading never)."""
-    from surrogate.fit import fit as _fit
-
-    return _fit(*args, **kwargs)
+def __getattr__(name: str) -> Any:
+    """``fit`` and ``FitOptions`` (the real ones) are imported on first use: fitting needs
+    the characterization layer, loading and evaluating never do."""
+    if name in ("fit", "FitOptions"):
+        return getattr(import_module("gaincell.surrogate.fitting"), name)
+    raise AttributeError(f"module 'gaincell.surrogate' has no attribute {name!r}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from surrogate.models import GridSurrogate, SurrogateError
+from gaincell.surrogate.models import GridSurrogate, SurrogateError
 
 Array = NDArray[np.float64]
 

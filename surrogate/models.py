@@ -1,4 +1,4 @@
-"""Surrogate models: what :func:`surrogate.load` returns.
+"""Surrogate models: what :func:`gaincell.surrogate.load` returns.
 
 A surrogate maps named numeric inputs (``v_store``, ``v_in``, ``charge``, ``time``,
 ``temperature``, ...) and a process corner to one output quantity. Subclasses implement
@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from surrogate.interpolate import METHODS, interpolate
+from gaincell.errors import GaincellError
+from gaincell.surrogate.interpolate import METHODS, interpolate
 
 Array = NDArray[np.float64]
 
@@ -24,7 +25,7 @@ POLICIES = ("error", "clamp", "nan", "extrapolate")
 the model (edge polynomial for grids, the polynomial itself for poly fits)."""
 
 
-class SurrogateError(ValueError):
+class SurrogateError(GaincellError, ValueError):
     """A surrogate file or an evaluation request is invalid."""
 
 
@@ -301,7 +302,7 @@ class GridSurrogate(Surrogate):
         self.values = np.ascontiguousarray(values, dtype=np.float64)
         """Grid values, shape (corner, *nodes)."""
         self.method = method
-        """``linear``, ``cubic`` or ``pchip`` (see :mod:`surrogate.interpolate`)."""
+        """``linear``, ``cubic`` or ``pchip`` (see :mod:`gaincell.surrogate.interpolate`)."""
         self.log_axes = dict(log_axes or {})
         """Input -> t0: interpolate in ``log(1 + x / t0)`` (for log-spaced hold times)."""
         self.step_axes = tuple(step_axes)

@@ -1,7 +1,7 @@
 """Regenerate the shipped surrogates (``data/surrogates/*_sky130.h5``) from the shipped
 characterizations, each validated against fresh SPICE hold-out points.
 
-Run: ``python -m surrogate.ship [name ...] [--jobs J]`` (about five minutes on two cores,
+Run: ``python -m gaincell.surrogate.ship [name ...] [--jobs J]`` (about five minutes on two cores,
 mostly the signed converter's hold-out transients).
 """
 
@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
-from circuits import REPO_ROOT
-from surrogate.fit import fit
-from surrogate.store import SHIPPED_DIR, save
+from gaincell.circuits.files import CHARACTERIZATION_DIR, SURROGATE_DIR
+from gaincell.surrogate.fitting import FitOptions, fit
+from gaincell.surrogate.store import save
 
 
 @dataclass(frozen=True)
@@ -25,27 +24,19 @@ class ShippedFit:
     """Shipped name (``load(name)``); the file is ``<name with _>_sky130.h5``."""
     source: str | tuple[str, ...]
     """Characterization file stem(s) in ``data/characterization`` (several are merged)."""
-    options: dict[str, Any] = field(default_factory=dict)
-    """Keyword arguments of :func:`surrogate.fit.fit`."""
+    options: FitOptions = field(default_factory=FitOptions)
+    """How it is fitted."""
 
 
 SHIPPED_FITS = (
-    ShippedFit("multiplier", "multiplier_sky130", {"kind": "grid", "method": "linear"}),
+    ShippedFit("multiplier", "multiplier_sky130"),
     ShippedFit(
-        "multiplier-poly", "multiplier_sky130", {"kind": "poly", "order": 3, "input_level": 1.8}
+        "multiplier-poly", "multiplier_sky130", FitOptions(kind="poly", order=3, input_level=1.8)
     ),
-    ShippedFit("multiplier-pulse", "multiplier_pulse_sky130", {"kind": "grid", "method": "linear"}),
-    ShippedFit("leakage", "leakage_sky130", {"kind": "grid", "method": "linear"}),
-    ShippedFit(
-        "relu-c2p",
-        ("relu_c2p_sky130", "relu_c2p_zero_sky130"),
-        {"kind": "grid", "method": "linear"},
-    ),
-    ShippedFit(
-        "signed-c2p",
-        ("signed_c2p_sky130", "signed_c2p_zero_sky130"),
-        {"kind": "grid", "method": "linear"},
-    ),
+    ShippedFit("multiplier-pulse", "multiplier_pulse_sky130"),
+    ShippedFit("leakage", "leakage_sky130"),
+    ShippedFit("relu-c2p", ("relu_c2p_sky130", "relu_c2p_zero_sky130")),
+    ShippedFit("signed-c2p", ("signed_c2p_sky130", "signed_c2p_zero_sky130")),
 )
 """Every shipped surrogate, in data-flow order."""
 
@@ -55,15 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="only these (default: all)")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    SHIPPED_DIR.mkdir(parents=True, exist_ok=True)
+    SURROGATE_DIR.mkdir(parents=True, exist_ok=True)
     for item in SHIPPED_FITS:
         if args.names and item.name not in args.names:
             continue
         started = time.perf_counter()
         stems = (item.source,) if isinstance(item.source, str) else item.source
-        sources = [REPO_ROOT / "data" / "characterization" / f"{stem}.h5" for stem in stems]
-        model = fit(sources, jobs=args.jobs, **item.options)
-        out = save(model, SHIPPED_DIR / f"{item.name.replace('-', '_')}_sky130.h5")
+        sources = [CHARACTERIZATION_DIR / f"{stem}.h5" for stem in stems]
+        model = fit(sources, item.options, jobs=args.jobs)
+        out = save(model, SURROGATE_DIR / f"{item.name.replace('-', '_')}_sky130.h5")
         metrics = model.metrics
         assert metrics is not None
         print(

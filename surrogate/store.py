@@ -20,8 +20,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from characterize.store import atomic_h5, check_writable, open_h5
-from surrogate.models import (
+from gaincell.circuits.files import SURROGATE_DIR
+from gaincell.circuits.h5 import atomic_h5, check_writable, open_h5
+from gaincell.surrogate.models import (
     Domain,
     GridSurrogate,
     LeakageSurrogate,
@@ -36,8 +37,6 @@ FORMAT = "gaincell-surrogate"
 """Value of the root ``format`` attribute."""
 SCHEMA_VERSION = 1
 """Bumped whenever the layout changes incompatibly."""
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data" / "surrogates"
-"""Where the shipped surrogates live."""
 
 
 def _json(value: Any) -> str:
@@ -152,7 +151,7 @@ def shipped() -> dict[str, Path]:
     """Shipped surrogate name -> file (``multiplier``, ``leakage``, ``relu-c2p``, ...)."""
     return {
         p.name.removesuffix("_sky130.h5").replace("_", "-"): p
-        for p in sorted(SHIPPED_DIR.glob("*_sky130.h5"))
+        for p in sorted(SURROGATE_DIR.glob("*_sky130.h5"))
     }
 
 

@@ -1,14 +1,72 @@
-"""Shared fixtures: small real sweeps, run once per test session."""
+"""Shared fixtures (small real sweeps, run once per session) and the test switches.
+
+``--spice required|if-available|disabled`` (default ``if-available``): tests marked ``spice``
+run ngspice; with ``required`` a missing ngspice fails them, with ``if-available`` it skips
+them, with ``disabled`` they are skipped and libngspice is made unloadable, so an unmarked
+test that simulates fails loudly. ``--runslow`` also runs the tests marked ``slow`` (CI does).
+"""
 
 from __future__ import annotations
 
+import ctypes.util
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from characterize.spec import Axis, SweepSpec
+from gaincell.characterize import Axis, SweepSpec
 
 REPO = Path(__file__).resolve().parent.parent
+SPICE_MODES = ("required", "if-available", "disabled")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--spice",
+        choices=SPICE_MODES,
+        default="if-available",
+        help="run the tests marked spice: required (fail without ngspice), if-available "
+        "(skip without it, the default) or disabled (skip them; libngspice made unloadable)",
+    )
+    parser.addoption("--runslow", action="store_true", help="also run the tests marked slow")
+
+
+def ngspice_available() -> bool:
+    """Both the ngspice program and its shared library are installed."""
+    return shutil.which("ngspice") is not None and (
+        ctypes.util.find_library("ngspice") is not None
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--spice") == "disabled":
+        # Inherited by worker processes: any simulation outside a spice test fails.
+        os.environ["NGSPICE_LIBRARY_PATH"] = "/nonexistent/spice-disabled/libngspice{}.so"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mode = config.getoption("--spice")
+    missing = mode != "disabled" and not ngspice_available()
+    for item in items:
+        if "slow" in item.keywords and not config.getoption("--runslow"):
+            item.add_marker(pytest.mark.skip(reason="slow: run with --runslow"))
+        if "spice" not in item.keywords:
+            continue
+        if mode == "disabled":
+            item.add_marker(pytest.mark.skip(reason="ngspice disabled (--spice disabled)"))
+        elif missing and mode == "if-available":
+            item.add_marker(pytest.mark.skip(reason="ngspice or libngspice not installed"))
+
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if (
+        "spice" in item.keywords
+        and item.config.getoption("--spice") == "required"
+        and not ngspice_available()
+    ):
+        pytest.fail("ngspice and libngspice are required (--spice required) but not installed")
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +82,7 @@ def small_spec() -> SweepSpec:
 @pytest.fixture(scope="session")
 def small_sweep(tmp_path_factory, small_spec) -> Path:
     """A characterization file of ``small_spec`` written by the real pipeline (2 workers)."""
-    from characterize.sweep import run_sweep
+    from gaincell.characterize.sweep import run_sweep
 
     out = tmp_path_factory.mktemp("sweep") / "multiplier_small.h5"
     run_sweep(small_spec, out, jobs=2, progress=False)

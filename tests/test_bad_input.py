@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from characterize.cli import main
-from characterize.spec import Axis, SpecError, SweepSpec
-from circuits.netlist import NetlistNotFoundError, load_netlist
+from gaincell.characterize import Axis, SpecError, SweepSpec
+from gaincell.circuits.netlist import NetlistNotFoundError, load_netlist
+from gaincell.cli import main
 
 
 def _run(tmp_path, capsys, *flags: str) -> tuple[int, str]:
@@ -72,8 +72,8 @@ def test_missing_netlist_is_named():
 
 
 def test_missing_netlist_during_a_sweep_leaves_no_file(tmp_path, monkeypatch):
-    from characterize.multiplier import MultiplierCharacterization
-    from characterize.sweep import _deck, run_sweep
+    from gaincell.characterize.multiplier import MultiplierCharacterization
+    from gaincell.characterize.sweep import _deck, run_sweep
 
     _deck.cache_clear()
     monkeypatch.setattr(
@@ -94,3 +94,46 @@ def test_unknown_circuit_and_keys_are_rejected():
         SweepSpec(circuit="resistor")
     with pytest.raises(SpecError, match="unknown sweep setting"):
         SweepSpec.from_dict({"corner": ["tt"]})
+
+
+def test_negative_temperatures_parse_as_printed_in_the_readme():
+    from gaincell.cli import _join_values, _spec_from_args, build_parser
+
+    argv = ["characterize", "multiplier", "--corners", "tt,ss,ff", "--temps", "-40,27,85"]
+    args = build_parser().parse_args(_join_values(argv))
+    spec = _spec_from_args(args)
+    assert spec.temperatures == (-40.0, 27.0, 85.0) and spec.corners == ("tt", "ss", "ff")
+
+
+def test_figures_without_data_name_the_file_and_the_command(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["figures", "--data", str(tmp_path / "nothing")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert "multiplier_sky130.h5" in error
+    assert "gaincell characterize multiplier --job multiplier_sky130" in error
+
+
+def test_every_user_error_is_a_gaincell_error():
+    from gaincell import GaincellError
+    from gaincell.circuits.h5 import StoreError
+    from gaincell.circuits.pdk import PdkNotFoundError
+    from gaincell.circuits.runner import SpiceError
+    from gaincell.errors import InputError
+    from gaincell.surrogate import SurrogateError
+
+    for error in (SpecError, StoreError, PdkNotFoundError, SpiceError, InputError, SurrogateError):
+        assert issubclass(error, GaincellError)
+    assert issubclass(NetlistNotFoundError, FileNotFoundError)
+    assert issubclass(SpecError, ValueError)
+
+
+def test_a_programming_bug_is_not_reported_as_a_user_error(monkeypatch):
+    import gaincell.cli as cli
+
+    def broken(args):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_surrogates", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        cli.main(["surrogates"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from attention import (
+from gaincell.attention import (
     PAPER_COEFFICIENTS,
     AttentionTrace,
     behavioural_attention,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from characterize.spec import Axis, SpecError, SweepSpec
-from characterize.sweep import simulate_spec
+from gaincell.characterize import Axis, SpecError, SweepSpec
+from gaincell.characterize.sweep import simulate_spec
 
 
 def _transfer(circuit: str) -> dict[str, np.ndarray]:
@@ -28,10 +28,12 @@ def signed():
     return _transfer("signed-c2p")
 
 
+@pytest.mark.spice
 def test_relu_is_zero_for_negative_charge(relu):
     assert np.all(relu["width"][relu["charge"] <= 0] < 0.2e-9)
 
 
+@pytest.mark.spice
 def test_relu_grows_with_charge_then_saturates_at_t_max(relu):
     positive = relu["width"][relu["charge"] > 0]
     assert np.all(np.diff(positive) >= -0.05e-9)
@@ -39,10 +41,12 @@ def test_relu_grows_with_charge_then_saturates_at_t_max(relu):
     assert relu["width"][-1] == pytest.approx(15e-9, abs=0.6e-9)  # 1.5 pC: beyond saturation
 
 
+@pytest.mark.spice
 def test_relu_conversion_costs_picojoules(relu):
     assert np.all((relu["e_conversion"] > 0.1e-12) & (relu["e_conversion"] < 100e-12))
 
 
+@pytest.mark.spice
 def test_signed_width_follows_magnitude_and_sign(signed):
     charge, width, sign = signed["charge"], signed["width"], signed["sign"]
     assert np.all(sign[charge < -0.05e-12] == 1)
@@ -67,6 +71,7 @@ def test_bad_transient_settings(settings, message):
         SweepSpec(circuit="relu-c2p", settings=settings)
 
 
+@pytest.mark.spice
 def test_mac_chain_demo_case_runs_the_whole_chain():
     spec = SweepSpec(circuit="mac-chain", axes={"case": Axis(0, 1, 2)})
     arrays, _ = simulate_spec(spec, jobs=1, progress=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attention.column import mac_charge, mean_powers
+from gaincell.attention.column import mac_charge, mean_powers
 
 
 def test_mean_powers_match_numerical_means():
@@ -59,7 +59,7 @@ def test_rows_stop_conducting_at_their_own_pulse_end():
 
 
 def _converter(widths: np.ndarray, aux: dict[str, float]):
-    from surrogate.models import Domain, GridSurrogate
+    from gaincell.surrogate.models import Domain, GridSurrogate
 
     nodes = np.array([-30e-15, -20e-15, -10e-15, 0.0, 10e-15, 20e-15, 30e-15])
     temperatures = np.array([27.0, 85.0])
@@ -82,7 +82,7 @@ def _converter(widths: np.ndarray, aux: dict[str, float]):
 
 
 def test_relu_converter_switches_on_at_its_threshold():
-    from surrogate.converter import ConverterTransfer
+    from gaincell.surrogate.converter import ConverterTransfer
 
     widths = np.array([0.0, 0.0, 0.0, 0.0, 0.93e-9, 1.11e-9, 1.27e-9])
     relu = ConverterTransfer.from_surrogate(_converter(widths, {"on_threshold": 5e-15}), "tt", 50)
@@ -96,7 +96,7 @@ def test_relu_converter_switches_on_at_its_threshold():
 
 
 def test_signed_converter_flanks_meet_at_the_sign_flip():
-    from surrogate.converter import ConverterTransfer
+    from gaincell.surrogate.converter import ConverterTransfer
 
     widths = np.array([1.41e-9, 1.26e-9, 1.09e-9, 0.80e-9, 1.05e-9, 1.24e-9, 1.40e-9])
     model = _converter(widths, {"sign_threshold": 4e-15})

@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attention import GainCellHead, HeadCircuits, HeadConfig, behavioural_attention, tile_model
+from gaincell.attention import (
+    GainCellHead,
+    HeadCircuits,
+    HeadConfig,
+    behavioural_attention,
+    tile_model,
+)
 
 
 def _qkv(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
@@ -79,7 +85,7 @@ def sky130() -> HeadCircuits:
 
 
 def test_scale_factors_come_from_the_surrogates(sky130):
-    from surrogate import load
+    from gaincell.surrogate import load
 
     # the effective current of a floating cell over a PWM pulse, at the ends of the range
     swing = sky130.multiplier(np.array([1.35]))[0] - sky130.multiplier(np.array([0.45]))[0]

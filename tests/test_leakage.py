@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from characterize.leakage import LeakageCharacterization
-from characterize.measure import LSB_V, energy, retention_time_constant, time_to_drift
-from characterize.spec import Axis, SpecError, SweepSpec
-from characterize.store import read_characterization
-from characterize.sweep import run_sweep
+from gaincell.characterize import Axis, SpecError, SweepSpec
+from gaincell.characterize.leakage import LeakageCharacterization
+from gaincell.characterize.measure import LSB_V, energy, retention_time_constant, time_to_drift
+from gaincell.characterize.store import read_characterization
+from gaincell.characterize.sweep import run_sweep
 
 
 @pytest.mark.parametrize(
@@ -48,6 +48,7 @@ def leakage_file(tmp_path_factory):
     return read_characterization(out)
 
 
+@pytest.mark.spice
 def test_stored_values_decay_within_milliseconds(leakage_file):
     v_t = leakage_file.quantities["v_store_t"][0]  # temperature, v_store, time
     written = leakage_file.quantities["v_written"][0]
@@ -60,11 +61,13 @@ def test_stored_values_decay_within_milliseconds(leakage_file):
     assert not np.allclose(tau[0, 0], tau[0, 1])  # temperature really changes the models
 
 
+@pytest.mark.spice
 def test_write_energy_is_positive_femtojoules(leakage_file):
     e = leakage_file.quantities["e_write"]
     assert np.all((e > 1e-17) & (e < 1e-12))
 
 
+@pytest.mark.spice
 def test_forced_convergence_failure_is_nan_with_reason_and_the_job_goes_on(tmp_path, monkeypatch):
     def with_a_bad_point(self, spec):
         values = spec.v_store.values().copy()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from characterize.spec import Axis, SweepSpec
-from characterize.store import read_characterization
-from characterize.sweep import simulate_spec
+from gaincell.characterize import Axis, SweepSpec
+from gaincell.characterize.store import read_characterization
+from gaincell.characterize.sweep import simulate_spec
 
 
 @pytest.fixture(scope="module")
@@ -19,16 +19,19 @@ def tt_grid():
     return spec, arrays["i_out"][0, 0]  # v_store x v_in
 
 
+@pytest.mark.spice
 def test_no_current_when_input_inactive(tt_grid):
     _, i_out = tt_grid
     assert np.max(np.abs(i_out[:, 0])) < 1e-9  # V_in = 0: both enables off
 
 
+@pytest.mark.spice
 def test_current_monotonic_in_v_store_at_full_input(tt_grid):
     _, i_out = tt_grid
     assert np.all(np.diff(i_out[:, -1]) > 0)
 
 
+@pytest.mark.spice
 def test_sign_changes_near_mid_rail(tt_grid):
     spec, i_out = tt_grid
     v_store = spec.v_store.values()
@@ -37,16 +40,19 @@ def test_sign_changes_near_mid_rail(tt_grid):
     assert i_out[0, -1] < 0 < i_out[-1, -1]
 
 
+@pytest.mark.spice
 def test_full_scale_is_a_few_microamps(tt_grid):
     _, i_out = tt_grid
     assert 2e-6 < np.max(np.abs(i_out[:, -1])) < 20e-6
 
 
+@pytest.mark.spice
 def test_current_grows_with_input_level(tt_grid):
     _, i_out = tt_grid
     assert np.all(np.diff(np.abs(i_out[0, :])) > 0)  # V_store = 0.45 V: more input, more current
 
 
+@pytest.mark.spice
 def test_parallel_results_equal_serial_in_input_order(small_spec, small_sweep):
     data = read_characterization(small_sweep)
     serial, _ = simulate_spec(small_spec, jobs=1, progress=False)
@@ -63,7 +69,7 @@ def test_parallel_results_equal_serial_in_input_order(small_spec, small_sweep):
 
 
 def test_every_corner_and_temperature_shipped_is_sane():
-    from characterize.cli import CHARACTERIZATION_DIR
+    from gaincell.circuits.files import CHARACTERIZATION_DIR
 
     data = read_characterization(CHARACTERIZATION_DIR / "multiplier_sky130.h5")
     assert list(data.axes["corner"].values) == ["tt", "ss", "ff", "sf", "fs"]

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from characterize.spec import Axis, SweepSpec
-from characterize.store import read_characterization
-from characterize.sweep import run_sweep
+from gaincell.characterize import Axis, SweepSpec
+from gaincell.characterize.store import read_characterization
+from gaincell.characterize.sweep import run_sweep
 
 
+@pytest.mark.spice
 def test_pulse_charge_is_affine_in_width_and_exceeds_the_dc_current(tmp_path):
     spec = SweepSpec(
         circuit="multiplier-pulse",
-        axes={"v_store": Axis(0.45, 1.35, 3), "width": Axis(0.0, 15e-9, 16)},
+        axes={
+            "v_store": Axis(0.45, 1.35, 3),
+            "v_col": Axis(0.6, 0.9, 2),
+            "width": Axis(0.0, 15e-9, 16),
+        },
         corners=("tt",),
         temperatures=(27.0,),
     )
     out = run_sweep(spec, tmp_path / "pulse.h5", jobs=1, progress=False)
-    assert out.points == 48
+    assert out.points == 96
     data = read_characterization(tmp_path / "pulse.h5")
-    charge = data.select("charge", corner="tt", temperature=27.0)  # (v_store, width)
+    # (v_store, width) with the column at mid-rail
+    charge = data.select("charge", corner="tt", temperature=27.0, v_col=0.9)
     widths = data.axes["width"].values
     assert np.all(np.abs(charge[:, 0]) < 1e-17)  # no pulse, no charge
     # sign of the weight; monotone in width; affine for w > 0 (edges add a fixed charge)
@@ -28,7 +35,7 @@ def test_pulse_charge_is_affine_in_width_and_exceeds_the_dc_current(tmp_path):
         slope, offset = np.polyfit(widths[1:], row[1:], 1)
         assert np.max(np.abs(np.polyval([slope, offset], widths[1:]) - row[1:])) < 2e-16
     # the floating storage node: a 15 ns pulse delivers more than I_DC x 15 ns (held node)
-    from surrogate import load
+    from gaincell.surrogate import load
 
     held = load("multiplier").at(corner="tt", temperature=27.0, v_in=1.8)
     ratio = charge[[0, 2], -1] / (held(v_store=np.array([0.45, 1.35])) * 15e-9)

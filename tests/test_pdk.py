@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from circuits import pdk
-from circuits.pdk import (
+from gaincell.circuits import pdk
+from gaincell.circuits.pdk import (
     PdkNotFoundError,
     UnknownCornerError,
     UnknownDeviceError,
@@ -44,6 +44,7 @@ def _drain_currents(deck_text: str, tmp_path: Path, name: str) -> np.ndarray:
 
 
 @pytest.mark.slow
+@pytest.mark.spice
 def test_trimmed_deck_gives_the_whole_library_currents(tmp_path):
     trimmed = _drain_currents(
         build_model_deck(["nfet_01v8", "pfet_01v8"], "tt").text, tmp_path, "trim"

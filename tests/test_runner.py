@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from circuits.runner import SpiceError, get_runner
+from gaincell.circuits.runner import SpiceError, get_runner
 
 DIVIDER = """* divider
 v1 a 0 1.0
@@ -17,6 +17,7 @@ r2 b 0 3k
 """
 
 
+@pytest.mark.spice
 def test_runs_a_dc_sweep_and_returns_vectors():
     runner = get_runner()
     assert runner.version.startswith("ngspice-")
@@ -27,6 +28,7 @@ def test_runs_a_dc_sweep_and_returns_vectors():
     np.testing.assert_allclose(vectors["i(v1)"], -np.arange(0, 2.01, 0.5) / 4e3, rtol=1e-12)
 
 
+@pytest.mark.spice
 def test_bad_deck_raises_spice_error_with_deck_and_log():
     bad = DIVIDER.replace("r2 b 0 3k", "x1 b 0 no_such_subcircuit")
     with pytest.raises(SpiceError) as caught, get_runner().loaded(bad):
@@ -40,6 +42,7 @@ def test_bad_deck_raises_spice_error_with_deck_and_log():
     assert copy.deck == bad and copy.reason == error.reason
 
 
+@pytest.mark.spice
 def test_failed_command_raises_and_runner_recovers():
     runner = get_runner()
     with pytest.raises(SpiceError, match="vnope"), runner.loaded(DIVIDER) as circuit:
@@ -49,12 +52,14 @@ def test_failed_command_raises_and_runner_recovers():
         assert circuit.vectors(["v(b)"])["v(b)"][0] == pytest.approx(0.75)
 
 
+@pytest.mark.spice
 def test_missing_vector_is_an_error():
     with pytest.raises(SpiceError, match="no vector"), get_runner().loaded(DIVIDER) as circuit:
         circuit.command("op")
         circuit.vectors(["v(nowhere)"])
 
 
+@pytest.mark.spice
 def test_reuse_keeps_one_parse_per_deck():
     runner = get_runner()
     loads = runner.loads

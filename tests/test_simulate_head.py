@@ -9,15 +9,15 @@ import h5py
 import numpy as np
 import pytest
 
-from attention import HeadCircuits, behavioural_attention
-from attention.simulate import (
+from gaincell.attention import HeadCircuits, behavioural_attention
+from gaincell.attention.simulate import (
     FORMAT,
     pair_error,
     random_qkv,
     simulate_head,
     softmax_attention,
 )
-from characterize.cli import main
+from gaincell.cli import main
 
 # d = 64 (the converters' design point); with d = 16 and 16-token tiles the tiles' charges are
 # a few converter offsets and the array's output barely correlates with the model's.

@@ -9,11 +9,11 @@ import h5py
 import numpy as np
 import pytest
 
-from attention import spice_tile as st
-from characterize.measure import pulse_width
-from characterize.parallel import run_parallel
-from characterize.store import StoreError
-from circuits.runner import get_runner
+from gaincell.characterize import tile as st
+from gaincell.characterize.measure import pulse_width
+from gaincell.characterize.parallel import run_parallel
+from gaincell.characterize.store import StoreError
+from gaincell.circuits.runner import get_runner
 
 ROWS, K_COLS, V_COLS = 16, 16, 8
 """Agreement check: a 16 x 16 K tile and a 16-row, 8-column V tile, at the production time
@@ -152,6 +152,8 @@ def agreement() -> dict[str, st.ColumnMeasurements]:
     return {f"{mode}_{kind}": run for (mode, kind, _, _), run in zip(jobs, runs, strict=True)}
 
 
+@pytest.mark.slow
+@pytest.mark.spice
 @pytest.mark.parametrize("kind", ["k", "v"])
 def test_whole_tile_and_column_runs_agree(agreement, kind):
     whole, columns = agreement[f"whole_{kind}"], agreement[f"columns_{kind}"]
@@ -170,6 +172,8 @@ def test_whole_tile_and_column_runs_agree(agreement, kind):
     assert np.all(columns.seconds > 0) and np.ptp(whole.seconds) == 0
 
 
+@pytest.mark.slow
+@pytest.mark.spice
 def test_columns_behave_like_converters(agreement):
     k, v = agreement["columns_k"], agreement["columns_v"]
     # ReLU: no pulse for charge drawn into the column (Q < 0), a pulse for clearly positive Q.
@@ -189,6 +193,21 @@ def test_columns_behave_like_converters(agreement):
     assert np.all((drop > 0) & (drop < 0.1))
 
 
+@pytest.mark.spice
+@pytest.mark.parametrize("kind", ["k", "v"])
+def test_small_whole_tile_and_column_runs_agree(kind):
+    """The quick version of the agreement check above (which is slow): a 4 x 3 tile."""
+    stored, widths = _inputs(4, 3, seed=7)
+    whole = st.run_tile(kind, stored, widths)
+    columns = st.run_columns(kind, stored, widths, jobs=1)
+    assert not whole.failed and not columns.failed
+    assert np.max(np.abs(whole.width - columns.width)) < 10e-12
+    np.testing.assert_allclose(whole.charge, columns.charge, atol=0.2e-15)
+    np.testing.assert_allclose(whole.stored, columns.stored, atol=1e-5)
+    if kind == "v":
+        np.testing.assert_array_equal(whole.sign, columns.sign)
+
+
 # -- model units and storage -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_case() -> tuple[st.TileCase, st.TileResult]:
@@ -196,6 +215,7 @@ def small_case() -> tuple[st.TileCase, st.TileResult]:
     return case, st.run_tile_case(case.q, case.k, case.v, jobs=2)
 
 
+@pytest.mark.spice
 def test_run_tile_case_chains_phi_into_the_v_tile(small_case):
     case, result = small_case
     assert result.phi.shape == (6,) and result.out_width.shape == (6,)
@@ -207,6 +227,7 @@ def test_run_tile_case_chains_phi_into_the_v_tile(small_case):
     np.testing.assert_allclose(result.v.stored, case.v + 0.45, atol=0.1)
 
 
+@pytest.mark.spice
 def test_tile_results_round_trip_with_provenance_and_extra(tmp_path, small_case):
     case, result = small_case
     out = tmp_path / "tiles.h5"
@@ -234,6 +255,7 @@ def test_tile_results_round_trip_with_provenance_and_extra(tmp_path, small_case)
         assert h5["extra/array/output"].attrs["units"] == "1"
 
 
+@pytest.mark.spice
 def test_bad_output_leaves_no_file(tmp_path, small_case):
     case, result = small_case
     with pytest.raises(StoreError, match=r"must end in \.h5"):
@@ -259,6 +281,7 @@ def _failing_on(marker: float):
     return alter
 
 
+@pytest.mark.spice
 def test_failed_column_is_nan_with_reason_and_the_rest_runs(monkeypatch):
     monkeypatch.setattr(st, "_alter_commands", _failing_on(0.5))
     stored = np.array([[1.2, 0.5, 0.7], [1.0, 1.0, 1.0]])
@@ -273,6 +296,7 @@ def test_failed_column_is_nan_with_reason_and_the_rest_runs(monkeypatch):
     assert "ngbehavior" not in ng.stdout
 
 
+@pytest.mark.spice
 def test_failed_k_column_means_no_v_run(monkeypatch):
     monkeypatch.setattr(st, "_alter_commands", _failing_on(0.45))
     k = np.full((2, 2), 0.6)

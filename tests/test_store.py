@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from characterize.spec import Axis, SweepSpec
-from characterize.store import (
+from gaincell.characterize import Axis, SweepSpec
+from gaincell.characterize.store import (
     REQUIRED_PROVENANCE,
     AxisData,
     CharacterizationData,
@@ -20,9 +20,10 @@ from characterize.store import (
     read_characterization,
     write_characterization,
 )
-from circuits.pdk import find_models
+from gaincell.circuits.pdk import find_models
 
 
+@pytest.mark.spice
 def test_sweep_file_carries_every_provenance_attribute(small_spec, small_sweep):
     data = read_characterization(small_sweep)
     for key in REQUIRED_PROVENANCE:
@@ -42,6 +43,7 @@ def test_sweep_file_carries_every_provenance_attribute(small_spec, small_sweep):
     assert prov["created"].endswith("+00:00")
 
 
+@pytest.mark.spice
 def test_datasets_name_their_axes_and_units(small_spec, small_sweep):
     with h5py.File(small_sweep) as h5:
         i_out = h5["i_out"]

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
 
-from attention import PAPER_COEFFICIENTS as PAPER_COEFFICIENTS_TUPLE
-from characterize.cli import main as cli
-from surrogate import POLICIES, SurrogateError, load, save, shipped
-from surrogate.fit import fit
-from surrogate.interpolate import interpolate
-from surrogate.models import compute_metrics
+from gaincell.attention import PAPER_COEFFICIENTS as PAPER_COEFFICIENTS_TUPLE
+from gaincell.cli import main as cli
+from gaincell.surrogate import POLICIES, SurrogateError, load, save, shipped
+from gaincell.surrogate.fitting import FitOptions, fit
+from gaincell.surrogate.interpolate import interpolate
+from gaincell.surrogate.models import compute_metrics
 
 REPO = Path(__file__).resolve().parent.parent
 PAPER_IV = REPO / "data/reference/paper_gain_cell_iv.npz"
@@ -25,7 +25,7 @@ PAPER_COEFFICIENTS = np.array(PAPER_COEFFICIENTS_TUPLE)
 
 
 def test_paper_coefficients_are_reproduced_to_1e_4():
-    model = fit(PAPER_IV, kind="poly", order=3, input_level=0.9)
+    model = fit(PAPER_IV, FitOptions(kind="poly", order=3, input_level=0.9))
     coefficients = model.coefficients_at()
     np.testing.assert_allclose(coefficients, PAPER_COEFFICIENTS, rtol=1e-4)
     # and the model is the paper's f(y): I_out at y = +-0.45 V in amperes
@@ -62,16 +62,18 @@ def test_cubic_is_exact_for_quadratics():
 @pytest.fixture(scope="module")
 def validated(small_sweep) -> object:
     """A grid surrogate of the small real sweep, validated against fresh ngspice points."""
-    return fit(small_sweep, kind="grid", method="linear", holdout=5, jobs=2, seed=7)
+    return fit(small_sweep, FitOptions(kind="grid", method="linear", holdout=5, seed=7), jobs=2)
 
 
+@pytest.mark.spice
 def test_fit_validates_against_fresh_off_grid_spice_points(validated, small_sweep):
     metrics = validated.metrics
     assert metrics.kind == "spice-holdout"
-    # 5 x 15 lattice per temperature, 2 temperatures, per corner
-    assert metrics.points == {"tt": 150, "ff": 150}
+    # 5 x 15 lattice at the one off-grid temperature (56 C, between 27 and 85), per corner
+    assert metrics.points == {"tt": 75, "ff": 75}
+    assert set(validated.validation.inputs["temperature"]) == {56.0}
     inputs = validated.validation.inputs
-    from characterize.store import read_characterization
+    from gaincell.characterize.store import read_characterization
 
     grid = read_characterization(small_sweep).axes["v_store"].values
     assert np.min(np.abs(inputs["v_store"][:, None] - grid[None, :])) > 1e-4  # off-grid
@@ -80,6 +82,7 @@ def test_fit_validates_against_fresh_off_grid_spice_points(validated, small_swee
     assert 0.99 < metrics.worst("r2") <= 1.0
 
 
+@pytest.mark.spice
 def test_stored_metrics_match_a_recomputation(tmp_path, validated):
     path = save(validated, tmp_path / "m.h5")
     model = load(path)
@@ -110,6 +113,7 @@ def test_stored_metrics_match_a_recomputation(tmp_path, validated):
         assert getattr(again, key) == pytest.approx(getattr(model.metrics, key), rel=1e-12)
 
 
+@pytest.mark.spice
 def test_round_trip_save_load(tmp_path, validated):
     path = save(validated, tmp_path / "m.h5")
     model = load(path)
@@ -128,6 +132,7 @@ def test_round_trip_save_load(tmp_path, validated):
         assert h5["model/values"].attrs["units"] == "A"
 
 
+@pytest.mark.spice
 def test_broadcasting_and_positional_inputs(validated):
     out = validated(np.linspace(0.5, 1.3, 3)[:, None], np.linspace(0, 1.8, 4))
     assert out.shape == (3, 4)
@@ -138,6 +143,7 @@ def test_broadcasting_and_positional_inputs(validated):
         validated(v_store=1.0, v_in=1.0, corner="sf")
 
 
+@pytest.mark.spice
 def test_domain_policies(validated):
     inside, outside = np.array([0.9, 1.35]), np.array([0.9, 1.5])
     with pytest.raises(SurrogateError, match=r"v_store=1.5 V is outside the domain \[0.45, 1.35\]"):
@@ -156,6 +162,7 @@ def test_domain_policies(validated):
         validated(v_store=1.0, v_in=1.0, temperature=100.0)
 
 
+@pytest.mark.spice
 def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
     with pytest.raises(SurrogateError, match="is not a gaincell surrogate file"):
         load(small_sweep)  # a characterization file, not a surrogate
@@ -164,7 +171,7 @@ def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
     with pytest.raises(SurrogateError, match="not a readable HDF5 file"):
         load(junk)
     damaged = tmp_path / "damaged.h5"
-    save(fit(small_sweep, holdout=0), damaged)
+    save(fit(small_sweep, FitOptions(holdout=0)), damaged)
     with h5py.File(damaged, "a") as h5:
         del h5["model/values"]
     with pytest.raises(SurrogateError, match="damaged surrogate file"):
@@ -184,9 +191,9 @@ def test_shipped_surrogates_load_without_ngspice_and_meet_their_targets():
     assert multiplier.metrics.worst() <= 0.01  # the issue's target at every corner
     # Loading and evaluating import neither PySpice nor the PDK code.
     code = (
-        "import sys; from surrogate import load; m = load('multiplier');"
+        "import sys; from gaincell.surrogate import load; m = load('multiplier');"
         "m(v_store=1.2, v_in=1.8); l = load('leakage'); l.v_store(1e-3, 1.2);"
-        "assert 'PySpice' not in sys.modules and 'circuits.pdk' not in sys.modules, "
+        "assert 'PySpice' not in sys.modules and 'gaincell.circuits.pdk' not in sys.modules, "
         "sorted(k for k in sys.modules if 'Spice' in k or 'pdk' in k)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
@@ -222,6 +229,7 @@ def test_charge_to_pulse_surrogates_show_relu_and_saturation():
     assert np.all(np.abs(threshold) < 0.15e-12)
 
 
+@pytest.mark.spice
 def test_cli_fit_and_list(tmp_path, small_sweep, capsys):
     out = tmp_path / "s.h5"
     assert (
@@ -246,17 +254,19 @@ def test_cli_fit_and_list(tmp_path, small_sweep, capsys):
     assert not (tmp_path / "x.h5").exists()
 
 
+@pytest.mark.spice
 def test_positional_order_survives_save_and_load(tmp_path, validated):
     model = load(save(validated, tmp_path / "m.h5"))
     assert model.inputs == validated.inputs == ("v_store", "v_in", "temperature")
     assert model(1.2, 1.8) == validated(v_store=1.2, v_in=1.8)
 
 
+@pytest.mark.spice
 def test_files_differing_along_one_axis_merge(small_sweep):
     from dataclasses import replace
 
-    from characterize.store import read_characterization
-    from surrogate.fit import merge_characterizations
+    from gaincell.characterize.store import read_characterization
+    from gaincell.surrogate.fitting import merge_characterizations
 
     coarse = read_characterization(small_sweep)
     v_in = coarse.axes["v_in"]

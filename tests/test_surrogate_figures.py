@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from figures import FIGURES, source_path
-from figures.surrogates import plot_error_map, plot_parity
+from gaincell.figures import FIGURES, source_path
+from gaincell.figures.surrogates import plot_error_map, plot_parity
 
 REPO = Path(__file__).resolve().parent.parent
 SURROGATES = REPO / "data" / "surrogates"
@@ -49,7 +49,7 @@ def test_surrogate_figures_need_no_ngspice(tmp_path: Path) -> None:
         "import sys\n"
         "sys.modules['PySpice'] = None  # any ngspice use would fail\n"
         "from pathlib import Path\n"
-        "from figures import FIGURES, source_path\n"
+        "from gaincell.figures import FIGURES, source_path\n"
         f"data, out = Path({str(CHARACTERIZATION)!r}), Path({str(tmp_path)!r})\n"
         "for figure in FIGURES:\n"
         "    if figure.output.startswith('fig_s'):\n"

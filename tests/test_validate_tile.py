@@ -4,12 +4,14 @@ file, and the Fig. 5a/b drawing from it."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from attention.validate import MODELS, error_metrics, load_validation
-from characterize.cli import main as cli
-from figures.tiles import plot_tile_validation
+from gaincell.attention.validate import MODELS, error_metrics, load_validation
+from gaincell.cli import main as cli
+from gaincell.figures.tiles import plot_tile_validation
 
 
+@pytest.mark.spice
 def test_validate_tile_writes_all_three_models_and_draws(tmp_path, capsys):
     out = tmp_path / "tiles.h5"
     assert (

@@ -7,25 +7,27 @@ in the first grid cell, whose stop lies in the last, and whose spacing is random
 until no point lies within 2 % of a cell of a grid node. The hold-out runs at off-grid
 temperatures too: the midpoint of each pair of neighbouring grid temperatures, where the
 surrogates' linear interpolation in temperature errs most (:func:`holdout_temperatures`).
-The errors are stored with the model (:class:`surrogate.models.Metrics`).
+The errors are stored with the model (:class:`gaincell.surrogate.models.Metrics`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-from dataclasses import replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from characterize.multiplier import V_MID
-from characterize.spec import Axis, SweepSpec
-from characterize.store import AxisData, CharacterizationData, read_characterization
-from circuits import __version__, git_commit
-from surrogate.models import (
+from gaincell.characterize.axes import Axis
+from gaincell.characterize.base import Characterization
+from gaincell.characterize.spec import SweepSpec
+from gaincell.characterize.store import AxisData, CharacterizationData, read_characterization
+from gaincell.circuits.design import STORE_OFFSET, V_MID
+from gaincell.circuits.files import sha256_file, stamp
+from gaincell.surrogate.interpolate import METHODS
+from gaincell.surrogate.models import (
+    POLICIES,
     Domain,
     GridSurrogate,
     LeakageSurrogate,
@@ -37,38 +39,60 @@ from surrogate.models import (
     poly_terms,
 )
 
-DEFAULT_QUANTITY = {
-    "multiplier": "i_out",
-    "multiplier-pulse": "charge",
-    "leakage": "v_store_t",
-    "relu-c2p": "width",
-    "signed-c2p": "width",
-}
-"""What a surrogate of each circuit models unless told otherwise."""
-DEFAULT_HOLDOUT = {
-    "multiplier": 12,
-    "multiplier-pulse": 8,
-    "leakage": 4,
-    "relu-c2p": 9,
-    "signed-c2p": 9,
-}
-"""Held-out lattice points along each circuit's first (one transient each) axis per corner."""
-STEP_AXES = {"multiplier-pulse": ("width",)}
-"""Axes whose first node stands apart (see ``GridSurrogate.step_axes``): a pulse of zero width
-delivers no charge, any pulse at least its edge charge, so the charge steps at width 0."""
 SAMPLED_AXIS_POINTS = 15
 """Held-out lattice points along the other axes (cheap: samples of one analysis)."""
-MID_RAIL = {"multiplier": 0.9, "paper-multiplier": 0.45}
-"""y = v_store - mid for the polynomial fits."""
+PAPER_CIRCUIT = "paper-multiplier"
+"""Circuit name of the paper's published I-V data (not a registered characterization)."""
+KINDS = ("grid", "poly")
+"""Surrogate kinds :func:`fit` builds."""
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class FitOptions:
+    """How :func:`fit` builds and validates a surrogate (validated on construction)."""
+
+    kind: str = "grid"
+    """``grid`` (interpolation; a leakage file gives a :class:`LeakageSurrogate`) or ``poly``."""
+    quantity: str | None = None
+    """Quantity to model; None: the circuit's own (``Characterization.surrogate_quantity``)."""
+    method: str = "linear"
+    """Grid interpolation: ``linear``, ``cubic`` or ``pchip``."""
+    order: int = 3
+    """Polynomial total order (poly)."""
+    mid: float | None = None
+    """Polynomial y = v_store - mid [V]; None: the circuit's mid-rail."""
+    input_level: float | None = None
+    """Poly: fit only this v_in column [V], as the paper did (the model is valid there only)."""
+    holdout: int | None = None
+    """Fresh SPICE lattice points per axis and corner; None: the circuit's own; 0: no SPICE
+    validation (in-sample metrics instead)."""
+    seed: int = 0
+    """Seed of the hold-out lattice."""
+    policy: str = "error"
+    """Out-of-domain policy of the fitted model (see :data:`POLICIES`)."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise SurrogateError(f"unknown surrogate kind {self.kind!r}; use grid or poly")
+        if self.method not in METHODS:
+            raise SurrogateError(
+                f"unknown interpolation method {self.method!r}; use {', '.join(METHODS)}"
+            )
+        if not isinstance(self.order, int) or self.order < 1:
+            raise SurrogateError(f"polynomial order must be at least 1, got {self.order}")
+        if self.holdout is not None and (not isinstance(self.holdout, int) or self.holdout < 0):
+            raise SurrogateError(f"holdout must be a whole number >= 0, got {self.holdout!r}")
+        if self.policy not in POLICIES:
+            raise SurrogateError(f"unknown policy {self.policy!r}; use {', '.join(POLICIES)}")
+        if self.input_level is not None and self.kind != "poly":
+            raise SurrogateError("input_level applies to poly surrogates only")
+
+
+def _characterization(circuit: str) -> Characterization | None:
+    """The registered characterization of ``circuit`` (None for the paper's data)."""
+    from gaincell.characterize.registry import available, get_characterization
+
+    return get_characterization(circuit) if circuit in available() else None
 
 
 def paper_characterization(path: str | Path) -> CharacterizationData:
@@ -80,7 +104,7 @@ def paper_characterization(path: str | Path) -> CharacterizationData:
     except (OSError, KeyError, ValueError) as error:
         raise SurrogateError(f"{path} is not the paper's I-V file ({error})") from None
     return CharacterizationData(
-        circuit="paper-multiplier",
+        circuit=PAPER_CIRCUIT,
         axes={
             "corner": AxisData(np.array(["paper"]), "", "the paper's own SPICE data"),
             "temperature": AxisData(np.array([27.0]), "degC", "assumed"),
@@ -146,13 +170,13 @@ def _source(
         data = merge_characterizations([read_characterization(p) for p in paths])
         return data, {
             "source_file": [p.name for p in paths],
-            "source_sha256": [file_sha256(p) for p in paths],
+            "source_sha256": [sha256_file(p) for p in paths],
         }
     if isinstance(source, CharacterizationData):
         return source, {"source_file": None, "source_sha256": None}
     path = Path(source)
     data = paper_characterization(path) if path.suffix == ".npz" else read_characterization(path)
-    return data, {"source_file": path.name, "source_sha256": file_sha256(path)}
+    return data, {"source_file": path.name, "source_sha256": sha256_file(path)}
 
 
 def _numeric_axes(data: CharacterizationData, quantity: str) -> list[str]:
@@ -188,9 +212,7 @@ def _common(
         "source_circuit": data.circuit,
         "source_provenance": {k: v for k, v in data.provenance.items() if k != "netlist"},
         "fit": settings,
-        "package_version": __version__,
-        "git_commit": git_commit(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **stamp(),
     }
     return {
         "circuit": data.circuit,
@@ -366,14 +388,10 @@ def holdout_points(
     index and the SPICE value of ``quantity`` (NaN where a point failed). Axes in ``fixed``
     are held at that value instead (a surrogate fitted at one input level)."""
     fixed = fixed or {}
-    from characterize.registry import get_characterization
-    from characterize.sweep import simulate_spec
+    from gaincell.characterize.registry import get_characterization
+    from gaincell.characterize.sweep import simulate_spec
 
-    spec = (
-        SweepSpec.from_json(data.provenance["sweep_spec"])
-        if isinstance(data.provenance.get("sweep_spec"), str)
-        else SweepSpec.from_dict(data.provenance["sweep_spec"])
-    )
+    spec = SweepSpec.from_recorded(data.provenance["sweep_spec"])
     characterization = get_characterization(spec.circuit)
     spec = replace(spec, temperatures=holdout_temperatures(data.axes["temperature"].values))
     rng = np.random.default_rng(seed)
@@ -422,131 +440,35 @@ def _full_scale(
     return {c: float(np.nanmax(np.abs(values[i]))) for i, c in enumerate(corners)}
 
 
-def _sign_threshold(data: CharacterizationData) -> np.ndarray:
-    """Charge at which the signed converter's sign output flips, per corner and temperature.
-
-    The flip lies between the last charge read as negative and the first read as positive;
-    within that bracket it is placed where the two straight flanks of the output width
-    (|charge| plus the converter's offset: a V shape) meet, from the two points on each side
-    next to the bracket."""
-    sign, charge = data.quantities["sign"], data.axes["charge"].values
-    width = data.quantities["width"]
-    threshold = np.full(sign.shape[:2], np.nan)
-    for index in np.ndindex(threshold.shape):
-        negative = np.flatnonzero(sign[index] > 0.5)
-        if not negative.size or negative[-1] + 1 >= charge.size:
-            continue
-        k = negative[-1]
-        low, high = charge[k], charge[k + 1]
-        threshold[index] = 0.5 * (low + high)
-        if k >= 2 and k + 2 < charge.size:
-            w = width[index]
-            left = np.polyfit(charge[k - 2 : k], w[k - 2 : k], 1)
-            right = np.polyfit(charge[k + 1 : k + 3], w[k + 1 : k + 3], 1)
-            if right[0] != left[0]:
-                vertex = (left[1] - right[1]) / (right[0] - left[0])
-                threshold[index] = float(np.clip(vertex, low, high))
-    return threshold
-
-
-def _on_threshold(data: CharacterizationData) -> np.ndarray:
-    """Charge at which the ReLU converter starts to give a pulse, per corner and temperature.
-
-    The converter switches from no pulse to its minimum pulse (the comparator's delay, about
-    0.7 ns) at a small charge: the step lies between the last charge with no pulse and the
-    first with one, and is placed at their midpoint (NaN if the sweep has no such pair)."""
-    width, charge = data.quantities["width"], data.axes["charge"].values
-    threshold = np.full(width.shape[:2], np.nan)
-    for index in np.ndindex(threshold.shape):
-        on = np.flatnonzero(width[index] > 0)
-        if on.size and on[0] > 0:
-            threshold[index] = 0.5 * (charge[on[0] - 1] + charge[on[0]])
-    return threshold
-
-
-def _column_capacitance(data: CharacterizationData) -> np.ndarray:
-    """The converter's column capacitance [F] per corner and temperature: the slope of the
-    integrated charge over the column's drop from mid-rail when the conversion opens, within
-    +-0.6 pC (both rails' margin)."""
-    charge = data.axes["charge"].values
-    drop = V_MID - data.quantities["v_col"]
-    capacitance = np.full(drop.shape[:2], np.nan)
-    for index in np.ndindex(capacitance.shape):
-        ok = np.isfinite(drop[index]) & (np.abs(charge) <= 0.6e-12)
-        if ok.sum() >= 2:
-            capacitance[index] = np.polyfit(drop[index][ok], charge[ok], 1)[0]
-    return capacitance
-
-
-def _converter_aux(data: CharacterizationData) -> dict[str, tuple[np.ndarray, str, str]]:
-    """What a converter's surrogate carries beside its width: where it switches (the ReLU's
-    first pulse, the signed converter's sign flip) and its column capacitance, per corner and
-    temperature (axes corner, temperature; the temperatures in ``temperatures``)."""
-    aux: dict[str, tuple[np.ndarray, str, str]] = {}
-    if "sign" in data.quantities:
-        aux["sign_threshold"] = (
-            _sign_threshold(data),
-            "C",
-            "charge below which the sign output reads negative, per corner and temperature "
-            "(axes corner, temperature)",
-        )
-    else:
-        aux["on_threshold"] = (
-            _on_threshold(data),
-            "C",
-            "charge above which the converter gives a pulse (no pulse below), per corner and "
-            "temperature (axes corner, temperature)",
-        )
-    if "v_col" in data.quantities:
-        aux["column_capacitance"] = (
-            _column_capacitance(data),
-            "F",
-            "the converter's column capacitance: charge over the column's drop from mid-rail "
-            "at the conversion start, per corner and temperature (axes corner, temperature)",
-        )
-    aux["temperatures"] = (
-        data.axes["temperature"].values,
-        "degC",
-        "temperatures of the per-corner-and-temperature entries",
-    )
-    return aux
-
-
 def fit(
     source: str | Path | CharacterizationData | list[str | Path],
+    options: FitOptions | None = None,
     *,
-    kind: str = "grid",
-    quantity: str | None = None,
-    method: str = "linear",
-    order: int = 3,
-    mid: float | None = None,
-    input_level: float | None = None,
-    holdout: int | None = None,
-    seed: int = 0,
     jobs: int = 1,
-    policy: str = "error",
 ) -> Surrogate:
     """Fit a surrogate of ``quantity`` from a characterization file (or the paper's ``.npz``,
     or a list of files of one circuit that differ along one axis: merged first).
 
-    kind: ``grid`` (interpolation with ``method`` linear|cubic|pchip; a leakage file gives a
-    :class:`LeakageSurrogate`) or ``poly`` (total ``order``, y = v_store - ``mid``; with
-    ``input_level`` only that v_in column is fitted, as the paper did). ``holdout``: lattice
-    points per axis of fresh SPICE validation (default per circuit; 0 skips it and stores
-    in-sample metrics instead).
+    ``options`` (:class:`FitOptions`, default: a linear grid of the circuit's own quantity,
+    validated on the circuit's own number of fresh SPICE points) says what to build; ``jobs``
+    worker processes run the hold-out simulations.
     """
-    if kind not in ("grid", "poly"):
-        raise SurrogateError(f"unknown surrogate kind {kind!r}; use grid or poly")
-    if order < 1:
-        raise SurrogateError(f"polynomial order must be at least 1, got {order}")
+    options = options or FitOptions()
+    kind, method, order, input_level = (
+        options.kind,
+        options.method,
+        options.order,
+        options.input_level,
+    )
+    seed, policy = options.seed, options.policy
     data, source_info = _source(source)
-    if data.circuit == "mac-chain":
-        raise SurrogateError(
-            "mac-chain is a demonstration transient of the whole chain; fit "
-            "its parts (multiplier, relu-c2p, signed-c2p) instead"
-        )
-    quantity = quantity or DEFAULT_QUANTITY.get(data.circuit, "i_out")
-    mid = MID_RAIL.get(data.circuit, 0.9) if mid is None else mid
+    circuit = _characterization(data.circuit)
+    if circuit is not None and circuit.surrogate_quantity is None:
+        raise SurrogateError(f"cannot fit {data.circuit}: {circuit.no_surrogate_reason}")
+    quantity = options.quantity or (circuit.surrogate_quantity if circuit else "i_out")
+    mid = options.mid
+    if mid is None:
+        mid = circuit.mid_rail if circuit and circuit.mid_rail is not None else STORE_OFFSET
     settings = {
         "kind": kind,
         "method": method,
@@ -562,20 +484,25 @@ def fit(
     corners = common["domain"].corners
     if kind == "poly":
         model: Surrogate = _poly(data, common, order, mid, input_level)
-    elif data.circuit == "leakage" and quantity == "v_store_t":
+    elif (
+        circuit is not None
+        and circuit.surrogate_model == "leakage"
+        and quantity == circuit.surrogate_quantity
+    ):
         model = _leakage(data, common, method)
     else:
         model = GridSurrogate(
             nodes={a: data.axes[a].values for a in _numeric_axes(data, quantity)},
             values=_grid_values(data, quantity),
             method=method,
-            step_axes=STEP_AXES.get(data.circuit, ()),
+            step_axes=circuit.surrogate_step_axes if circuit else (),
             **common,
         )
-    if data.circuit in ("relu-c2p", "signed-c2p") and quantity == "width":
-        model.aux.update(_converter_aux(data))
-    holdout = DEFAULT_HOLDOUT.get(data.circuit, 0) if holdout is None else holdout
-    can_simulate = "sweep_spec" in data.provenance and data.circuit in DEFAULT_HOLDOUT
+    if circuit is not None and quantity == circuit.surrogate_quantity:
+        model.aux.update(circuit.surrogate_extras(data))
+    default_holdout = circuit.holdout_points if circuit else 0
+    holdout = default_holdout if options.holdout is None else options.holdout
+    can_simulate = "sweep_spec" in data.provenance and default_holdout > 0
     if holdout > 0 and can_simulate:
         fixed = {"v_in": float(input_level)} if kind == "poly" and input_level is not None else {}
         inputs, corner_of_point, reference = holdout_points(

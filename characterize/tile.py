@@ -79,14 +79,12 @@ Storage
 
 from __future__ import annotations
 
-import hashlib
 import json
 import resource
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -95,14 +93,26 @@ import h5py
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from characterize.c2p import GEAR, LOGIC_THRESHOLD_V
-from characterize.measure import pulse_width
-from characterize.parallel import run_parallel
-from characterize.store import StoreError, atomic_h5, check_writable, open_h5
-from circuits import __version__, git_commit
-from circuits.netlist import Deck, Netlist, assemble_deck, load_netlist
-from circuits.pdk import PDK_NAME
-from circuits.runner import SpiceError, get_runner
+from gaincell.characterize.measure import pulse_width
+from gaincell.characterize.parallel import run_parallel
+from gaincell.circuits.design import (
+    GEAR,
+    KV_RANGE,
+    LOGIC_THRESHOLD_V,
+    Q_RANGE,
+    STORE_OFFSET,
+    STORE_RANGE,
+    T_MAX,
+    V_DD,
+    V_MID,
+    V_WRITE,
+)
+from gaincell.circuits.files import sha256_file, sha256_text, stamp
+from gaincell.circuits.h5 import StoreError, atomic_h5, check_writable, open_h5
+from gaincell.circuits.netlist import Deck, Netlist, assemble_deck, load_netlist
+from gaincell.circuits.pdk import PDK_NAME
+from gaincell.circuits.runner import SpiceError, get_runner
+from gaincell.errors import InputError
 
 __all__ = [
     "KV_RANGE",
@@ -134,22 +144,6 @@ __all__ = [
 Kind = Literal["k", "v"]
 """Tile kind: ``"k"`` = Phi(Q.K^T) tile (ReLU converters), ``"v"`` = Phi(S).V tile (signed)."""
 
-T_MAX = 15e-9
-"""Longest input pulse and length of the conversion window [s]."""
-V_DD = 1.8
-"""Core supply and input pulse amplitude [V]."""
-V_MID = 0.9
-"""Mid-rail: column reset level, and the stored voltage of a zero weight [V]."""
-V_WRITE = 3.3
-"""Write word line level [V] (thick-oxide write transistor)."""
-STORE_OFFSET = 0.45
-"""Model value -> stored voltage: ``V_store = value + STORE_OFFSET`` [V]."""
-STORE_RANGE = (0.45, 1.35)
-"""Stored voltages a column accepts [V] (model values 0 .. 0.9)."""
-Q_RANGE = (0.0, 1.0)
-"""Model range of the query (pulse width / T_MAX)."""
-KV_RANGE = (0.0, 0.9)
-"""Model range of keys and values [V]."""
 
 WRITE_RISE = (1e-9, 1.5e-9)
 """Write word line rises between these times [s] (cells start at mid-rail, the previous
@@ -295,7 +289,7 @@ class TileResult:
 # ---------------------------------------------------------------------------------------------
 def _check_kind(kind: str) -> Kind:
     if kind not in _CONVERTER:
-        raise ValueError(f"kind must be 'k' or 'v', got {kind!r}")
+        raise InputError(f"kind must be 'k' or 'v', got {kind!r}")
     return kind  # type: ignore[return-value]
 
 
@@ -303,13 +297,13 @@ def _as_array(name: str, values: ArrayLike, ndim: int) -> NDArray[np.float64]:
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers") from None
+        raise InputError(f"{name} must be numbers") from None
     if array.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
+        raise InputError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
     if array.size == 0 or min(array.shape) < 1:
-        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+        raise InputError(f"{name} must not be empty, got shape {array.shape}")
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} holds NaN or infinite values")
+        raise InputError(f"{name} holds NaN or infinite values")
     return array
 
 
@@ -318,7 +312,7 @@ def _check_range(name: str, array: NDArray[np.float64], lo: float, hi: float, un
     bad = (array < lo - slack) | (array > hi + slack)
     if np.any(bad):
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
+        raise InputError(
             f"{name} must lie in [{lo:g}, {hi:g}]{unit}; {np.count_nonzero(bad)} value(s) "
             f"outside, e.g. {name}[{', '.join(map(str, where))}] = {array[where]:.6g}"
         )
@@ -330,7 +324,7 @@ def _check_column_inputs(
     stored_v = _as_array("stored", stored, ndim)
     widths_s = _as_array("widths", widths, 1)
     if widths_s.shape[0] != stored_v.shape[0]:
-        raise ValueError(
+        raise InputError(
             f"widths has {widths_s.shape[0]} entries but stored has {stored_v.shape[0]} rows"
         )
     _check_range("stored", stored_v, *STORE_RANGE, " V")
@@ -343,9 +337,9 @@ def check_case(q: ArrayLike, k: ArrayLike, v: ArrayLike) -> TileCase:
     dims)``; ranges [0, 1] and [0, 0.9]); raises ``ValueError`` naming the problem."""
     q_a, k_a, v_a = _as_array("q", q, 1), _as_array("k", k, 2), _as_array("v", v, 2)
     if k_a.shape[1] != q_a.shape[0]:
-        raise ValueError(f"k must be (tokens, {q_a.shape[0]}) to match q, got {k_a.shape}")
+        raise InputError(f"k must be (tokens, {q_a.shape[0]}) to match q, got {k_a.shape}")
     if v_a.shape != k_a.shape:
-        raise ValueError(f"v must have the shape of k {k_a.shape}, got {v_a.shape}")
+        raise InputError(f"v must have the shape of k {k_a.shape}, got {v_a.shape}")
     _check_range("q", q_a, *Q_RANGE, "")
     _check_range("k", k_a, *KV_RANGE, " V")
     _check_range("v", v_a, *KV_RANGE, " V")
@@ -377,7 +371,7 @@ def _testbench(kind: Kind, stored: NDArray[np.float64], widths: NDArray[np.float
     rows, cols = stored.shape
     lines = [
         f"* spice_tile {kind} tile: {rows} rows x {cols} columns, generated by "
-        "attention.spice_tile",
+        "gaincell.characterize.tile",
         "* Per column c: cells on line cells_c, a 0 V sense source vsense_c from the converter's",
         "* integration node col_c to the cells (i(vsense_c) = the cells' summed current),",
         f"* converter {_CONVERTER[kind]} with its own 10 uA reference and output load.",
@@ -635,14 +629,14 @@ def _merge(kind: Kind, parts: Sequence[ColumnMeasurements]) -> ColumnMeasurement
 
 
 def _check_run_settings(corner: str, temperature: float, time_step: float) -> None:
-    from circuits.pdk import CORNERS
+    from gaincell.circuits.pdk import CORNERS
 
     if corner not in CORNERS:
-        raise ValueError(f"unknown corner {corner!r}; choose one of {', '.join(CORNERS)}")
+        raise InputError(f"unknown corner {corner!r}; choose one of {', '.join(CORNERS)}")
     if not np.isfinite(temperature) or not -55.0 <= temperature <= 150.0:
-        raise ValueError(f"temperature must lie in [-55, 150] degC, got {temperature!r}")
+        raise InputError(f"temperature must lie in [-55, 150] degC, got {temperature!r}")
     if not np.isfinite(time_step) or not 1e-13 <= time_step <= 1e-9:
-        raise ValueError(f"time_step must lie in [0.1 ps, 1 ns], got {time_step!r}")
+        raise InputError(f"time_step must lie in [0.1 ps, 1 ns], got {time_step!r}")
 
 
 def _run_batches(
@@ -744,7 +738,7 @@ def draw_case(size: int = 64, seed: int = 0, index: int = 0) -> TileCase:
     """A random case: ``q`` uniform in [0, 1], ``k``, ``v`` uniform in [0, 0.9], ``size`` tokens
     and dimensions. Case ``index`` of ``seed`` does not depend on how many are drawn."""
     if int(size) != size or size < 1:
-        raise ValueError(f"size must be a positive whole number, got {size!r}")
+        raise InputError(f"size must be a positive whole number, got {size!r}")
     rng = np.random.default_rng([int(seed), int(index)])
     size = int(size)
     return TileCase(
@@ -881,7 +875,7 @@ def run_tile_cases(
     """Draw ``n_cases`` random cases (:func:`draw_case`, indices 0 .. n_cases - 1 of ``seed``)
     and run them (:func:`run_cases`); returns the cases and their results, in the same order."""
     if isinstance(n_cases, bool) or int(n_cases) != n_cases or n_cases < 1:
-        raise ValueError(f"n_cases must be a positive whole number, got {n_cases!r}")
+        raise InputError(f"n_cases must be a positive whole number, got {n_cases!r}")
     cases = [draw_case(size, seed, i) for i in range(int(n_cases))]
     results = run_cases(
         cases,
@@ -929,7 +923,7 @@ _KV_AXES = ("case", "token", "dim")
 
 
 def _generator_sha256() -> str:
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return sha256_file(__file__)
 
 
 def tile_provenance(cases: Sequence[TileCase], results: Sequence[TileResult]) -> dict[str, Any]:
@@ -959,13 +953,11 @@ def tile_provenance(cases: Sequence[TileCase], results: Sequence[TileResult]) ->
         "pdk_version": k_deck.models.location.version,
         "model_files_sha256": hashes,
         "netlist": netlist,
-        "netlist_sha256": hashlib.sha256(netlist.encode()).hexdigest(),
+        "netlist_sha256": sha256_text(netlist),
         "netlist_files": list(netlists),
         "generator": __name__,
         "generator_sha256": _generator_sha256(),
-        "package_version": __version__,
-        "git_commit": git_commit(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **stamp(),
     }
 
 

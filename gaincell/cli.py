@@ -1,24 +1,33 @@
-"""The ``gaincell`` command: info, deck, characterize, figures, run."""
+"""The ``gaincell`` command: the application on top of every layer.
+
+Each subcommand is a ``cmd_*`` function from parsed arguments; the work itself is done by
+plain functions (``characterize_to``, ``fit_to``, ``simulate_head_to``, ``draw_figures``) that
+the main job (:func:`main_job`) calls directly. Errors a user can cause
+(:class:`gaincell.GaincellError`) print as one line and exit 2; anything else is a bug and
+keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from circuits import REPO_ROOT, __version__
+from gaincell import __version__
+from gaincell.circuits.files import CHARACTERIZATION_DIR, DATA_DIR, build_dir, shipped_files
+from gaincell.errors import GaincellError, InputError
 
 if TYPE_CHECKING:
-    from surrogate import Surrogate
+    import numpy as np
 
-DATA_DIR = REPO_ROOT / "data"
-"""Shipped characterizations, surrogates and reference data."""
-CHARACTERIZATION_DIR = DATA_DIR / "characterization"
-REFERENCE_DIR = DATA_DIR / "reference"
-BUILD_DIR = REPO_ROOT / "build"
-"""Where the main job writes its fresh results."""
+    from gaincell.characterize import SweepSpec
+    from gaincell.surrogate import FitOptions, Surrogate
+
+VALUE_OPTIONS = ("--temps", "--temp", "--corners", "--v-in", "--v-store", "--axis", "--set", "--at")
+"""Options whose value may start with ``-`` (``--temps -40,27,85``, ``--v-in -0.1:1.8:5``)."""
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -35,11 +44,11 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from circuits.pdk import PdkNotFoundError, find_models
+    from gaincell.circuits.pdk import PdkNotFoundError, find_models
 
     print(f"gaincell {__version__}")
     try:
-        from circuits.runner import ngspice_version
+        from gaincell.circuits.runner import ngspice_version
 
         print(f"ngspice: {ngspice_version()} (shared library via PySpice)")
     except Exception as error:  # report, do not crash: info is for diagnosing set-ups
@@ -49,10 +58,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"PDK models: {location.models_dir} ({location.source}, {location.version})")
     except PdkNotFoundError as error:
         print(f"PDK models: not found\n{error}")
-    print("shipped data:")
-    files = sorted(
-        p for p in DATA_DIR.rglob("*") if p.is_file() and p.suffix in (".h5", ".npz", ".json")
-    )
+    files = shipped_files()
+    print(f"shipped data ({DATA_DIR}):")
+    if not files:
+        print("  none: this installation is missing its data files (reinstall gaincell)")
     for path in files:
         detail = ""
         if path.suffix == ".h5":
@@ -63,18 +72,29 @@ def cmd_info(args: argparse.Namespace) -> int:
                     detail = f"  [{h5.attrs.get('circuit', '?')}, {h5.attrs.get('created', '?')}]"
             except OSError:
                 detail = "  [unreadable]"
-        print(f"  {path.relative_to(REPO_ROOT)}  {path.stat().st_size / 1024:.0f} KiB{detail}")
+        print(f"  {path.relative_to(DATA_DIR)}  {path.stat().st_size / 1024:.0f} KiB{detail}")
+    from gaincell.characterize.spec import PRESET_DIR
+    from gaincell.circuits.files import NETLIST_DIR
+
+    for label, folder, pattern in (
+        ("netlists", NETLIST_DIR, "*.sp"),
+        ("presets", PRESET_DIR, "*.toml"),
+    ):
+        names = sorted(p.name for p in folder.glob(pattern))
+        print(f"shipped {label} ({folder}): {', '.join(names) or 'none'}")
     return 0
 
 
 def cmd_deck(args: argparse.Namespace) -> int:
-    from characterize.registry import get_characterization
-    from characterize.spec import SweepSpec
+    from gaincell.characterize import SweepSpec
+    from gaincell.characterize.registry import get_characterization
 
-    spec = SweepSpec(circuit=args.circuit, corners=(args.corner,), temperatures=(args.temp,))
+    base = _job_spec(args.job, args.circuit) if args.job else SweepSpec(circuit=args.circuit)
+    spec = replace(base, corners=(args.corner,), temperatures=(args.temp,))
     characterization = get_characterization(args.circuit)
     deck = characterization.deck(args.corner)
-    control = characterization.standalone_control(spec)
+    control = characterization.standalone_control(spec, args.at)
+    build_dir().mkdir(parents=True, exist_ok=True)  # the deck's wrdata writes into build/
     text = deck.text.replace(
         "\n.end\n", f"\n.temp {args.temp:g}\n.control\n{control}\n.endc\n.end\n"
     )
@@ -84,12 +104,27 @@ def cmd_deck(args: argparse.Namespace) -> int:
     return 0
 
 
-def _spec_from_args(args: argparse.Namespace):
-    from characterize.spec import Axis, SpecError, SweepSpec
+def _job_spec(job: str, circuit: str) -> SweepSpec:
+    """The sweep of a TOML job file or shipped preset name, or the one a characterization
+    file (``.h5``) records."""
+    from gaincell.characterize import SweepSpec, read_characterization
 
-    base = SweepSpec.from_toml(args.job) if args.job else SweepSpec(circuit=args.circuit)
-    if base.circuit != args.circuit:
-        raise SystemExit(f"job file is for {base.circuit!r}, command asks for {args.circuit!r}")
+    if job.endswith((".h5", ".hdf5")):
+        recorded = read_characterization(job).provenance.get("sweep_spec")
+        if recorded is None:
+            raise InputError(f"{job} records no sweep_spec")
+        spec = SweepSpec.from_recorded(recorded)
+    else:
+        spec = SweepSpec.from_toml(job)
+    if spec.circuit != circuit:
+        raise InputError(f"job {job} is for {spec.circuit!r}, the command asks for {circuit!r}")
+    return spec
+
+
+def _spec_from_args(args: argparse.Namespace) -> SweepSpec:
+    from gaincell.characterize import Axis, SpecError, SweepSpec
+
+    base = _job_spec(args.job, args.circuit) if args.job else SweepSpec(circuit=args.circuit)
     data = base.to_dict()
     data["axes"] = dict(base.axes)
     if args.corners:
@@ -113,50 +148,63 @@ def _spec_from_args(args: argparse.Namespace):
     return SweepSpec.from_dict(data)
 
 
-def cmd_characterize(args: argparse.Namespace) -> int:
-    from characterize.parallel import resolve_jobs
-    from characterize.sweep import run_sweep
+def _default_out(given: str | None, name: str) -> Path:
+    """``given``, or ``build/<name>`` under the current folder (created)."""
+    if given:
+        return Path(given)
+    build_dir().mkdir(parents=True, exist_ok=True)
+    return build_dir() / name
 
+
+def cmd_characterize(args: argparse.Namespace) -> int:
     spec = _spec_from_args(args)
-    out = Path(args.out) if args.out else BUILD_DIR / f"{spec.circuit}_sky130.h5"
-    if not args.out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    jobs = resolve_jobs(args.jobs)
+    out = _default_out(args.out, f"{spec.circuit}_sky130.h5")
+    characterize_to(spec, out, args.jobs, args.quiet)
+    return 0
+
+
+def characterize_to(spec: SweepSpec, out: Path, jobs: int, quiet: bool = False) -> Path:
+    """Run ``spec`` into ``out`` and print a one-line summary."""
+    from gaincell.characterize.parallel import resolve_jobs
+    from gaincell.characterize.sweep import run_sweep
+
+    jobs = resolve_jobs(jobs)
     started = time.perf_counter()
-    report = run_sweep(spec, out, jobs=jobs, progress=not args.quiet)
+    report = run_sweep(spec, out, jobs=jobs, progress=not quiet)
     seconds = time.perf_counter() - started
     print(
         f"{spec.circuit}: {report.points} points ({len(spec.corners)} corners x "
         f"{len(spec.temperatures)} temperatures) in {seconds:.2f} s with {jobs} worker(s) "
         f"-> {out}"
     )
-    return 0
+    return out
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from figures import FIGURES, draw_all
-
-    data_dirs = [Path(folder) for folder in args.data]
-    drawn = draw_all(data_dirs, Path(args.out))
-    if not drawn:
-        stems = ", ".join(f"{f.source}.h5" for f in FIGURES)
-        folders = ", ".join(map(str, data_dirs))
-        raise FileNotFoundError(f"no characterization files in {folders} (looked for {stems})")
-    for png, source in drawn:
-        print(f"wrote {png} (from {source})")
+    data_dirs = [Path(folder) for folder in args.data] if args.data else [CHARACTERIZATION_DIR]
+    out = Path(args.out) if args.out else build_dir() / "figures"
+    draw_figures(data_dirs, out)
     return 0
 
 
-def cmd_fit(args: argparse.Namespace) -> int:
-    from characterize.parallel import resolve_jobs
-    from characterize.store import check_writable
-    from surrogate import save
-    from surrogate.fit import fit
+def draw_figures(data_dirs: list[Path], out: Path) -> None:
+    """Draw every figure whose data is in ``data_dirs`` into ``out``; print what was drawn and
+    what was missing (and the command that makes it). Raises if nothing could be drawn."""
+    from gaincell.figures import FigureDataMissing, draw_all
 
-    out = check_writable(args.out)  # before any simulation
-    started = time.perf_counter()
-    model = fit(
-        args.characterization,
+    drawn, missing = draw_all(data_dirs, out)
+    for png, source in drawn:
+        print(f"wrote {png} (from {source})")
+    for problem in missing:
+        print(f"skipped: {problem}")
+    if not drawn:
+        raise FigureDataMissing("no figure could be drawn: " + "; ".join(map(str, missing)))
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from gaincell.surrogate import FitOptions
+
+    options = FitOptions(
         kind=args.kind,
         quantity=args.quantity,
         method=args.method,
@@ -164,12 +212,25 @@ def cmd_fit(args: argparse.Namespace) -> int:
         input_level=args.input_level,
         holdout=args.holdout,
         seed=args.seed,
-        jobs=resolve_jobs(args.jobs),
     )
+    fit_to([Path(p) for p in args.characterization], Path(args.out), options, args.jobs)
+    return 0
+
+
+def fit_to(sources: list[Path], out: Path, options: FitOptions, jobs: int) -> Path:
+    """Fit (and validate) a surrogate of ``sources`` with ``options`` into ``out``; print its
+    errors."""
+    from gaincell.characterize.parallel import resolve_jobs
+    from gaincell.circuits.h5 import check_writable
+    from gaincell.surrogate import fit, save
+
+    out = check_writable(out)  # before any simulation
+    started = time.perf_counter()
+    model = fit(sources, options, jobs=resolve_jobs(jobs))
     save(model, out)
     print(f"{model!r}\nfitted and validated in {time.perf_counter() - started:.1f} s -> {out}")
     _print_metrics(model)
-    return 0
+    return out
 
 
 def _print_metrics(model: Surrogate) -> None:
@@ -186,11 +247,11 @@ def _print_metrics(model: Surrogate) -> None:
 
 
 def cmd_surrogates(args: argparse.Namespace) -> int:
-    from surrogate import load, shipped
+    from gaincell.surrogate import load, shipped
 
     known = shipped()
     if not known:
-        print("no shipped surrogates in data/surrogates/")
+        print(f"no shipped surrogates in {DATA_DIR / 'surrogates'}")
         return 1
     for name, path in known.items():
         model = load(path)
@@ -205,48 +266,68 @@ def cmd_surrogates(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate_head(args: argparse.Namespace) -> int:
-    from attention.simulate import (
-        format_report,
-        load_qkv,
-        random_qkv,
-        simulate_head,
-        write_comparison,
-    )
-    from characterize.store import check_writable
+    from gaincell.attention.simulate import load_qkv, random_qkv
 
-    out = Path(args.out) if args.out else BUILD_DIR / "simulate_head.h5"
-    if not args.out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    out = check_writable(out)  # before any work
     if args.qkv:
         q, k, v = load_qkv(args.qkv)
         for flag, wanted, got in (("--tokens", args.tokens, len(q)), ("--d", args.d, q.shape[1])):
             if wanted is not None and wanted != got:
-                raise ValueError(f"{flag} {wanted} disagrees with {args.qkv}: q is {q.shape}")
+                raise InputError(f"{flag} {wanted} disagrees with {args.qkv}: q is {q.shape}")
         source: dict[str, object] = {"qkv_file": str(Path(args.qkv).resolve())}
     else:
         if args.tokens is None or args.seed is None:
-            raise ValueError("--tokens and --seed are required unless --qkv gives the inputs")
+            raise InputError("--tokens and --seed are required unless --qkv gives the inputs")
         d = 64 if args.d is None else args.d
         if args.tokens < 1 or d < 1:
-            raise ValueError(f"--tokens and --d must be >= 1, got {args.tokens} and {d}")
+            raise InputError(f"--tokens and --d must be >= 1, got {args.tokens} and {d}")
         q, k, v = random_qkv(args.tokens, d, args.seed)
         source = {"seed": args.seed}
-    started = time.perf_counter()
-    comparison = simulate_head(
-        q,
-        k,
-        v,
+    simulate_head_to(
+        (q, k, v),
+        _default_out(args.out, "simulate_head.h5"),
+        source,
         window=args.window,
         tile=args.tile,
         corner=args.corner,
         temperature=args.temp,
         step_time=args.step_time,
     )
+    return 0
+
+
+def simulate_head_to(
+    qkv: tuple[np.ndarray, np.ndarray, np.ndarray],
+    out: Path,
+    source: dict[str, object],
+    *,
+    window: int,
+    tile: int = 64,
+    corner: str = "tt",
+    temperature: float = 27.0,
+    step_time: float = 65e-9,
+) -> Path:
+    """Run one head (array vs behavioural vs softmax) on ``qkv``, write ``out`` with ``source``
+    (where the inputs came from) and print the report."""
+    from gaincell.attention.simulate import format_report, simulate_head, write_comparison
+    from gaincell.circuits.h5 import check_writable
+
+    out = check_writable(out)  # before any work
+    q, k, v = qkv
+    started = time.perf_counter()
+    comparison = simulate_head(
+        q,
+        k,
+        v,
+        window=window,
+        tile=tile,
+        corner=corner,
+        temperature=temperature,
+        step_time=step_time,
+    )
     write_comparison(out, comparison, provenance=source)
     print(format_report(comparison))
     print(f"\nwall time {time.perf_counter() - started:.1f} s -> {out}")
-    return 0
+    return out
 
 
 MAIN_JOB = ("multiplier_sky130", "leakage_sky130")
@@ -278,12 +359,10 @@ def print_tile_metrics(
 
 
 def cmd_validate_tile(args: argparse.Namespace) -> int:
-    from attention.validate import revalidate, validate_tiles
-    from characterize.parallel import resolve_jobs
+    from gaincell.attention.validate import revalidate, validate_tiles
+    from gaincell.characterize.parallel import resolve_jobs
 
-    out = Path(args.out) if args.out else BUILD_DIR / "tile_validation_sky130.h5"
-    if not args.out:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    out = _default_out(args.out, "tile_validation_sky130.h5")
     if args.reuse:  # the stored SPICE results with the models recomputed: no SPICE runs
         result = revalidate(args.reuse, out=out)
     else:
@@ -313,71 +392,35 @@ def cmd_validate_tile(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The main job: characterize every circuit of :data:`MAIN_JOB` into build/ with the
-    shipped presets, fit and validate the multiplier surrogate from the fresh file, simulate a
-    whole attention head, then draw the figures."""
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    for preset in MAIN_JOB:
-        circuit = preset.removesuffix("_sky130").replace("_", "-")
-        code = main(
-            [
-                "characterize",
-                circuit,
-                "--job",
-                preset,
-                "--jobs",
-                str(args.jobs),
-                "--out",
-                str(BUILD_DIR / f"{preset}.h5"),
-            ]
-            + (["--quiet"] if args.quiet else [])
-        )
-        if code:
-            return code
-    # The fresh multiplier file through the surrogate step (fit + fresh SPICE hold-out).
-    (BUILD_DIR / "surrogates").mkdir(exist_ok=True)
-    steps = [
-        [
-            "fit",
-            str(BUILD_DIR / "multiplier_sky130.h5"),
-            "--jobs",
-            str(args.jobs),
-            "--out",
-            str(BUILD_DIR / "surrogates" / "multiplier_sky130.h5"),
-        ],
-        # A whole head (1024 tokens, 16 tiles) from the shipped surrogates, against the
-        # behavioural model and softmax attention.
-        [
-            "simulate-head",
-            "--tokens",
-            "1024",
-            "--window",
-            "1024",
-            "--seed",
-            "0",
-            "--out",
-            str(BUILD_DIR / "simulate_head.h5"),
-        ],
-        # Fresh files first; figures of circuits the main job does not simulate use shipped
-        # data.
-        [
-            "figures",
-            "--data",
-            str(BUILD_DIR),
-            str(CHARACTERIZATION_DIR),
-            "--out",
-            str(BUILD_DIR / "figures"),
-        ],
-    ]
-    for step in steps:
-        code = main(step)
-        if code:
-            return code
+    main_job(build_dir(), jobs=args.jobs, quiet=args.quiet)
     return 0
 
 
+def main_job(build: Path, *, jobs: int = -1, quiet: bool = False) -> None:
+    """The main job: characterize every preset of :data:`MAIN_JOB` into ``build``, fit and
+    validate the multiplier surrogate from the fresh file, simulate a whole attention head from
+    the shipped surrogates, then draw the figures (fresh data first, shipped data for circuits
+    the job does not simulate)."""
+    from gaincell.attention.simulate import random_qkv
+    from gaincell.characterize import SweepSpec
+    from gaincell.surrogate import FitOptions
+
+    (build / "surrogates").mkdir(parents=True, exist_ok=True)
+    for preset in MAIN_JOB:
+        characterize_to(SweepSpec.from_toml(preset), build / f"{preset}.h5", jobs, quiet)
+    fit_to(
+        [build / "multiplier_sky130.h5"],
+        build / "surrogates" / "multiplier_sky130.h5",
+        FitOptions(),
+        jobs,
+    )
+    # A whole head (1024 tokens, 16 tiles) against the behavioural model and softmax attention.
+    simulate_head_to(random_qkv(1024, 64, 0), build / "simulate_head.h5", {"seed": 0}, window=1024)
+    draw_figures([build, CHARACTERIZATION_DIR], build / "figures")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from characterize.registry import available
+    from gaincell.characterize.registry import available
 
     parser = argparse.ArgumentParser(prog="gaincell", description=__doc__)
     parser.add_argument("--version", action="version", version=f"gaincell {__version__}")
@@ -394,6 +437,15 @@ def build_parser() -> argparse.ArgumentParser:
     deck.add_argument("circuit", choices=available())
     deck.add_argument("--corner", default="tt")
     deck.add_argument("--temp", type=float, default=27.0, help="temperature in degrees C")
+    deck.add_argument(
+        "--job",
+        help="sweep settings from a TOML job file, a shipped preset, or a characterization .h5",
+    )
+    deck.add_argument(
+        "--at",
+        type=float,
+        help="value of the outer axis to simulate (transient circuits; default: its middle)",
+    )
     deck.add_argument("--inline", action="store_true", help="paste the model files into the deck")
     deck.set_defaults(handler=cmd_deck)
 
@@ -425,11 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
     figs.add_argument(
         "--data",
         nargs="+",
-        default=[str(CHARACTERIZATION_DIR)],
         help="folders of characterization files, the first that has a file wins "
         "(default: the shipped data)",
     )
-    figs.add_argument("--out", default=str(BUILD_DIR / "figures"))
+    figs.add_argument("--out", help="output folder (default build/figures)")
     figs.set_defaults(handler=cmd_figures)
 
     fit = commands.add_parser(
@@ -516,24 +567,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from characterize.spec import SpecError
-    from characterize.store import StoreError
-    from circuits.netlist import NetlistNotFoundError
-    from circuits.pdk import PdkNotFoundError
-    from circuits.runner import SpiceError
+def _join_values(argv: list[str]) -> list[str]:
+    """``--temps -40,27,85`` -> ``--temps=-40,27,85``: argparse takes a value starting with
+    ``-`` for an option unless it looks like one negative number."""
+    joined: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item in VALUE_OPTIONS:
+            value = next(items, None)
+            joined.append(item if value is None else f"{item}={value}")
+        else:
+            joined.append(item)
+    return joined
 
-    args = build_parser().parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``gaincell`` command; returns the exit code (2 for errors a user can fix)."""
+    args = build_parser().parse_args(_join_values(sys.argv[1:] if argv is None else argv))
     try:
         return args.handler(args)
-    except (
-        SpecError,
-        StoreError,
-        PdkNotFoundError,
-        NetlistNotFoundError,
-        SpiceError,
-        ValueError,
-    ) as error:
+    except GaincellError as error:
         print(f"gaincell {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,1 @@
+"""Data shipped with gaincell: characterizations, surrogates, SPICE tiles, reference data."""

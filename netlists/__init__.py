@@ -1,0 +1,1 @@
+"""SPICE subcircuits and testbenches shipped with gaincell (package data: ``*.sp``)."""
