@@ -19,16 +19,17 @@ import platform  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from functools import lru_cache  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from attention.head import HeadCircuits, tile_model  # noqa: E402
-from attention.spice_tile import read_tile_results  # noqa: E402
-from attention.validate import ABLATIONS, ablation  # noqa: E402
-from circuits import REPO_ROOT  # noqa: E402
+from gaincell.attention.head import HeadCircuits, tile_model  # noqa: E402
+from gaincell.attention.validate import ABLATIONS, ablation  # noqa: E402
+from gaincell.characterize.tile import read_tile_results  # noqa: E402
+from gaincell.circuits.files import TILE_DIR  # noqa: E402
 
-RESULTS = REPO_ROOT / "benchmarks" / "results"
-MATRICES = {size: REPO_ROOT / f"data/tiles/tile_matrix_{size}_sky130.h5" for size in (64, 16)}
+RESULTS = Path(__file__).resolve().parent / "results"
+MATRICES = {size: TILE_DIR / f"tile_matrix_{size}_sky130.h5" for size in (64, 16)}
 TARGET_SPEEDUP = 1e5
 """The array simulation must be at least this much faster than SPICE per case."""
 
