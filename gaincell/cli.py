@@ -234,6 +234,8 @@ def fit_to(sources: list[Path], out: Path, options: FitOptions, jobs: int) -> Pa
 
 
 def _print_metrics(model: Surrogate) -> None:
+    from gaincell.surrogate.models import max_error_by
+
     metrics = model.metrics
     if metrics is None:
         return
@@ -243,6 +245,12 @@ def _print_metrics(model: Surrogate) -> None:
         print(
             f"  {corner:8s} {metrics.points[corner]:7d} {metrics.rmse_fs[corner]:9.3%} "
             f"{metrics.max_error_fs[corner]:9.3%} {metrics.r2[corner]:9.6f}"
+        )
+    by_temperature = max_error_by(model, "temperature")
+    if len(by_temperature) > 1:
+        print(
+            "  worst max/FS by hold-out temperature: "
+            + ", ".join(f"{t:g} C {e:.3%}" for t, e in by_temperature.items())
         )
 
 

@@ -132,6 +132,20 @@ class Validation:
     """Surrogate value per point when it was fitted."""
 
 
+def max_error_by(model: Surrogate, name: str) -> dict[float, float]:
+    """Worst |error| / full scale of ``model``'s held-out points per value of input ``name``
+    (e.g. ``temperature``: the off-grid hold-out temperatures); {} without validation."""
+    validation, metrics = model.validation, model.metrics
+    if validation is None or metrics is None or name not in validation.inputs:
+        return {}
+    scale = np.array([metrics.full_scale[c] for c in model.domain.corners])[validation.corner]
+    error = np.abs(validation.predicted - validation.reference) / scale
+    values = validation.inputs[name]
+    return {
+        float(v): float(np.nanmax(error[values == v])) for v in np.unique(values[np.isfinite(values)])
+    }
+
+
 class Surrogate(ABC):
     """A fitted model of one quantity of one circuit.
 
