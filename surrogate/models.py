@@ -141,9 +141,8 @@ def max_error_by(model: Surrogate, name: str) -> dict[float, float]:
     scale = np.array([metrics.full_scale[c] for c in model.domain.corners])[validation.corner]
     error = np.abs(validation.predicted - validation.reference) / scale
     values = validation.inputs[name]
-    return {
-        float(v): float(np.nanmax(error[values == v])) for v in np.unique(values[np.isfinite(values)])
-    }
+    levels = np.unique(values[np.isfinite(values)])
+    return {float(v): float(np.nanmax(error[values == v])) for v in levels}
 
 
 class Surrogate(ABC):
