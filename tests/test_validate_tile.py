@@ -62,3 +62,27 @@ def test_validate_tile_rejects_bad_input_before_simulating(tmp_path, capsys):
     assert cli(["validate-tile", "--cases", "1", "--out", str(tmp_path / "no/such/x.h5")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_reuse_reads_files_written_before_the_matrix_and_merges_them(tmp_path, capsys):
+    """The shipped tt/27 C file predates the chained metric and the per-condition table: --reuse
+    still reads it, and merges several files into one with a metric per condition."""
+    from gaincell.attention.validate import OPERATIONS, revalidate
+    from gaincell.characterize.tile import read_tile_results
+    from gaincell.circuits.files import TILE_DIR
+
+    old = TILE_DIR / "tile_validation_sky130.h5"
+    out = tmp_path / "merged.h5"
+    assert cli(["validate-tile", "--reuse", str(old), str(old), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "array/chained" in printed and "sign errors" in printed
+    merged = read_tile_results(out)
+    assert len(merged.cases) == 2 * len(read_tile_results(old).cases)
+    outputs, attrs = load_validation(out)
+    for operation in OPERATIONS:
+        assert attrs["metrics"][f"array/{operation}"]["points"] > 0
+    assert list(attrs["metrics_by_condition"]) == ["tt/27"]
+    # the chained output is the array's own Phi into its own V tile: not the given-Phi output
+    assert not np.array_equal(outputs["array/output"], outputs["array/output_v_given_phi"])
+    with pytest.raises(Exception, match="different files"):
+        revalidate(out, out=out)
