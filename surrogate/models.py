@@ -347,7 +347,7 @@ class GridSurrogate(Surrogate):
             above = points[axis] > nodes[axis][0]
             if above.any():
                 sub_nodes = [v[1:] if i == axis else v for i, v in enumerate(nodes)]
-                sub_grid = grid[(slice(None),) * axis + (slice(1, None),)]
+                sub_grid = np.ascontiguousarray(grid[(slice(None),) * axis + (slice(1, None),)])
                 result[above] = interpolate(
                     sub_nodes, sub_grid, [p[above] for p in points], self.method
                 )
