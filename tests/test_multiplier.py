@@ -73,7 +73,7 @@ def test_every_corner_and_temperature_shipped_is_sane():
 
     data = read_characterization(CHARACTERIZATION_DIR / "multiplier_sky130.h5")
     assert list(data.axes["corner"].values) == ["tt", "ss", "ff", "sf", "fs"]
-    assert list(data.axes["temperature"].values) == [-40.0, 27.0, 85.0]
+    assert list(data.axes["temperature"].values) == [-40.0, -5.0, 27.0, 55.0, 85.0, 125.0]
     i_out = data.quantities["i_out"]
     assert np.isfinite(i_out).all()
     full = i_out[..., -1]  # corner, temperature, v_store
