@@ -43,7 +43,7 @@ def plot_tile_validation(source: Path, out: Path) -> Path:
     names = list(dict.fromkeys(conditions))
     tokens = outputs["spice/phi"].shape[1]
     fig, axes = plt.subplots(
-        len(ROWS), len(names), figsize=(3.3 * len(names) + 0.8, 9.6), squeeze=False
+        len(ROWS), len(names), figsize=(max(3.3 * len(names) + 0.8, 9.0), 9.6), squeeze=False
     )
     for column, condition in enumerate(names):
         mask = conditions == condition
@@ -113,7 +113,7 @@ def plot_tile_matrix(source: Path, out: Path) -> Path:
     for ax, path in zip(axes[:, 0], files, strict=True):
         outputs, attrs = load_validation(path)
         by_condition = attrs.get("metrics_by_condition", {})
-        names = list(by_condition)
+        names = list(dict.fromkeys(_case_conditions(path)))  # file order (JSON sorts keys)
         x = np.arange(len(names))
         for i, (operation, colour) in enumerate(colours.items()):
             values = [100 * by_condition[n][f"array/{operation}"]["nrmse"] for n in names]
