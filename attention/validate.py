@@ -19,7 +19,8 @@ dimension (V-tile output width / T_MAX with its sign), three ways against SPICE:
 - ``chained``: the model's own Phi into its own V tile, against SPICE's output (the whole
   step, errors of the first operation carried into the second).
 
-Errors are normalized to the SPICE values' range (NRMSE, max error); ``sign_errors`` counts
+Errors are normalized to the SPICE values' range, or to one counter level where the range is
+smaller (NRMSE, max error); ``sign_errors`` counts
 outputs whose sign differs from SPICE's where SPICE's magnitude is above one counter level.
 A file may hold cases at several corners and temperatures (a validation matrix): each case is
 modelled at its own, and :func:`condition_metrics` reports each condition on its own.
@@ -131,7 +132,8 @@ def model_outputs(
 def error_metrics(
     outputs: dict[str, Array], cases: NDArray[np.bool_] | None = None
 ) -> dict[str, dict[str, float]]:
-    """``model/operation`` -> NRMSE and max error (normalized to the SPICE values' range),
+    """``model/operation`` -> NRMSE and max error (normalized to the SPICE values' range, at
+    least one counter level),
     the number of points (failed SPICE columns, NaN, are left out) and, for the two output
     operations, ``sign_errors``: outputs of the wrong sign where SPICE's |output| is above one
     counter level. Operations: :data:`OPERATIONS`. ``cases``: only these cases (a mask)."""
@@ -145,7 +147,9 @@ def error_metrics(
                 reference, predicted = reference[cases], predicted[cases]
             reference, predicted = reference.ravel(), predicted.ravel()
             ok = np.isfinite(reference)
-            span = float(np.ptp(reference[ok])) if ok.any() else float("nan")
+            # The SPICE range, or one counter level where every value sits within one (e.g. no
+            # Phi pulse at all at a corner): an error is then counted in counter levels.
+            span = max(float(np.ptp(reference[ok])), COUNTER_LEVEL) if ok.any() else float("nan")
             error = predicted[ok] - reference[ok]
             entry = {
                 "nrmse": float(np.sqrt(np.mean(error**2)) / span),

@@ -89,8 +89,8 @@ def plot_tile_validation(source: Path, out: Path) -> Path:
     array = attrs.get("array_seconds_per_case", float("nan"))
     fig.suptitle(
         f"Whole {tokens}x{tokens} tiles in ngspice vs the array simulation and the behavioural "
-        "model: NRMSE (max error, sign errors above one counter level), normalized to the SPICE "
-        f"range\nSPICE {seconds / len(conditions):.0f} s per case on {attrs.get('jobs', 2)} "
+        "model:\nNRMSE (max error, sign errors above one counter level), normalized to the SPICE "
+        f"range; SPICE {seconds / len(conditions):.0f} s per case on {attrs.get('jobs', 2)} "
         f"workers, array simulation {array * 1e3:.2f} ms per case",
         fontsize=9,
     )
