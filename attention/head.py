@@ -401,15 +401,8 @@ def _pulse_cell_model(
     flat = charge.reshape(-1, widths.size).T
     (a, b), *_ = np.linalg.lstsq(design, flat, rcond=None)
     mid = int(np.argmin(np.abs(levels - V_MID)))
-    residual = float(
-        np.max(
-            np.abs(
-                (design @ np.stack([a, b]) - flat).reshape(widths.size, *charge.shape[:2])[
-                    :, :, mid
-                ]
-            )
-        )
-    )
+    misfit = (design @ np.stack([a, b]) - flat).reshape(widths.size, *charge.shape[:2])
+    residual = float(np.max(np.abs(misfit[:, :, mid])))  # the column at mid-rail
     a, b = a.reshape(charge.shape[:2]), b.reshape(charge.shape[:2])
     stored = leak(
         v_store=bit_lines,
@@ -678,6 +671,22 @@ def _cell_models(circuits: HeadCircuits, volts: Array) -> tuple[Array, Array]:
     return circuits.multiplier(volts)[..., None], charge
 
 
+def _column_charges(
+    circuits: HeadCircuits, cells: Array, edge: Array, widths: Array, kind: str
+) -> Array:
+    """Charge each column draws over one MAC [C], (B, cols): cells (B, cols, rows, terms)
+    current coefficients, edge (B, cols, rows), widths (B, rows) shared by the columns; kind
+    ``"k"`` or ``"v"`` picks the converter's column capacitance. With a column model the
+    column's voltage is integrated (:func:`attention.column.mac_charge`), else each cell
+    gives its mid-rail current for its row's width."""
+    column = circuits.column
+    if column is not None:
+        capacitance = column.capacitance_k if kind == "k" else column.capacitance_v
+        return mac_charge(cells, edge, widths, capacitance, column.x_range)
+    pulses = (widths > 0).astype(np.float64)
+    return np.einsum("bcr,br->bc", cells[..., 0], widths) + np.einsum("bcr,br->bc", edge, pulses)
+
+
 def _products(
     circuits: HeadCircuits,
     config: HeadConfig,
@@ -696,41 +705,20 @@ def _products(
     tiles = window // config.tile
     edge_k = np.zeros(cur_k.shape[:-1]) if edge_k is None else edge_k
     edge_v = np.zeros(cur_v.shape[:-1]) if edge_v is None else edge_v
-    column = circuits.column
-    if column is not None:  # the columns move: integrate them over the MAC
-        charge = mac_charge(
-            cur_k, edge_k, widths, column.capacitance_k, column.x_range
-        )
-        # V rows are tokens: per tile, (B x tiles, d columns, tile rows, terms).
-        by_tile = cur_v.reshape(batch, tiles, config.tile, d, -1).transpose(0, 1, 3, 2, 4)
-        edge_by_tile = edge_v.reshape(batch, tiles, config.tile, d).transpose(0, 1, 3, 2)
-
-        def tile_charges(phi_width: Array) -> Array:
-            charges = mac_charge(
-                by_tile.reshape(batch * tiles, d, config.tile, -1),
-                edge_by_tile.reshape(batch * tiles, d, config.tile),
-                phi_width.reshape(batch * tiles, config.tile),
-                column.capacitance_v,
-                column.x_range,
-            )
-            return charges.reshape(batch, tiles, d)
-
-        return _convert(circuits, config, charge, valid, tile_charges)
-    cur_k, cur_v = cur_k[..., 0], cur_v[..., 0]  # ideal columns: the mid-rail currents
-    charge = np.einsum("bwd,bd->bw", cur_k, widths)
-    charge = charge + np.einsum("bwd,bd->bw", edge_k, (widths > 0).astype(np.float64))
+    charge = _column_charges(circuits, cur_k, edge_k, widths, "k")
+    # V rows are tokens: per tile, (B x tiles, d columns, tile rows, terms).
+    by_tile = cur_v.reshape(batch, tiles, config.tile, d, -1).transpose(0, 1, 3, 2, 4)
+    edge_by_tile = edge_v.reshape(batch, tiles, config.tile, d).transpose(0, 1, 3, 2)
 
     def tile_charges(phi_width: Array) -> Array:
-        tile_charge = np.einsum(
-            "bntd,bnt->bnd",
-            cur_v.reshape(batch, tiles, config.tile, d),
-            phi_width.reshape(batch, tiles, config.tile),
+        charges = _column_charges(
+            circuits,
+            by_tile.reshape(batch * tiles, d, config.tile, -1),
+            edge_by_tile.reshape(batch * tiles, d, config.tile),
+            phi_width.reshape(batch * tiles, config.tile),
+            "v",
         )
-        return tile_charge + np.einsum(
-            "bntd,bnt->bnd",
-            edge_v.reshape(batch, tiles, config.tile, d),
-            (phi_width > 0).astype(np.float64).reshape(batch, tiles, config.tile),
-        )
+        return charges.reshape(batch, tiles, d)
 
     return _convert(circuits, config, charge, valid, tile_charges)
 
@@ -799,33 +787,16 @@ def tile_model(
     cur_k, edge_k = cells(k_arr)  # (tokens, dims, terms): column j = token j, rows = dims
     cur_v, edge_v = cells(v_arr)  # V tile: column d, rows = tokens
     q_widths = np.clip(q_arr, *Q_RANGE) * circuits.t_max
-    column = circuits.column
-    if column is None:
-        charge_k = cur_k[..., 0] @ q_widths + edge_k @ (q_widths > 0)
-    else:
-        charge_k = mac_charge(
-            cur_k[None],
-            edge_k[None],
-            q_widths[None],
-            column.capacitance_k,
-            column.x_range,
-        )[0]
+    charge_k = _column_charges(circuits, cur_k[None], edge_k[None], q_widths[None], "k")[0]
     phi_width = circuits.relu(charge_k)
     inputs = (
         np.clip(phi_width, 0.0, circuits.t_max)
         if v_input_widths is None
         else np.asarray(v_input_widths, dtype=np.float64)
     )
-    if column is None:
-        charge_v = cur_v[..., 0].T @ inputs + edge_v.T @ (inputs > 0)
-    else:
-        charge_v = mac_charge(
-            cur_v.transpose(1, 0, 2)[None],
-            edge_v.T[None],
-            inputs[None],
-            column.capacitance_v,
-            column.x_range,
-        )[0]
+    charge_v = _column_charges(
+        circuits, cur_v.transpose(1, 0, 2)[None], edge_v.T[None], inputs[None], "v"
+    )[0]
     out_width, negative = circuits.signed(charge_v)
     return {
         "s": charge_k / (circuits.t_max * circuits.current_scale),
