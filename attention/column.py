@@ -12,10 +12,15 @@ conducting cell's current a polynomial ``sum_k c_k x^k``, the column charge obey
 which :func:`mac_charge` integrates by Picard iteration on a uniform 1 ns time mesh: a row
 conducts over the fraction of each interval before its pulse ends, and between mesh points the
 column voltage is taken as linear, so the mean current over an interval is closed form
-(Simpson's rule, exact for the cubic polynomials the head uses; :func:`mean_powers` for
-higher orders). Against a mesh on every pulse end the charges agree within 0.04 fC on 64-row
-tiles. The column moves slowly against the MAC time (its time constant C / sum g is tens of
-ns), so a few iterations converge to well under 0.1 % of the charge.
+(the means of x, x^2 and x^3 over a linear ramp, exact for the head's cubic polynomials;
+:func:`mean_powers` for higher orders). Against a mesh on every pulse end the charges agree
+within 0.04 fC on 64-row tiles. The column moves slowly against the MAC time (its time
+constant C / sum g is tens of ns), so a few iterations converge to well under 0.1 % of the
+charge.
+
+The line's capacitance is the converter's plus what the cells put on it (``cell_load_tb``):
+every cell's idle load, and while a row conducts its read pair's internal nodes, which keep
+their share of the column's drop when the pulse ends; ``C(t) dx/dt = -(sum of currents)``.
 
 The edge charge of each pulse (its enables' switching, see ``multiplier_pulse_tb``) is added
 at the start of the MAC.
@@ -51,34 +56,43 @@ def mean_powers(x_a: Array, x_b: Array, order: int) -> Array:
     return np.stack(means, axis=-1)
 
 
-def _horner(coefficients: Array, x: Array) -> Array:
-    """``sum_k coefficients[k] x^k`` (coefficients on the first axis)."""
-    value = coefficients[-1] * np.ones_like(x)
-    for c in coefficients[-2::-1]:
-        value = value * x + c
-    return value
-
-
 def mac_charge(
     coefficients: Array,
     edge: Array,
     widths: Array,
     capacitance: float,
     x_range: tuple[float, float],
+    *,
+    idle_load: float = 0.0,
+    conducting_load: bool = False,
 ) -> Array:
-    """Charge each column draws over one MAC [C] (positive discharges the column).
+    """Charge each column delivers to its converter over one MAC [C] (positive discharges
+    the column), as the converter counts it: the charge its own capacitor would need for the
+    column's final voltage, with the idle cells' load on the line.
 
-    coefficients: ``(B, cols, rows, K + 1)``, each cell's current ``sum_k c_k x^k`` [A] with
-    ``x = V_col - V_mid`` [V]; edge: ``(B, cols, rows)`` charge per pulse beyond the current
-    [C]; widths: ``(B, rows)`` pulse width of each row [s], shared by the columns (rows with
-    width 0 do not conduct and add no edge charge); capacitance: the column's [F]; x_range:
-    the column excursion the polynomials hold for (x is clipped to it).
+    coefficients: ``(B, rows, cols, K + 1)`` (rows first: a row's cells are one block, so the
+    sums over rows are one matrix product without a copy), each cell's current
+    ``sum_k c_k x^k`` [A] with ``x = V_col - V_mid`` [V], and with ``conducting_load`` one more
+    entry last: the capacitance the cell adds to the column while its row conducts, beyond
+    ``idle_load`` [F]; edge: ``(B, rows, cols)`` charge per pulse beyond the current [C];
+    widths: ``(B, rows)`` pulse width of each row [s], shared by the columns (rows with width
+    0 do not conduct and add no edge charge); capacitance: the converter's [F]; x_range: the
+    column excursion the polynomials hold for (x is clipped to it); idle_load: the capacitance
+    every cell adds to its column with its input off [F].
+
+    The column's capacitance is the converter's, every row's idle load, and the conducting
+    rows' extra load (their read pair's internal nodes follow the column through the enable,
+    and keep their charge when the pulse ends): ``C(t) dx/dt = -sum of the cells' currents``.
+    At the end only the converter and the idle loads remain on the line, and the converter's
+    conversion ramp must discharge both: the equivalent charge of a bare converter (its
+    characterization's input) is ``-(capacitance + rows idle_load) x_end``.
     """
-    batch, cols, _, terms = coefficients.shape
-    order = terms - 1
+    batch, rows, cols, entries = coefficients.shape
+    order = entries - 1 - int(conducting_load)
     widths = np.clip(np.asarray(widths, dtype=np.float64), 0.0, None)
     on = widths > 0
-    q0 = np.einsum("bcr,br->bc", edge, on.astype(np.float64))
+    q0 = np.einsum("brc,br->bc", edge, on.astype(np.float64))
+    idle = capacitance + rows * idle_load
     if not on.any():
         return q0
     # A uniform mesh over the longest pulse; a row conducts over the fraction of each interval
@@ -89,24 +103,31 @@ def mac_charge(
     edges = np.linspace(0.0, longest, steps + 1)
     dt = np.broadcast_to(np.diff(edges), (batch, steps))
     active = np.clip((widths[:, :, None] - edges[None, None, :-1]) / dt[:, None, :], 0.0, 1.0)
-    stacked = np.swapaxes(coefficients, 2, 3).reshape(batch, cols * terms, -1)
-    totals = np.matmul(stacked, active).reshape(batch, cols, terms, -1)  # (B, cols, K+1, S)
+    stacked = coefficients.reshape(batch, rows, cols * entries)
+    sums = np.matmul(np.swapaxes(active, 1, 2), stacked)  # (B, S, cols x E)
+    totals = np.ascontiguousarray(sums.reshape(batch, steps, cols, entries).transpose(0, 2, 3, 1))
+    if conducting_load:  # the column's capacitance over each interval, (B, cols, S)
+        column_c = idle + totals[:, :, -1]
+        totals = totals[:, :, :-1]
+    else:
+        column_c = np.full((batch, cols, steps), idle)
     lo, hi = x_range
     # Picard: start from the ideal (x = 0) trajectory, then re-integrate on the column
-    # voltage of the previous pass (linear between mesh points).
-    charge_steps = totals[:, :, 0] * dt[:, None, :]
-    q = q0[..., None] + np.cumsum(charge_steps, axis=-1)  # (B, cols, S) at the mesh points
-    terms_last = np.moveaxis(totals, 2, 0)  # (K + 1, B, cols, S): Horner's coefficients
+    # voltage of the previous pass (linear between mesh points). u = -x, the column's drop.
+    u0 = q0 / column_c[..., 0]
+    u = u0[..., None] + np.cumsum(totals[:, :, 0] * dt[:, None, :] / column_c, axis=-1)
     for _ in range(PICARD_ITERATIONS):
-        x = np.clip(-np.concatenate([q0[..., None], q], axis=-1) / capacitance, lo, hi)
+        x = np.clip(-np.concatenate([u0[..., None], u], axis=-1), lo, hi)
         x_a, x_b = x[..., :-1], x[..., 1:]
-        if order <= 3:  # Simpson's rule: exact for a cubic of a linear ramp
-            current = (
-                _horner(terms_last, x_a)
-                + 4.0 * _horner(terms_last, 0.5 * (x_a + x_b))
-                + _horner(terms_last, x_b)
-            ) / 6.0
+        if order <= 3:  # the means of x, x^2, x^3 over a linear ramp, in closed form
+            total = x_a + x_b
+            squares = x_a * x_a + x_b * x_b
+            current = totals[:, :, 0] + totals[:, :, 1] * (0.5 * total)
+            if order >= 2:
+                current += totals[:, :, 2] * ((squares + x_a * x_b) * (1.0 / 3.0))
+            if order == 3:
+                current += totals[:, :, 3] * (total * squares * 0.25)
         else:
             current = np.einsum("bcks,bcsk->bcs", totals, mean_powers(x_a, x_b, order))
-        q = q0[..., None] + np.cumsum(current * dt[:, None, :], axis=-1)
-    return q[..., -1]
+        u = u0[..., None] + np.cumsum(current * dt[:, None, :] / column_c, axis=-1)
+    return idle * u[..., -1]

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -116,19 +116,54 @@ the +-0.45 V a 64-row column uses)."""
 
 
 @dataclass(frozen=True)
+class CellTable:
+    """Per-cell model entries tabulated over the stored voltage, linear between nodes and
+    flat beyond the ends (as ``np.interp``), every entry found with one search."""
+
+    stored: Array
+    """Stored voltages [V], increasing, (n,)."""
+    table: Array
+    """Entries at each stored voltage, (n, entries)."""
+
+    def __call__(self, volts: ArrayLike) -> Array:
+        """The entries at ``volts``: shape ``(*volts.shape, entries)``."""
+        v = np.asarray(volts, dtype=np.float64)
+        flat = np.clip(v.ravel(), self.stored[0], self.stored[-1])
+        index = np.clip(
+            np.searchsorted(self.stored, flat, side="right") - 1, 0, self.stored.size - 2
+        )
+        low, high = self.stored[index], self.stored[index + 1]
+        weight = ((flat - low) / (high - low))[:, None]
+        below = self.table[index]
+        return (below + weight * (self.table[index + 1] - below)).reshape(*v.shape, -1)
+
+    def with_entry(self, stored: Array, values: Array) -> CellTable:
+        """This table with one more entry last, ``values`` at ``stored`` interpolated onto
+        this table's nodes."""
+        column = np.interp(self.stored, stored, values)[:, None]
+        return CellTable(self.stored, np.concatenate([self.table, column], axis=1))
+
+
+@dataclass(frozen=True)
 class ColumnModel:
     """The column line the cells integrate on (:mod:`attention.column`): without it each
     column is an ideal virtual ground at mid-rail."""
 
-    coefficients: Callable[[Array], Array]
+    coefficients: CellTable
     """Stored voltage [V] -> (..., order + 1) coefficients of the cell's current during a
-    pulse as a polynomial in ``x = V_col - 0.9 V`` [A / V^k]; entry 0 is the mid-rail current."""
+    pulse as a polynomial in ``x = V_col - 0.9 V`` [A / V^k]; entry 0 is the mid-rail current.
+    With :attr:`conducting_load`, one more entry last: the capacitance the cell adds to its
+    column while its input is on, beyond :attr:`idle_load` [F]."""
     capacitance_k: float
     """Column capacitance of the K array's ReLU converters [F]."""
     capacitance_v: float
     """Column capacitance of the V array's signed converters [F]."""
     x_range: tuple[float, float]
     """Column excursions from mid-rail the polynomials were fitted over [V]."""
+    idle_load: float = 0.0
+    """Capacitance every cell adds to its column with its input off [F] (``cell-load``)."""
+    conducting_load: bool = False
+    """Whether :attr:`coefficients` end with the conducting cell's extra load."""
 
 
 @dataclass(frozen=True)
@@ -214,6 +249,9 @@ class HeadCircuits:
         relu: str = "relu-c2p",
         signed: str = "signed-c2p",
         pulse: str | None = "multiplier-pulse",
+        cell_load: str | None = "cell-load",
+        relu_step: str | None = "relu-c2p-step",
+        signed_step: str | None = "signed-c2p-step",
         column: bool = True,
         converter_steps: bool = True,
     ) -> HeadCircuits:
@@ -225,9 +263,12 @@ class HeadCircuits:
         pulse surrogate over 1..15 ns; with ``pulse=None`` the DC current at full input times
         the width (which misses the read's coupling into the floating storage node, ~20 %).
         ``column``: integrate each column's voltage through the MAC (:class:`ColumnModel`)
-        when the pulse surrogate has a column-voltage axis; ``converter_steps``: keep the
-        converters' step at their characterized threshold (:mod:`surrogate.converter`).
-        Switching either off is for measuring what it contributes.
+        when the pulse surrogate has a column-voltage axis, with the cells' own load on the
+        line from ``cell_load`` (None: the converter's capacitance alone);
+        ``converter_steps``: keep the converters' step at their characterized switching point
+        (:mod:`surrogate.converter`), located by bisection in ``relu_step`` / ``signed_step``
+        (None: the charge grids' own estimate). Switching these off is for measuring what
+        each contributes.
         """
         from gaincell.surrogate import load
 
@@ -256,10 +297,18 @@ class HeadCircuits:
         edge_charge = None
         column_model = None
         relu_transfer = ConverterTransfer.from_surrogate(
-            relu_model, corner, temperature, step=converter_steps
+            relu_model,
+            corner,
+            temperature,
+            step=converter_steps,
+            near=load(relu_step) if relu_step and converter_steps else None,
         )
         signed_transfer = ConverterTransfer.from_surrogate(
-            signed_model, corner, temperature, step=converter_steps
+            signed_model,
+            corner,
+            temperature,
+            step=converter_steps,
+            near=load(signed_step) if signed_step and converter_steps else None,
         )
         if pulse is not None:
             pulse_model = load(pulse)
@@ -276,6 +325,11 @@ class HeadCircuits:
                 column_model = ColumnModel(coefficients, *capacitances, x_range)
                 derivation["column_capacitance_k_F"] = capacitances[0]
                 derivation["column_capacitance_v_F"] = capacitances[1]
+                if cell_load is not None:
+                    column_model = _with_cell_load(
+                        column_model, load(cell_load), corner, temperature, leak
+                    )
+                    derivation["cell_idle_load_F"] = column_model.idle_load
 
         def relu_width(q: Array) -> Array:
             # Beyond the characterized charges the transfer is flat (0 or saturated).
@@ -317,14 +371,7 @@ class HeadCircuits:
             # value is the DAC level. Three fixed-point steps converge to < 0.1 mV.
             volts = np.array(target, dtype=np.float64)
             for _ in range(3):
-                written = leak(
-                    v_store=volts,
-                    time=0.0,
-                    temperature=temperature,
-                    corner=corner,
-                    out_of_domain="extrapolate",
-                )
-                volts = volts + (target - written)
+                volts = volts + (target - _written(leak, volts, corner, temperature))
             return volts
 
         def stored_from_bit_line(t: Array, v0: Array) -> Array:
@@ -371,7 +418,7 @@ def _pulse_cell_model(
     Callable[[Array], Array],
     Callable[[Array], Array],
     float,
-    Callable[[Array], Array] | None,
+    CellTable | None,
     tuple[float, float],
 ]:
     """The cell as a pulse delivers charge, per stored voltage: the effective current ``a``
@@ -404,13 +451,7 @@ def _pulse_cell_model(
     misfit = (design @ np.stack([a, b]) - flat).reshape(widths.size, *charge.shape[:2])
     residual = float(np.max(np.abs(misfit[:, :, mid])))  # the column at mid-rail
     a, b = a.reshape(charge.shape[:2]), b.reshape(charge.shape[:2])
-    stored = leak(
-        v_store=bit_lines,
-        time=0.0,
-        temperature=temperature,
-        corner=corner,
-        out_of_domain="extrapolate",
-    )
+    stored = _written(leak, bit_lines, corner, temperature)
     order = np.argsort(stored)
     stored, a, b = stored[order], a[order], b[order]
     a0, b0 = a[:, mid], b[:, mid]
@@ -429,12 +470,35 @@ def _pulse_cell_model(
     powers = np.stack([x**k for k in range(1, COLUMN_POLY_ORDER + 1)], axis=1)
     higher, *_ = np.linalg.lstsq(powers, (a - a0[:, None]).T, rcond=None)
     table = np.concatenate([a0[:, None], higher.T], axis=1)  # (stored, order + 1)
+    return current, edge, residual, CellTable(stored, table), x_range
 
-    def coefficients(v: Array) -> Array:
-        v = np.asarray(v, dtype=np.float64)
-        return np.stack([np.interp(v, stored, table[:, k]) for k in range(table.shape[1])], -1)
 
-    return current, edge, residual, coefficients, x_range
+def _written(leak: Any, bit_lines: Array, corner: str, temperature: float) -> Array:
+    """Stored voltage right after writing ``bit_lines`` (the leakage surrogate at t = 0: the
+    write's feedthrough), for surrogates whose input is the written bit-line value."""
+    return leak(
+        v_store=bit_lines,
+        time=0.0,
+        temperature=temperature,
+        corner=corner,
+        out_of_domain="extrapolate",
+    )
+
+
+def _with_cell_load(
+    column: ColumnModel, model: Any, corner: str, temperature: float, leak: Any
+) -> ColumnModel:
+    """``column`` with the cells' own load on the line from a ``cell-load`` surrogate: the
+    idle load per corner and temperature, and each conducting cell's extra load by its
+    stored voltage (the surrogate's input is the written bit-line value; the leakage
+    surrogate at t = 0 maps it to the stored voltage, as for the pulse surrogate)."""
+    bit_lines = np.linspace(*model.domain.ranges["v_store"], 61)
+    idle = aux_at(model, "c_off", corner, temperature)
+    conducting = model(v_store=bit_lines, temperature=temperature, corner=corner) - idle
+    stored = _written(leak, bit_lines, corner, temperature)
+    order = np.argsort(stored)
+    coefficients = column.coefficients.with_entry(stored[order], conducting[order])
+    return replace(column, coefficients=coefficients, idle_load=idle, conducting_load=True)
 
 
 def _slope(width: Callable[[Array], Array], charges: Array, full: float) -> float:
@@ -589,7 +653,16 @@ class GainCellHead:
             result = self._coded_products(widths, ages, valid)
         else:
             cur_k, cur_v, edge_k, edge_v = self._currents(ages)
-            result = _products(self.circuits, c, widths, cur_k, cur_v, valid, edge_k, edge_v)
+            result = _products(
+                self.circuits,
+                c,
+                widths,
+                cur_k.transpose(0, 2, 1, 3),
+                cur_v,
+                valid,
+                edge_k.transpose(0, 2, 1),
+                edge_v,
+            )
         self.position += 1
         shape = self.batch_shape
         return StepResult(
@@ -611,17 +684,20 @@ class GainCellHead:
         c = self.config
         table = self._cell_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, terms + 1)
         if self.circuits.column is not None:
-            slots = np.arange(c.window)[None, :, None]
-            cells_k, cells_v = table[slots, self._code_k], table[slots, self._code_v]
+            # Gathered straight into the layouts the products read (rows first, contiguous).
+            coefficients, edge = np.ascontiguousarray(table[..., :-1]), table[..., -1]
+            slots_k = np.arange(c.window)[None, None, :]  # K: (B, d rows, W columns)
+            code_k = self._code_k.transpose(0, 2, 1)
+            slots_v = np.arange(c.window)[None, :, None]  # V: (B, W rows, d columns)
             return _products(
                 self.circuits,
                 c,
                 widths,
-                cells_k[..., :-1],
-                cells_v[..., :-1],
+                coefficients[slots_k, code_k],
+                coefficients[slots_v, self._code_v],
                 valid,
-                cells_k[..., -1],
-                cells_v[..., -1],
+                edge[slots_k, code_k],
+                edge[slots_v, self._code_v],
             )
         table = table[..., [0, -1]]  # (W, codes, 2): mid-rail current, edge charge
         batch, codes = self._onehot_k.shape[0], table.shape[1]
@@ -674,17 +750,25 @@ def _cell_models(circuits: HeadCircuits, volts: Array) -> tuple[Array, Array]:
 def _column_charges(
     circuits: HeadCircuits, cells: Array, edge: Array, widths: Array, kind: str
 ) -> Array:
-    """Charge each column draws over one MAC [C], (B, cols): cells (B, cols, rows, terms)
-    current coefficients, edge (B, cols, rows), widths (B, rows) shared by the columns; kind
+    """Charge each column draws over one MAC [C], (B, cols): cells (B, rows, cols, terms)
+    current coefficients, edge (B, rows, cols), widths (B, rows) shared by the columns; kind
     ``"k"`` or ``"v"`` picks the converter's column capacitance. With a column model the
     column's voltage is integrated (:func:`attention.column.mac_charge`), else each cell
     gives its mid-rail current for its row's width."""
     column = circuits.column
     if column is not None:
         capacitance = column.capacitance_k if kind == "k" else column.capacitance_v
-        return mac_charge(cells, edge, widths, capacitance, column.x_range)
+        return mac_charge(
+            cells,
+            edge,
+            widths,
+            capacitance,
+            column.x_range,
+            idle_load=column.idle_load,
+            conducting_load=column.conducting_load,
+        )
     pulses = (widths > 0).astype(np.float64)
-    return np.einsum("bcr,br->bc", cells[..., 0], widths) + np.einsum("bcr,br->bc", edge, pulses)
+    return np.einsum("brc,br->bc", cells[..., 0], widths) + np.einsum("brc,br->bc", edge, pulses)
 
 
 def _products(
@@ -698,23 +782,25 @@ def _products(
     edge_v: Array | None = None,
 ) -> dict[str, Array]:
     """Both analog products and the conversions, shared by the head and the single-tile
-    model. widths (B, d) [s]; cur_k, cur_v (B, W, d, terms): each cell's current coefficients
-    (:func:`_cell_models`) [A / V^k]; valid (W,) slots holding a token; edge_k, edge_v
-    (B, W, d) [C]: charge each cell adds per pulse of any width > 0."""
-    batch, window, d, _ = cur_k.shape
+    model. widths (B, d) [s]; each cell's current coefficients (:func:`_cell_models`)
+    [A / V^k] rows first: cur_k (B, d, W, terms) (the K array's rows are the dimensions),
+    cur_v (B, W, d, terms) (the V array's rows are the tokens); valid (W,) slots holding a
+    token; edge_k (B, d, W), edge_v (B, W, d) [C]: charge each cell adds per pulse of any
+    width > 0."""
+    batch, d, window, _ = cur_k.shape
     tiles = window // config.tile
     edge_k = np.zeros(cur_k.shape[:-1]) if edge_k is None else edge_k
     edge_v = np.zeros(cur_v.shape[:-1]) if edge_v is None else edge_v
     charge = _column_charges(circuits, cur_k, edge_k, widths, "k")
-    # V rows are tokens: per tile, (B x tiles, d columns, tile rows, terms).
-    by_tile = cur_v.reshape(batch, tiles, config.tile, d, -1).transpose(0, 1, 3, 2, 4)
-    edge_by_tile = edge_v.reshape(batch, tiles, config.tile, d).transpose(0, 1, 3, 2)
+    # V rows are tokens: per tile, (B x tiles, tile rows, d columns, terms), a view.
+    by_tile = cur_v.reshape(batch * tiles, config.tile, d, -1)
+    edge_by_tile = edge_v.reshape(batch * tiles, config.tile, d)
 
     def tile_charges(phi_width: Array) -> Array:
         charges = _column_charges(
             circuits,
-            by_tile.reshape(batch * tiles, d, config.tile, -1),
-            edge_by_tile.reshape(batch * tiles, d, config.tile),
+            by_tile,
+            edge_by_tile,
             phi_width.reshape(batch * tiles, config.tile),
             "v",
         )
@@ -787,16 +873,17 @@ def tile_model(
     cur_k, edge_k = cells(k_arr)  # (tokens, dims, terms): column j = token j, rows = dims
     cur_v, edge_v = cells(v_arr)  # V tile: column d, rows = tokens
     q_widths = np.clip(q_arr, *Q_RANGE) * circuits.t_max
-    charge_k = _column_charges(circuits, cur_k[None], edge_k[None], q_widths[None], "k")[0]
+    # K: rows are the dimensions, columns the tokens (rows first for the column model).
+    charge_k = _column_charges(
+        circuits, cur_k.transpose(1, 0, 2)[None], edge_k.T[None], q_widths[None], "k"
+    )[0]
     phi_width = circuits.relu(charge_k)
     inputs = (
         np.clip(phi_width, 0.0, circuits.t_max)
         if v_input_widths is None
         else np.asarray(v_input_widths, dtype=np.float64)
     )
-    charge_v = _column_charges(
-        circuits, cur_v.transpose(1, 0, 2)[None], edge_v.T[None], inputs[None], "v"
-    )[0]
+    charge_v = _column_charges(circuits, cur_v[None], edge_v[None], inputs[None], "v")[0]
     out_width, negative = circuits.signed(charge_v)
     return {
         "s": charge_k / (circuits.t_max * circuits.current_scale),

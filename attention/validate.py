@@ -106,9 +106,7 @@ def model_outputs(
         add("spice/phi", result.k_width / T_MAX)
         add("spice/output", (1 - 2 * result.out_sign) * result.out_width / T_MAX)
         chained = tile_model(case_circuits, case.q, case.k, case.v)
-        given = tile_model(
-            case_circuits, case.q, case.k, case.v, v_input_widths=result.v_in_width
-        )
+        given = tile_model(case_circuits, case.q, case.k, case.v, v_input_widths=result.v_in_width)
         add("array/phi", chained["phi_width"] / T_MAX)
         add("array/output", np.where(chained["out_negative"], -1, 1) * chained["out_width"] / T_MAX)
         add(
@@ -311,9 +309,11 @@ def _compare_and_write(
 
 ABLATIONS: dict[str, dict[str, Any]] = {
     "all models": {},
+    "without the cells' column load": {"cell_load": None},
+    "without the bisected switching points": {"relu_step": None, "signed_step": None},
     "without the column model": {"column": False},
     "without the converter steps": {"converter_steps": False},
-    "without either": {"column": False, "converter_steps": False},
+    "without the column model or the steps": {"column": False, "converter_steps": False},
 }
 """What each part of the array simulation contributes: ``HeadCircuits.from_surrogates``
 options switched off one at a time."""

@@ -17,7 +17,6 @@ MAX_POINTS_PER_AXIS = 2001
 """Upper bound on one swept axis, to catch typos such as 1e6 points."""
 
 
-
 class SpecError(GaincellError, ValueError):
     """A sweep specification that cannot be run."""
 

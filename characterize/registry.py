@@ -5,6 +5,8 @@ from __future__ import annotations
 from gaincell.characterize.axes import SpecError
 from gaincell.characterize.base import Characterization
 from gaincell.characterize.c2p import ReluChargeToPulse, SignedChargeToPulse
+from gaincell.characterize.cell_load import CellLoadCharacterization
+from gaincell.characterize.converter_step import ReluConverterStep, SignedConverterStep
 from gaincell.characterize.leakage import LeakageCharacterization
 from gaincell.characterize.mac_chain import MacChainCharacterization
 from gaincell.characterize.multiplier import MultiplierCharacterization
@@ -15,9 +17,12 @@ CHARACTERIZATIONS: dict[str, type[Characterization]] = {
     for cls in (
         MultiplierCharacterization,
         MultiplierPulseCharacterization,
+        CellLoadCharacterization,
         LeakageCharacterization,
         ReluChargeToPulse,
         SignedChargeToPulse,
+        ReluConverterStep,
+        SignedConverterStep,
         MacChainCharacterization,
     )
 }

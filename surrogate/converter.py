@@ -8,6 +8,9 @@ grid interval, so a column charge a few fC above the threshold would come out as
 of the minimum pulse. :class:`ConverterTransfer` keeps the step where the characterization
 located it (``on_threshold`` / ``sign_threshold`` in the surrogate's aux data, see
 ``surrogate.fit``) and continues each branch linearly from its two nearest grid nodes up to it.
+With a ``*-c2p-step`` surrogate (:mod:`characterize.converter_step`: the switching point found
+by bisection to 0.03 fC, and the output at 0.05 .. 3.2 fC either side of it) the step sits at
+that point and the transfer within those offsets comes from there.
 """
 
 from __future__ import annotations
@@ -49,14 +52,24 @@ class ConverterTransfer:
 
     @classmethod
     def from_surrogate(
-        cls, model: GridSurrogate, corner: str, temperature: float, *, step: bool = True
+        cls,
+        model: GridSurrogate,
+        corner: str,
+        temperature: float,
+        *,
+        step: bool = True,
+        near: GridSurrogate | None = None,
     ) -> ConverterTransfer:
         """The converter of a ``relu-c2p`` or ``signed-c2p`` width surrogate at one corner
-        and temperature; ``step=False`` interpolates across the threshold like any grid."""
+        and temperature; ``step=False`` interpolates across the threshold like any grid.
+        ``near``: the converter's ``*-c2p-step`` surrogate (the switching point and the
+        transfer around it), used with ``step``."""
         signed = "sign_threshold" in model.aux
         one = model.at(corner=corner, temperature=temperature)
         nodes, widths = one.nodes["charge"], one.values[0]
         name = "sign_threshold" if signed else "on_threshold"
+        if step and near is not None:
+            return cls._from_near(nodes, widths, near, corner, temperature, signed)
         # Surrogates fitted before the step was characterized: no step (the sign at 0 C).
         threshold = aux_at(model, name, corner, temperature) if name in model.aux else np.nan
         if signed and not np.isfinite(threshold):
@@ -78,6 +91,60 @@ class ConverterTransfer:
         width = np.concatenate([left_widths, ends, right_widths])
         return cls(charge, width, threshold, signed)
 
+    @classmethod
+    def _from_near(
+        cls,
+        nodes: Array,
+        widths: Array,
+        near: GridSurrogate,
+        corner: str,
+        temperature: float,
+        signed: bool,
+    ) -> ConverterTransfer:
+        """The charge grid with the switching points and the transfer around them from a
+        ``*-c2p-step`` surrogate: below the sign flip the negative flank (signed), from the
+        flip (or for the ReLU from below) up to where the pulse appears nothing, above it the
+        surrogate's width; each branch continued linearly from its two nearest nodes to its
+        switching point, and each switch a step (two nodes an ulp apart)."""
+        if "on_threshold" not in near.aux or signed != ("sign_threshold" in near.aux):
+            raise SurrogateError(f"{near.name} is not this converter's step surrogate")
+        on = aux_at(near, "on_threshold", corner, temperature)
+        one = near.at(corner=corner, temperature=temperature)
+        offsets, above = one.nodes["offset"], one.values[0]
+        reach = offsets[-1]
+        pieces_q: list[Array] = []
+        pieces_w: list[Array] = []
+        if signed:
+            flip = aux_at(near, "sign_threshold", corner, temperature)
+            below = _at_temperature(near, "width_below", corner, temperature)
+            far_below = nodes < flip - reach
+            flank_q = np.concatenate([nodes[far_below], (flip - offsets)[::-1]])
+            flank_w = np.concatenate([widths[far_below], below[::-1]])
+            end = max(_extend(flank_q[-2:], flank_w[-2:], flip), 0.0)
+            threshold = flip
+            on = max(on, np.nextafter(flip, np.inf))  # no dead band: the pulse right after
+            dead_band = on > np.nextafter(flip, np.inf)
+            pieces_q += [flank_q, np.array([flip, np.nextafter(flip, np.inf)][: 1 + dead_band])]
+            pieces_w += [flank_w, np.array([end, 0.0][: 1 + dead_band])]
+        else:
+            far_below = nodes < on - reach
+            pieces_q.append(nodes[far_below])
+            pieces_w.append(np.zeros(int(far_below.sum())))
+            threshold = on
+        far_above = nodes > on + reach
+        rise_q = np.concatenate([on + offsets, nodes[far_above]])
+        rise_w = np.concatenate([above, widths[far_above]])
+        start = max(_extend(rise_q[:2], rise_w[:2], on), 0.0)
+        if signed and on == np.nextafter(threshold, np.inf):
+            pieces_q += [np.array([on]), rise_q]
+            pieces_w += [np.array([start]), rise_w]
+        else:
+            pieces_q += [np.array([on, np.nextafter(on, np.inf)]), rise_q]
+            pieces_w += [np.array([0.0, start]), rise_w]
+        charge, width = np.concatenate(pieces_q), np.concatenate(pieces_w)
+        order = np.argsort(charge, kind="stable")
+        return cls(charge[order], width[order], threshold, signed)
+
     def __call__(self, charge: ArrayLike) -> tuple[Array, NDArray[np.bool_]]:
         """Width [s] (flat beyond the characterized charges) and the sign output (True =
         negative; always False for the ReLU converter)."""
@@ -85,6 +152,14 @@ class ConverterTransfer:
         width = np.interp(q, self.charge, self.width)
         negative = q < self.threshold if self.signed else np.zeros(q.shape, dtype=bool)
         return width, negative
+
+
+def _at_temperature(model: GridSurrogate, name: str, corner: str, temperature: float) -> Array:
+    """A per-(corner, temperature, offset) aux table at one corner, linear in temperature."""
+    table = np.asarray(model.aux[name][0], dtype=np.float64)
+    temperatures = np.asarray(model.aux["temperatures"][0], dtype=np.float64)
+    rows = table[model.domain.corners.index(corner)]  # (temperature, offset)
+    return np.array([np.interp(temperature, temperatures, column) for column in rows.T])
 
 
 def _extend(nodes: Array, widths: Array, at: float) -> float:

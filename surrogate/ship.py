@@ -1,8 +1,8 @@
 """Regenerate the shipped surrogates (``data/surrogates/*_sky130.h5``) from the shipped
 characterizations, each validated against fresh SPICE hold-out points.
 
-Run: ``python -m gaincell.surrogate.ship [name ...] [--jobs J]`` (about five minutes on two cores,
-mostly the signed converter's hold-out transients).
+Run: ``python -m gaincell.surrogate.ship [name ...] [--jobs J]`` (about half an hour on two
+cores, mostly the converters' hold-out transients and bisections).
 """
 
 from __future__ import annotations
@@ -33,11 +33,20 @@ SHIPPED_FITS = (
     ShippedFit(
         "multiplier-poly", "multiplier_sky130", FitOptions(kind="poly", order=3, input_level=1.8)
     ),
-    # pchip: the charge bends with the column voltage near the rails (0.3 V column nodes).
-    ShippedFit("multiplier-pulse", "multiplier_pulse_sky130", FitOptions(method="pchip")),
+    # pchip: the charge bends with the column voltage near the rails (0.3 V column nodes);
+    # pulses under 1 ns from their own sweep (60 ps steps), merged along the width.
+    ShippedFit(
+        "multiplier-pulse",
+        ("multiplier_pulse_sky130", "multiplier_pulse_short_sky130"),
+        FitOptions(method="pchip"),
+    ),
+    # pchip: the conducting load bends with temperature.
+    ShippedFit("cell-load", "cell_load_sky130", FitOptions(method="pchip")),
     ShippedFit("leakage", "leakage_sky130"),
     ShippedFit("relu-c2p", ("relu_c2p_sky130", "relu_c2p_zero_sky130")),
     ShippedFit("signed-c2p", ("signed_c2p_sky130", "signed_c2p_zero_sky130")),
+    ShippedFit("relu-c2p-step", "relu_c2p_step_sky130"),
+    ShippedFit("signed-c2p-step", "signed_c2p_step_sky130"),
 )
 """Every shipped surrogate, in data-flow order."""
 

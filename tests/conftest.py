@@ -34,9 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def ngspice_available() -> bool:
     """Both the ngspice program and its shared library are installed."""
-    return shutil.which("ngspice") is not None and (
-        ctypes.util.find_library("ngspice") is not None
-    )
+    return shutil.which("ngspice") is not None and (ctypes.util.find_library("ngspice") is not None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,7 +55,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="ngspice disabled (--spice disabled)"))
         elif missing and mode == "if-available":
             item.add_marker(pytest.mark.skip(reason="ngspice or libngspice not installed"))
-
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

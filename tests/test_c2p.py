@@ -80,3 +80,55 @@ def test_mac_chain_demo_case_runs_the_whole_chain():
     assert colk.min() < 0.85  # the K column really integrated charge
     e_mac = arrays["e_mac_cell"][0, 0]
     assert np.all((e_mac > 1e-15) & (e_mac < 200e-15))  # femtojoules per cell per MAC
+
+
+@pytest.mark.spice
+def test_bisection_finds_the_shipped_switching_point():
+    """relu-c2p-step at tt/27 C with two offsets: the minimum pulse just above the point it
+    finds, and the point itself where the shipped file has it."""
+    from gaincell.characterize import read_characterization
+    from gaincell.circuits.files import CHARACTERIZATION_DIR
+
+    spec = SweepSpec(
+        circuit="relu-c2p-step",
+        axes={"offset": Axis(0.1e-15, 0.4e-15, 2)},
+        corners=("tt",),
+        temperatures=(27.0,),
+        settings={"time_step": 20e-12},
+    )
+    arrays, report = simulate_spec(spec, jobs=1, progress=False)
+    assert not [f for task in report.tasks for f in task.failures]
+    width, point = arrays["width"][0, 0], arrays["point"][0, 0]
+    assert np.all(width > 0.2e-9) and width[1] > width[0]
+    shipped = read_characterization(CHARACTERIZATION_DIR / "relu_c2p_step_sky130.h5")
+    assert point[0] == pytest.approx(float(shipped.quantities["point"][0, 2, 0]), abs=0.05e-15)
+    with pytest.raises(SpecError, match="positive only"):
+        SweepSpec(circuit="relu-c2p-step", axes={"offset": Axis(-1e-15, 1e-15, 3)})
+
+
+def test_step_surrogates_place_the_converters_switch():
+    """The array's converter transfer switches where the bisections found the points, with
+    the output the step sweep measured either side (no SPICE: shipped surrogates)."""
+    from gaincell.surrogate import load
+    from gaincell.surrogate.converter import ConverterTransfer, aux_at
+
+    for name in ("relu-c2p", "signed-c2p"):
+        near = load(f"{name}-step")
+        offset = float(near.nodes["offset"][1])
+        for corner, temperature in (("ss", 85.0), ("ff", -40.0), ("fs", 41.0)):
+            transfer = ConverterTransfer.from_surrogate(load(name), corner, temperature, near=near)
+            on = aux_at(near, "on_threshold", corner, temperature)
+            above = near(offset=offset, temperature=temperature, corner=corner)
+            width, negative = transfer(np.array([on + offset]))
+            assert width[0] == pytest.approx(float(above), rel=1e-9) and not negative[0]
+            if name == "relu-c2p":
+                assert transfer.threshold == on
+                assert transfer(np.array([on - 1e-19]))[0][0] == 0.0
+                continue
+            flip = aux_at(near, "sign_threshold", corner, temperature)
+            assert transfer.threshold == flip <= on
+            width, negative = transfer(np.array([flip - offset, 0.5 * (flip + on)]))
+            assert negative.tolist() == [True, flip == on]
+            assert width[0] > 0.3e-9
+            if on > flip:  # the dead band: a positive sign and no pulse
+                assert width[1] == 0.0

@@ -20,14 +20,14 @@ def test_mean_powers_match_numerical_means():
 
 def test_constant_currents_give_the_ideal_products():
     rng = np.random.default_rng(1)
-    currents = rng.uniform(-6e-6, 6e-6, (2, 5, 8))
-    edge = rng.uniform(-3e-15, 1e-15, (2, 5, 8))
+    currents = rng.uniform(-6e-6, 6e-6, (2, 8, 5))  # (batch, rows, cols)
+    edge = rng.uniform(-3e-15, 1e-15, (2, 8, 5))
     widths = rng.uniform(0, 15e-9, (2, 8))
     widths[:, 0] = 0.0  # a row without a pulse adds neither current nor edge charge
-    coefficients = np.concatenate([currents[..., None], np.zeros((2, 5, 8, 3))], axis=-1)
+    coefficients = np.concatenate([currents[..., None], np.zeros((2, 8, 5, 3))], axis=-1)
     charge = mac_charge(coefficients, edge, widths, 2e-12, (-0.6, 0.6))
-    ideal = np.einsum("bcr,br->bc", currents, widths) + np.einsum(
-        "bcr,br->bc", edge, (widths > 0).astype(float)
+    ideal = np.einsum("brc,br->bc", currents, widths) + np.einsum(
+        "brc,br->bc", edge, (widths > 0).astype(float)
     )
     np.testing.assert_allclose(charge, ideal, rtol=1e-12, atol=1e-24)
 
@@ -43,17 +43,67 @@ def test_linear_column_conductance_matches_the_exponential_solution():
     assert exact < a * width * 0.85  # the column's drop matters here (more than 15 %)
 
 
+def test_cell_loads_share_the_charge_as_capacitors_do():
+    """Constant currents, every row idle-loaded and one row's conducting load: the column's
+    final drop is the charge over everything on the line while the rows conduct; the
+    converter counts the drop times its own and the idle loads' capacitance."""
+    capacitance, idle, extra = 2e-12, 0.6e-15, 0.7e-15
+    currents = np.array([3e-6, -1e-6, 2e-6])
+    width = 10e-9  # every row conducts the whole MAC: the line's capacitance is constant
+    coefficients = np.zeros((1, 3, 1, 5))
+    coefficients[0, :, 0, 0] = currents
+    coefficients[0, :, 0, -1] = extra
+    widths = np.full((1, 3), width)
+    charge = mac_charge(
+        coefficients,
+        np.zeros((1, 3, 1)),
+        widths,
+        capacitance,
+        (-1, 1),
+        idle_load=idle,
+        conducting_load=True,
+    )[0, 0]
+    line = capacitance + 3 * (idle + extra)
+    expected = (capacitance + 3 * idle) * currents.sum() * width / line
+    assert charge == pytest.approx(expected, rel=1e-12)
+    # Without loads the same call gives the plain product.
+    bare = mac_charge(coefficients[..., :-1], np.zeros((1, 3, 1)), widths, capacitance, (-1, 1))
+    assert bare[0, 0] == pytest.approx(currents.sum() * width, rel=1e-12)
+
+
+def test_a_row_that_stops_keeps_its_conducting_load_charge():
+    """A row that conducts only at the start takes its extra load's share of the early drop
+    with it: Euler reference with the line's capacitance changing at the pulse end."""
+    capacitance, idle, extra = 2e-12, 0.6e-15, 50e-15  # a large extra load to see it
+    coefficients = np.array([[[[4e-6, 0, 0, 0, extra]], [[0.0, 0, 0, 0, extra]]]])
+    widths = np.array([[15e-9, 4e-9]])
+    charge = mac_charge(
+        coefficients,
+        np.zeros((1, 2, 1)),
+        widths,
+        capacitance,
+        (-1, 1),
+        idle_load=idle,
+        conducting_load=True,
+    )[0, 0]
+    u, dt = 0.0, 1e-12
+    for t in np.arange(0, 15e-9, dt):
+        line = capacitance + 2 * idle + extra * ((t < 15e-9) + (t < 4e-9))
+        u += dt * 4e-6 / line
+    assert charge == pytest.approx((capacitance + 2 * idle) * u, rel=1e-4)
+
+
 def test_rows_stop_conducting_at_their_own_pulse_end():
     # Two rows, constant current plus a column term: the second only for its own width.
     capacitance = 2e-12
-    coefficients = np.array([[[[4e-6, 20e-6, 0, 0], [3e-6, 20e-6, 0, 0]]]])
+    coefficients = np.array([[[[4e-6, 20e-6, 0, 0]], [[3e-6, 20e-6, 0, 0]]]])
     widths = np.array([[15e-9, 5e-9]])
-    charge = mac_charge(coefficients, np.zeros((1, 1, 2)), widths, capacitance, (-1, 1))[0, 0]
+    charge = mac_charge(coefficients, np.zeros((1, 2, 1)), widths, capacitance, (-1, 1))[0, 0]
     # Reference: explicit Euler on a fine grid.
     q, dt = 0.0, 1e-13
     for t in np.arange(0, 15e-9, dt):
         x = -q / capacitance
-        rows = zip(coefficients[0, 0], widths[0], strict=True)
+        rows = zip(coefficients[0, :, 0], widths[0], strict=True)
         q += dt * sum(c[0] + c[1] * x for c, w in rows if t < w)
     assert charge == pytest.approx(q, rel=2e-4)
 

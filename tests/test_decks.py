@@ -11,6 +11,7 @@ import pytest
 
 from gaincell.characterize import available, read_characterization
 from gaincell.characterize.c2p import ChargeToPulseCharacterization
+from gaincell.characterize.cell_load import measure_loads
 from gaincell.characterize.leakage import LeakageCharacterization
 from gaincell.characterize.mac_chain import RELU_CONVERSION, SIGNED_CONVERSION
 from gaincell.characterize.measure import pulse_width
@@ -20,7 +21,16 @@ from gaincell.circuits.design import LOGIC_THRESHOLD_V
 from gaincell.circuits.files import CHARACTERIZATION_DIR
 from gaincell.cli import main
 
-TRANSIENTS = ("relu-c2p", "signed-c2p", "leakage", "multiplier-pulse", "mac-chain")
+TRANSIENTS = (
+    "relu-c2p",
+    "signed-c2p",
+    "relu-c2p-step",
+    "signed-c2p-step",
+    "cell-load",
+    "leakage",
+    "multiplier-pulse",
+    "mac-chain",
+)
 """Circuits whose deck simulates one point of the outer axis."""
 
 
@@ -121,3 +131,34 @@ def test_mac_chain_deck_reproduces_a_shipped_point(tmp_path, monkeypatch, capsys
     assert out == pytest.approx(
         float(data.select("out_width", corner="tt", temperature=27.0, case=0)), abs=1e-13
     )
+
+
+@pytest.mark.spice
+def test_cell_load_deck_reproduces_a_shipped_point(tmp_path, monkeypatch, capsys):
+    data = _shipped("cell-load")
+    value = float(data.axes["v_store"].values[-1])
+    w = _run_deck("cell-load", tmp_path, monkeypatch, capsys, at=value)
+    settings = SweepSpec.from_recorded(data.provenance["sweep_spec"]).settings
+    measured = measure_loads(w, settings["dv"])
+    for name in ("c_off", "c_on", "i_on"):
+        shipped = float(data.select(name, corner="tt", temperature=27.0, v_store=value))
+        assert measured[name] == pytest.approx(shipped, rel=1e-6), name
+
+
+@pytest.mark.slow
+@pytest.mark.spice
+@pytest.mark.parametrize("circuit", ["relu-c2p-step", "signed-c2p-step"])
+def test_converter_step_deck_reproduces_a_shipped_point(circuit, tmp_path, monkeypatch, capsys):
+    """The step circuits' deck simulates one absolute charge (``--at``): the shipped point just
+    above the switching point gives the shipped width."""
+    data = _shipped(circuit)
+    offset = float(data.axes["offset"].values[1])
+    point = float(data.select("point", corner="tt", temperature=27.0, offset=offset))
+    w = _run_deck(circuit, tmp_path, monkeypatch, capsys, at=point + offset)
+    settings = SweepSpec.from_recorded(data.provenance["sweep_spec"]).settings
+    width = pulse_width(
+        w["time"], w["v(out)"], LOGIC_THRESHOLD_V, settings["conv_start"], settings["t_stop"]
+    )
+    shipped = float(data.select("width", corner="tt", temperature=27.0, offset=offset))
+    assert width > 0.3e-9  # just above the switching point: the minimum pulse, not nothing
+    assert width == pytest.approx(shipped, abs=1e-13)

@@ -14,6 +14,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SMALLER = {
     "gaincell characterize multiplier --corners": "--v-in 0:1.8:4 --v-store 0.45:1.35:5",
+    "gaincell characterize signed-c2p-step": "--axis offset=0.1e-15:0.4e-15:2 --jobs 1",
     "gaincell characterize relu-c2p": "--axis charge=-1e-12:1.6e-12:5 --jobs 2",
     "gaincell characterize signed-c2p": "--axis charge=-1e-12:1.6e-12:5 --jobs 2",
     "gaincell characterize mac-chain": "--axis case=0:1:2",

@@ -182,13 +182,41 @@ def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
         load(tmp_path / "missing.h5")
 
 
+KNOWN_MISSES = {
+    # at ff between its 0.3 and 0.6 V column nodes, and for pulses under 60 ps
+    "multiplier-pulse": 0.013,
+    # 34 ps at ss 11 C next to the switching point: it bends with temperature there
+    "relu-c2p-step": 0.035,
+    # within 0.3 fC above the sign flip the converter is metastable (no pulse or its minimum)
+    "signed-c2p-step": 0.7,
+}
+"""Shipped surrogates that miss the 1 % target: worst hold-out error they are held to."""
+
+
 def test_shipped_surrogates_load_without_ngspice_and_meet_their_targets():
     names = shipped()
-    assert {"multiplier", "multiplier-poly", "leakage", "relu-c2p", "signed-c2p"} <= set(names)
+    assert {
+        "multiplier",
+        "multiplier-poly",
+        "multiplier-pulse",
+        "cell-load",
+        "leakage",
+        "relu-c2p",
+        "signed-c2p",
+        "relu-c2p-step",
+        "signed-c2p-step",
+    } <= set(names)
     multiplier = load("multiplier")
     assert multiplier.metrics.kind == "spice-holdout"
     assert set(multiplier.domain.corners) == {"tt", "ss", "ff", "sf", "fs"}
     assert multiplier.metrics.worst() <= 0.01  # the issue's target at every corner
+    # Every shipped surrogate: within 1 % of full scale on fresh SPICE points, at the
+    # off-grid temperatures of its hold-out too, but for the known misses (README), guarded
+    # at their level.
+    for name in names:
+        metrics = load(name).metrics
+        assert metrics.kind == "spice-holdout", name
+        assert metrics.worst() <= KNOWN_MISSES.get(name, 0.01), (name, metrics.worst())
     # Loading and evaluating import neither PySpice nor the PDK code.
     code = (
         "import sys; from gaincell.surrogate import load; m = load('multiplier');"

@@ -1,0 +1,167 @@
+"""The capacitance a gain cell adds to its column line, input off and input on
+(``netlists/cell_load_tb.sp``: why it matters for the array's column charge, and why the
+conducting load is measured across the input's turn-off)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError
+from gaincell.characterize.base import Characterization, Extra, Quantity, Task
+from gaincell.characterize.store import CharacterizationData
+from gaincell.circuits.design import GEAR
+from gaincell.circuits.runner import LoadedCircuit
+
+if TYPE_CHECKING:
+    from gaincell.characterize.spec import SweepSpec
+
+T_OFF_S = 23e-9
+"""When the conducting cells' input turns off (on from 15 ns: an 8 ns pulse)."""
+T_EDGE_S = 100e-12
+"""Duration of each column step."""
+T_LEAD_S = 200e-12
+"""The column's step ends this long before the input turns off."""
+T_BACK_S = 24e-9
+"""When the columns step back to mid-rail (the input is off by then)."""
+INPUT_EDGE_S = 50e-12
+"""The input's edges (as in the tiles and multiplier_pulse_tb)."""
+GUARD_S = 20e-12
+"""Margin from the column's and the input's edges for the current readings."""
+
+
+SOURCES = ("i(vcola)", "i(vcolp)", "i(vcolm)", "i(vcolr)")
+"""The column sources' currents: idle cell, conducting cells stepped up and down, reference."""
+
+
+def _cumulative(t: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Charge since t = 0 (trapezoids on the simulator's own time points)."""
+    return np.concatenate([[0.0], np.cumsum(np.diff(t) * 0.5 * (current[1:] + current[:-1]))])
+
+
+class CellLoadCharacterization(Characterization):
+    """``cell_load_tb``: one transient per written value gives both loads."""
+
+    name = "cell-load"
+    surrogate_quantity = "c_on"
+    holdout_points = 4
+    netlists = ("gaincell_multiplier", "cell_load_tb")
+    axes = ("corner", "temperature", "v_store")
+    axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
+        "v_store": AxisSpec(
+            Axis(0.45, 1.35, 7), 0.0, CORE_DEVICE_MAX_V, "V", "value written (V_init)"
+        ),
+    }
+    setting_specs = {  # noqa: RUF012
+        "time_step": SettingSpec(5e-12, 1e-13, 2e-11, "s", "transient step (tran tstep)"),
+        "dv": SettingSpec(0.2, 0.02, 0.4, "V", "the columns' step from mid-rail"),
+    }
+    quantities = (
+        Quantity(
+            "c_on",
+            "F",
+            "load a cell puts on its column while its input is on: the charge it keeps from "
+            "a column step made just before the input turns off, per volt (mean of a step "
+            "up and a step down; the idle load included)",
+        ),
+        Quantity(
+            "c_off",
+            "F",
+            "load a cell puts on its column with its input off (the enables' drains): "
+            "charge per volt of a column step",
+        ),
+        Quantity(
+            "i_on",
+            "A",
+            "the conducting cell's current with the column at mid-rail, 8 ns into the pulse "
+            "(positive sinks current from the column)",
+        ),
+    )
+
+    def check_spec(self, spec: SweepSpec) -> None:
+        if not spec.settings["dv"] > 0:
+            raise SpecError("setting dv must be positive")
+
+    def surrogate_extras(self, data: CharacterizationData) -> dict[str, Extra]:
+        """The idle load per corner and temperature (mean over written values: it varies by
+        well under 1 % with them)."""
+        return {
+            "c_off": (
+                np.nanmean(data.quantities["c_off"], axis=-1),
+                "F",
+                "load a cell with its input off puts on its column, per corner and "
+                "temperature (axes corner, temperature)",
+            ),
+            "temperatures": (
+                data.axes["temperature"].values,
+                "degC",
+                "temperatures of the per-corner-and-temperature entries",
+            ),
+        }
+
+    standalone_vectors = SOURCES
+
+    def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
+        s = spec.settings
+        return [
+            f"alterparam dv={s['dv']:.9g}",
+            f"alterparam t_off={T_OFF_S:.9g}",
+            f"alterparam t_edge={T_EDGE_S:.9g}",
+            f"alterparam t_lead={T_LEAD_S:.9g}",
+            f"alterparam t_back={T_BACK_S:.9g}",
+            f"alterparam edge={INPUT_EDGE_S:.9g}",
+            "reset",  # re-evaluates parameters; restores the deck's temperature
+            f"option temp={temperature:.12g}",
+            GEAR,
+            f"alter vinit dc={value:.12g}",
+            f"tran {s['time_step']:.6g} {T_BACK_S + T_EDGE_S + 1e-9:.9g}",
+        ]
+
+    def simulate(
+        self, circuit: LoadedCircuit, spec: SweepSpec, task: Task
+    ) -> dict[str, np.ndarray]:
+        values = spec.v_store.values()[task.start : task.stop]
+        shape = (len(spec.temperatures), len(values))
+        out = {q.name: np.full(shape, np.nan) for q in self.quantities}
+        for ti, temperature in enumerate(spec.temperatures):
+            for vi, value in enumerate(values):
+                commands = self.point_commands(spec, float(value), temperature)
+                if not self.run_point(
+                    circuit, commands, task.corner, temperature, {"v_store": float(value)}
+                ):
+                    continue
+                vec = circuit.vectors(["time", *SOURCES])
+                for name, measured in measure_loads(vec, spec.settings["dv"]).items():
+                    out[name][ti, vi] = measured
+        return out
+
+
+def measure_loads(vectors: dict[str, np.ndarray], dv: float) -> dict[str, float]:
+    """``c_off``, ``c_on`` and ``i_on`` from one transient of ``cell_load_tb`` (``time`` and
+    :data:`SOURCES`), the columns stepped by ``dv``."""
+    t = vectors["time"]
+    # A source's current flows into its + node: the cell's current is -i(source).
+    cell = {name: -vectors[name] for name in SOURCES}
+    charge = {name: _cumulative(t, current) for name, current in cell.items()}
+    step = T_OFF_S - T_LEAD_S - T_EDGE_S
+    hold = (t >= T_OFF_S - T_LEAD_S + GUARD_S) & (t <= T_OFF_S - GUARD_S)
+    # Time the stepped columns conduct at their new level: the hold, half the column's step,
+    # half the input's falling edge.
+    conducting = T_LEAD_S + 0.5 * (T_EDGE_S + INPUT_EDGE_S)
+    idle, conducting_cells, reference = SOURCES[0], SOURCES[1:3], SOURCES[3]
+
+    def at(name: str, when: float) -> float:
+        return float(np.interp(when, t, charge[name]))
+
+    c_off = (at(idle, T_OFF_S) - at(idle, step - GUARD_S)) / dv
+    kept = []
+    for name, sign in zip(conducting_cells, (1.0, -1.0), strict=True):
+        extra = float(np.mean(cell[name][hold] - cell[reference][hold]))
+        difference = charge[name][-1] - charge[reference][-1] - extra * conducting
+        kept.append(difference / (sign * dv))
+    return {
+        "c_off": c_off,
+        "c_on": c_off + float(np.mean(kept)),
+        "i_on": float(np.mean(cell[reference][hold])),
+    }
