@@ -8,9 +8,10 @@ sign the signed converter latches, is decided there. A charge grid cannot place 
 closer than its step, so this characterization finds it by bisection, per corner and
 temperature, and then samples the output at fixed offsets from it.
 
-The signed converter has two such points: its sign flips at one, and just above it (0.1 ..
-0.2 fC at ss / 85 C) it gives no pulse at all before its minimum pulse appears: a positive
-sign with a zero output. Both are bisected. The ReLU converter has one: its pulse appears.
+The signed converter has two such points: its sign flips at one, and just above it (up to
+0.34 fC; 0.09 fC at ss / 85 C) it gives no pulse at all before its minimum pulse appears: a
+positive sign with a zero output (at sf and fs that band is metastable: pulse or no pulse).
+Both are bisected. The ReLU converter has one: its pulse appears.
 """
 
 from __future__ import annotations
