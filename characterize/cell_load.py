@@ -10,6 +10,7 @@ import numpy as np
 
 from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError
 from gaincell.characterize.base import Characterization, Extra, Quantity, Task
+from gaincell.characterize.measure import energy
 from gaincell.characterize.store import CharacterizationData
 from gaincell.circuits.design import GEAR
 from gaincell.circuits.runner import LoadedCircuit
@@ -33,11 +34,6 @@ GUARD_S = 20e-12
 
 SOURCES = ("i(vcola)", "i(vcolp)", "i(vcolm)", "i(vcolr)")
 """The column sources' currents: idle cell, conducting cells stepped up and down, reference."""
-
-
-def _cumulative(t: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """Charge since t = 0 (trapezoids on the simulator's own time points)."""
-    return np.concatenate([[0.0], np.cumsum(np.diff(t) * 0.5 * (current[1:] + current[:-1]))])
 
 
 class CellLoadCharacterization(Characterization):
@@ -143,23 +139,19 @@ def measure_loads(vectors: dict[str, np.ndarray], dv: float) -> dict[str, float]
     t = vectors["time"]
     # A source's current flows into its + node: the cell's current is -i(source).
     cell = {name: -vectors[name] for name in SOURCES}
-    charge = {name: _cumulative(t, current) for name, current in cell.items()}
     step = T_OFF_S - T_LEAD_S - T_EDGE_S
     hold = (t >= T_OFF_S - T_LEAD_S + GUARD_S) & (t <= T_OFF_S - GUARD_S)
     # Time the stepped columns conduct at their new level: the hold, half the column's step,
     # half the input's falling edge.
     conducting = T_LEAD_S + 0.5 * (T_EDGE_S + INPUT_EDGE_S)
     idle, conducting_cells, reference = SOURCES[0], SOURCES[1:3], SOURCES[3]
-
-    def at(name: str, when: float) -> float:
-        return float(np.interp(when, t, charge[name]))
-
-    c_off = (at(idle, T_OFF_S) - at(idle, step - GUARD_S)) / dv
+    # Charges are integrals of the currents (measure.energy integrates any waveform).
+    c_off = energy(t, cell[idle], step - GUARD_S, T_OFF_S) / dv
     kept = []
     for name, sign in zip(conducting_cells, (1.0, -1.0), strict=True):
         extra = float(np.mean(cell[name][hold] - cell[reference][hold]))
-        difference = charge[name][-1] - charge[reference][-1] - extra * conducting
-        kept.append(difference / (sign * dv))
+        difference = energy(t, cell[name] - cell[reference], t[0], t[-1])
+        kept.append((difference - extra * conducting) / (sign * dv))
     return {
         "c_off": c_off,
         "c_on": c_off + float(np.mean(kept)),

@@ -16,6 +16,7 @@ that point and the transfer within those offsets comes from there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -25,15 +26,20 @@ from gaincell.surrogate.models import GridSurrogate, SurrogateError
 Array = NDArray[np.float64]
 
 
-def aux_at(model: GridSurrogate, name: str, corner: str, temperature: float) -> float:
+def aux_at(model: GridSurrogate, name: str, corner: str, temperature: float) -> Any:
     """A per-corner-and-temperature aux entry of ``model`` at ``temperature`` (linear in
-    temperature between the characterized ones, like the surrogates themselves)."""
+    temperature between the characterized ones, like the surrogates themselves): a float,
+    or an array for entries with more axes after temperature (e.g. offset)."""
     if name not in model.aux:
         raise SurrogateError(f"{model.name} has no {name!r}; refit it from a current file")
     values = np.asarray(model.aux[name][0], dtype=np.float64)
     temperatures = np.asarray(model.aux["temperatures"][0], dtype=np.float64)
-    row = values[model.domain.corners.index(corner)]
-    return float(np.interp(temperature, temperatures, row))
+    rows = values[model.domain.corners.index(corner)]  # (temperature, ...)
+    if rows.ndim == 1:
+        return float(np.interp(temperature, temperatures, rows))
+    flat = rows.reshape(rows.shape[0], -1)
+    at = [np.interp(temperature, temperatures, column) for column in flat.T]
+    return np.array(at).reshape(rows.shape[1:])
 
 
 @dataclass(frozen=True)
@@ -116,31 +122,30 @@ class ConverterTransfer:
         pieces_w: list[Array] = []
         if signed:
             flip = aux_at(near, "sign_threshold", corner, temperature)
-            below = _at_temperature(near, "width_below", corner, temperature)
+            below = aux_at(near, "width_below", corner, temperature)
             far_below = nodes < flip - reach
             flank_q = np.concatenate([nodes[far_below], (flip - offsets)[::-1]])
             flank_w = np.concatenate([widths[far_below], below[::-1]])
             end = max(_extend(flank_q[-2:], flank_w[-2:], flip), 0.0)
             threshold = flip
-            on = max(on, np.nextafter(flip, np.inf))  # no dead band: the pulse right after
-            dead_band = on > np.nextafter(flip, np.inf)
-            pieces_q += [flank_q, np.array([flip, np.nextafter(flip, np.inf)][: 1 + dead_band])]
-            pieces_w += [flank_w, np.array([end, 0.0][: 1 + dead_band])]
+            after_flip = np.nextafter(flip, np.inf)
+            on = max(on, after_flip)  # no dead band: the pulse right after the flip
+            from_nothing = on > after_flip  # a dead band: no pulse up to ``on``
+            pieces_q += [flank_q, np.array([flip, after_flip][: 1 + from_nothing])]
+            pieces_w += [flank_w, np.array([end, 0.0][: 1 + from_nothing])]
         else:
             far_below = nodes < on - reach
             pieces_q.append(nodes[far_below])
             pieces_w.append(np.zeros(int(far_below.sum())))
-            threshold = on
+            threshold, from_nothing = on, True
         far_above = nodes > on + reach
         rise_q = np.concatenate([on + offsets, nodes[far_above]])
         rise_w = np.concatenate([above, widths[far_above]])
         start = max(_extend(rise_q[:2], rise_w[:2], on), 0.0)
-        if signed and on == np.nextafter(threshold, np.inf):
-            pieces_q += [np.array([on]), rise_q]
-            pieces_w += [np.array([start]), rise_w]
-        else:
-            pieces_q += [np.array([on, np.nextafter(on, np.inf)]), rise_q]
-            pieces_w += [np.array([0.0, start]), rise_w]
+        # The pulse switches on at ``on``: from nothing, or (no dead band) right after the flip.
+        switch_on = [0.0, start] if from_nothing else [start]
+        pieces_q += [np.array([on, np.nextafter(on, np.inf)][: len(switch_on)]), rise_q]
+        pieces_w += [np.array(switch_on), rise_w]
         charge, width = np.concatenate(pieces_q), np.concatenate(pieces_w)
         order = np.argsort(charge, kind="stable")
         return cls(charge[order], width[order], threshold, signed)
@@ -152,14 +157,6 @@ class ConverterTransfer:
         width = np.interp(q, self.charge, self.width)
         negative = q < self.threshold if self.signed else np.zeros(q.shape, dtype=bool)
         return width, negative
-
-
-def _at_temperature(model: GridSurrogate, name: str, corner: str, temperature: float) -> Array:
-    """A per-(corner, temperature, offset) aux table at one corner, linear in temperature."""
-    table = np.asarray(model.aux[name][0], dtype=np.float64)
-    temperatures = np.asarray(model.aux["temperatures"][0], dtype=np.float64)
-    rows = table[model.domain.corners.index(corner)]  # (temperature, offset)
-    return np.array([np.interp(temperature, temperatures, column) for column in rows.T])
 
 
 def _extend(nodes: Array, widths: Array, at: float) -> float:
