@@ -23,7 +23,10 @@ every cell's idle load, and while a row conducts its read pair's internal nodes,
 their share of the column's drop when the pulse ends; ``C(t) dx/dt = -(sum of currents)``.
 
 The edge charge of each pulse (its enables' switching, see ``multiplier_pulse_tb``) is added
-at the start of the MAC.
+at the start of the MAC, or with the cells' turn-off charge (``cell_load_tb``) split as it
+comes: the turn-on part at the start, the turn-off part as each row's pulse ends. On a 64-row
+column the turn-on charges lift the line by about 40 mV while the rows conduct; with the whole
+edge at the start the column sat too low and its charges came out 1.5..3 fC too small.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ def mac_charge(
     *,
     idle_load: float = 0.0,
     conducting_load: bool = False,
+    turn_off_charge: bool = False,
 ) -> Array:
     """Charge each column delivers to its converter over one MAC [C] (positive discharges
     the column), as the converter counts it: the charge its own capacitor would need for the
@@ -74,7 +78,9 @@ def mac_charge(
     sums over rows are one matrix product without a copy), each cell's current
     ``sum_k c_k x^k`` [A] with ``x = V_col - V_mid`` [V], and with ``conducting_load`` one more
     entry last: the capacitance the cell adds to the column while its row conducts, beyond
-    ``idle_load`` [F]; edge: ``(B, rows, cols)`` charge per pulse beyond the current [C];
+    ``idle_load`` [F], and with ``turn_off_charge`` one more after it: the part of the cell's
+    edge charge that comes when its pulse ends [C] (the rest comes at the start);
+    edge: ``(B, rows, cols)`` charge per pulse beyond the current [C];
     widths: ``(B, rows)`` pulse width of each row [s], shared by the columns (rows with width
     0 do not conduct and add no edge charge); capacitance: the converter's [F]; x_range: the
     column excursion the polynomials hold for (x is clipped to it); idle_load: the capacitance
@@ -88,10 +94,11 @@ def mac_charge(
     characterization's input) is ``-(capacitance + rows idle_load) x_end``.
     """
     batch, rows, cols, entries = coefficients.shape
-    order = entries - 1 - int(conducting_load)
+    order = entries - 1 - int(conducting_load) - int(turn_off_charge)
     widths = np.clip(np.asarray(widths, dtype=np.float64), 0.0, None)
     on = widths > 0
-    q0 = np.einsum("brc,br->bc", edge, on.astype(np.float64))
+    pulsed = on.astype(np.float64)
+    q0 = np.einsum("brc,br->bc", edge, pulsed)
     idle = capacitance + rows * idle_load
     if not on.any():
         return q0
@@ -106,6 +113,18 @@ def mac_charge(
     stacked = coefficients.reshape(batch, rows, cols * entries)
     sums = np.matmul(np.swapaxes(active, 1, 2), stacked)  # (B, S, cols x E)
     totals = np.ascontiguousarray(sums.reshape(batch, steps, cols, entries).transpose(0, 2, 3, 1))
+    # Charge arriving in each interval beyond the cells' currents: the rows' turn-off charges
+    # as they stop (the drop of the conducting rows' sum; what is left at the end arrives in
+    # the last interval). The turn-on part of the edge is already in q0.
+    arriving = np.zeros((batch, cols, steps))
+    if turn_off_charge:
+        conducting_off = totals[:, :, -1]  # (B, cols, S): mean over each interval
+        total_off = np.einsum("brc,br->bc", coefficients[..., -1], pulsed)
+        q0 = q0 - total_off
+        before = np.concatenate([total_off[..., None], conducting_off[..., :-1]], axis=-1)
+        arriving = before - conducting_off
+        arriving[..., -1] += conducting_off[..., -1]
+        totals = totals[:, :, :-1]
     if conducting_load:  # the column's capacitance over each interval, (B, cols, S)
         column_c = idle + totals[:, :, -1]
         totals = totals[:, :, :-1]
@@ -115,7 +134,7 @@ def mac_charge(
     # Picard: start from the ideal (x = 0) trajectory, then re-integrate on the column
     # voltage of the previous pass (linear between mesh points). u = -x, the column's drop.
     u0 = q0 / column_c[..., 0]
-    u = u0[..., None] + np.cumsum(totals[:, :, 0] * dt[:, None, :] / column_c, axis=-1)
+    u = u0[..., None] + np.cumsum((totals[:, :, 0] * dt[:, None, :] + arriving) / column_c, axis=-1)
     for _ in range(PICARD_ITERATIONS):
         x = np.clip(-np.concatenate([u0[..., None], u], axis=-1), lo, hi)
         x_a, x_b = x[..., :-1], x[..., 1:]
@@ -129,5 +148,5 @@ def mac_charge(
                 current += totals[:, :, 3] * (total * squares * 0.25)
         else:
             current = np.einsum("bcks,bcsk->bcs", totals, mean_powers(x_a, x_b, order))
-        u = u0[..., None] + np.cumsum(current * dt[:, None, :] / column_c, axis=-1)
+        u = u0[..., None] + np.cumsum((current * dt[:, None, :] + arriving) / column_c, axis=-1)
     return idle * u[..., -1]

@@ -164,6 +164,9 @@ class ColumnModel:
     """Capacitance every cell adds to its column with its input off [F] (``cell-load``)."""
     conducting_load: bool = False
     """Whether :attr:`coefficients` end with the conducting cell's extra load."""
+    turn_off_charge: bool = False
+    """Whether :attr:`coefficients` end (after the load) with the part of the cell's edge
+    charge that comes when its pulse ends [C] (:func:`attention.column.mac_charge`)."""
 
 
 @dataclass(frozen=True)
@@ -489,16 +492,30 @@ def _with_cell_load(
     column: ColumnModel, model: Any, corner: str, temperature: float, leak: Any
 ) -> ColumnModel:
     """``column`` with the cells' own load on the line from a ``cell-load`` surrogate: the
-    idle load per corner and temperature, and each conducting cell's extra load by its
-    stored voltage (the surrogate's input is the written bit-line value; the leakage
-    surrogate at t = 0 maps it to the stored voltage, as for the pulse surrogate)."""
+    idle load per corner and temperature, each conducting cell's extra load by its stored
+    voltage, and (surrogates that carry it) the part of its edge charge that comes at its
+    pulse's end. The surrogate's input is the written bit-line value; the leakage surrogate at
+    t = 0 maps it to the stored voltage, as for the pulse surrogate."""
     bit_lines = np.linspace(*model.domain.ranges["v_store"], 61)
     idle = aux_at(model, "c_off", corner, temperature)
     conducting = model(v_store=bit_lines, temperature=temperature, corner=corner) - idle
     stored = _written(leak, bit_lines, corner, temperature)
     order = np.argsort(stored)
     coefficients = column.coefficients.with_entry(stored[order], conducting[order])
-    return replace(column, coefficients=coefficients, idle_load=idle, conducting_load=True)
+    turn_off = "q_off" in model.aux
+    if turn_off:
+        table_bit_lines = np.asarray(model.aux["v_store"][0], dtype=np.float64)
+        table_stored = _written(leak, table_bit_lines, corner, temperature)
+        q_off = aux_at(model, "q_off", corner, temperature)
+        order = np.argsort(table_stored)
+        coefficients = coefficients.with_entry(table_stored[order], q_off[order])
+    return replace(
+        column,
+        coefficients=coefficients,
+        idle_load=idle,
+        conducting_load=True,
+        turn_off_charge=turn_off,
+    )
 
 
 def _slope(width: Callable[[Array], Array], charges: Array, full: float) -> float:
@@ -766,6 +783,7 @@ def _column_charges(
             column.x_range,
             idle_load=column.idle_load,
             conducting_load=column.conducting_load,
+            turn_off_charge=column.turn_off_charge,
         )
     pulses = (widths > 0).astype(np.float64)
     return np.einsum("brc,br->bc", cells[..., 0], widths) + np.einsum("brc,br->bc", edge, pulses)

@@ -1,6 +1,14 @@
 """The capacitance a gain cell adds to its column line, input off and input on
 (``netlists/cell_load_tb.sp``: why it matters for the array's column charge, and why the
-conducting load is measured across the input's turn-off)."""
+conducting load is measured across the input's turn-off), and the charge the cell gives back
+to the column when its input turns off.
+
+Why the turn-off charge: a pulse's edge charge (``multiplier_pulse_tb``: charge per pulse
+beyond current x width) is the sum of what its turn-on draws (the enables' channels and the
+read pair's internal nodes, -3.4 .. +0.9 fC by the stored value) and what its turn-off returns
+(+0.4 fC, nearly independent of it). On a 64-row column the turn-on charges lift the line by
+about 40 mV for as long as the rows conduct, and the cells' currents follow that voltage; the
+array simulation needs the split, not only the sum."""
 
 from __future__ import annotations
 
@@ -73,6 +81,13 @@ class CellLoadCharacterization(Characterization):
             "the conducting cell's current with the column at mid-rail, 8 ns into the pulse "
             "(positive sinks current from the column)",
         ),
+        Quantity(
+            "q_off",
+            "C",
+            "charge the conducting cell draws from its column (held at mid-rail) across its "
+            "input's turn-off beyond its steady current up to the pulse's 50 % point (negative "
+            "returns charge to the column; the rest of the pulse's edge charge is its turn-on)",
+        ),
     )
 
     def check_spec(self, spec: SweepSpec) -> None:
@@ -81,8 +96,15 @@ class CellLoadCharacterization(Characterization):
 
     def surrogate_extras(self, data: CharacterizationData) -> dict[str, Extra]:
         """The idle load per corner and temperature (mean over written values: it varies by
-        well under 1 % with them)."""
+        well under 1 % with them), and the turn-off charge per written value."""
         return {
+            "q_off": (
+                data.quantities["q_off"],
+                "C",
+                "charge a conducting cell draws from its column across its input's turn-off "
+                "(axes corner, temperature, v_store)",
+            ),
+            "v_store": (data.axes["v_store"].values, "V", "written values of the q_off table"),
             "c_off": (
                 np.nanmean(data.quantities["c_off"], axis=-1),
                 "F",
@@ -134,8 +156,8 @@ class CellLoadCharacterization(Characterization):
 
 
 def measure_loads(vectors: dict[str, np.ndarray], dv: float) -> dict[str, float]:
-    """``c_off``, ``c_on`` and ``i_on`` from one transient of ``cell_load_tb`` (``time`` and
-    :data:`SOURCES`), the columns stepped by ``dv``."""
+    """``c_off``, ``c_on``, ``i_on`` and ``q_off`` from one transient of ``cell_load_tb``
+    (``time`` and :data:`SOURCES`), the columns stepped by ``dv``."""
     t = vectors["time"]
     # A source's current flows into its + node: the cell's current is -i(source).
     cell = {name: -vectors[name] for name in SOURCES}
@@ -152,8 +174,9 @@ def measure_loads(vectors: dict[str, np.ndarray], dv: float) -> dict[str, float]
         extra = float(np.mean(cell[name][hold] - cell[reference][hold]))
         difference = energy(t, cell[name] - cell[reference], t[0], t[-1])
         kept.append((difference - extra * conducting) / (sign * dv))
-    return {
-        "c_off": c_off,
-        "c_on": c_off + float(np.mean(kept)),
-        "i_on": float(np.mean(cell[reference][hold])),
-    }
+    i_on = float(np.mean(cell[reference][hold]))
+    # The reference cell's turn-off: from the hold's start to the end, less its steady current
+    # up to the input's 50 % point.
+    since = T_OFF_S - T_LEAD_S
+    q_off = energy(t, cell[reference], since, t[-1]) - i_on * (T_OFF_S + 0.5 * INPUT_EDGE_S - since)
+    return {"c_off": c_off, "c_on": c_off + float(np.mean(kept)), "i_on": i_on, "q_off": q_off}
