@@ -6,6 +6,7 @@ from gaincell.characterize.axes import SpecError
 from gaincell.characterize.base import Characterization
 from gaincell.characterize.c2p import ReluChargeToPulse, SignedChargeToPulse
 from gaincell.characterize.cell_load import CellLoadCharacterization
+from gaincell.characterize.converter_recovery import ReluConverterRecovery
 from gaincell.characterize.converter_step import ReluConverterStep, SignedConverterStep
 from gaincell.characterize.leakage import LeakageCharacterization
 from gaincell.characterize.mac_chain import MacChainCharacterization
@@ -23,6 +24,7 @@ CHARACTERIZATIONS: dict[str, type[Characterization]] = {
         SignedChargeToPulse,
         ReluConverterStep,
         SignedConverterStep,
+        ReluConverterRecovery,
         MacChainCharacterization,
     )
 }
