@@ -31,6 +31,8 @@ edge at the start the column sat too low and its charges came out 1.5..3 fC too 
 
 from __future__ import annotations
 
+from typing import Literal, NamedTuple, overload
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -59,6 +61,48 @@ def mean_powers(x_a: Array, x_b: Array, order: int) -> Array:
     return np.stack(means, axis=-1)
 
 
+class ColumnTrajectory(NamedTuple):
+    """A MAC's column charges and the path the columns took."""
+
+    charge: Array
+    """Charge each column delivers to its converter [C], (B, cols) (:func:`mac_charge`)."""
+    times: Array
+    """Mesh times from the MAC's start [s], (S + 1,)."""
+    drop: Array
+    """The columns' drop below mid-rail at the mesh times [V], (B, cols, S + 1); held after
+    the last."""
+
+
+@overload
+def mac_charge(
+    coefficients: Array,
+    edge: Array,
+    widths: Array,
+    capacitance: float,
+    x_range: tuple[float, float],
+    *,
+    idle_load: float = ...,
+    conducting_load: bool = ...,
+    turn_off_charge: bool = ...,
+    trajectory: Literal[False] = ...,
+) -> Array: ...
+
+
+@overload
+def mac_charge(
+    coefficients: Array,
+    edge: Array,
+    widths: Array,
+    capacitance: float,
+    x_range: tuple[float, float],
+    *,
+    idle_load: float = ...,
+    conducting_load: bool = ...,
+    turn_off_charge: bool = ...,
+    trajectory: Literal[True],
+) -> ColumnTrajectory: ...
+
+
 def mac_charge(
     coefficients: Array,
     edge: Array,
@@ -69,7 +113,8 @@ def mac_charge(
     idle_load: float = 0.0,
     conducting_load: bool = False,
     turn_off_charge: bool = False,
-) -> Array:
+    trajectory: bool = False,
+) -> Array | ColumnTrajectory:
     """Charge each column delivers to its converter over one MAC [C] (positive discharges
     the column), as the converter counts it: the charge its own capacitor would need for the
     column's final voltage, with the idle cells' load on the line.
@@ -92,6 +137,9 @@ def mac_charge(
     At the end only the converter and the idle loads remain on the line, and the converter's
     conversion ramp must discharge both: the equivalent charge of a bare converter (its
     characterization's input) is ``-(capacitance + rows idle_load) x_end``.
+
+    With ``trajectory`` it returns a :class:`ColumnTrajectory`: also the column's drop at the
+    mesh times (what the converter's comparator has seen, :mod:`surrogate.recovery`).
     """
     batch, rows, cols, entries = coefficients.shape
     order = entries - 1 - int(conducting_load) - int(turn_off_charge)
@@ -101,6 +149,8 @@ def mac_charge(
     q0 = np.einsum("brc,br->bc", edge, pulsed)
     idle = capacitance + rows * idle_load
     if not on.any():
+        if trajectory:
+            return ColumnTrajectory(q0, np.zeros(1), (q0 / idle)[..., None])
         return q0
     # A uniform mesh over the longest pulse; a row conducts over the fraction of each interval
     # before its pulse ends (exact for the charge at mid-rail, and the column moves little
@@ -149,4 +199,8 @@ def mac_charge(
         else:
             current = np.einsum("bcks,bcsk->bcs", totals, mean_powers(x_a, x_b, order))
         u = u0[..., None] + np.cumsum((current * dt[:, None, :] + arriving) / column_c, axis=-1)
+    if trajectory:
+        return ColumnTrajectory(
+            idle * u[..., -1], edges, np.concatenate([u0[..., None], u], axis=-1)
+        )
     return idle * u[..., -1]

@@ -48,12 +48,17 @@ from gaincell.attention.behavioural import (
     quantize,
 )
 from gaincell.attention.column import mac_charge
+from gaincell.characterize.tile import CONV_START, MAC_START
 from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
 from gaincell.errors import InputError
 from gaincell.surrogate.converter import ConverterTransfer, aux_at
+from gaincell.surrogate.recovery import ComparatorRecovery, recovery_from_surrogate
 
 Array = NDArray[np.float64]
 
+RECOVERY_MARGIN_C = 30e-15
+"""K columns ending farther than this from the ReLU converter's switching point [C] are
+decided by their final charge alone (the comparator model cannot change them)."""
 PAPER_STEP_TIME = 65e-9
 """The paper's latency of one attention step [s]."""
 
@@ -195,6 +200,13 @@ class HeadCircuits:
     enable edges' and storage-node coupling's share, any width > 0); None for none."""
     column: ColumnModel | None = None
     """The column line's voltage during the MAC; None: ideal virtual-ground columns."""
+    relu_recovery: ComparatorRecovery | None = None
+    """The ReLU converter's comparator memory (needs :attr:`column`): whether it gives a
+    pulse depends on the column's path over the MAC, not only on its final charge; None:
+    on the final charge alone (:attr:`relu`)."""
+    relu_first_width: float = 0.0
+    """The ReLU converter's width just above its switching point [s]: a pulse the comparator
+    model lets through for a charge below that point gets it."""
     description: str = ""
     """Where the models come from."""
     derivation: dict[str, float] = field(default_factory=dict)
@@ -255,8 +267,10 @@ class HeadCircuits:
         cell_load: str | None = "cell-load",
         relu_step: str | None = "relu-c2p-step",
         signed_step: str | None = "signed-c2p-step",
+        relu_recovery: str | None = "relu-c2p-recovery",
         column: bool = True,
         converter_steps: bool = True,
+        edge_split: bool = True,
     ) -> HeadCircuits:
         """Circuits from surrogates (shipped names or file paths) at one corner and
         temperature, with the scale factors derived from them.
@@ -267,11 +281,15 @@ class HeadCircuits:
         the width (which misses the read's coupling into the floating storage node, ~20 %).
         ``column``: integrate each column's voltage through the MAC (:class:`ColumnModel`)
         when the pulse surrogate has a column-voltage axis, with the cells' own load on the
-        line from ``cell_load`` (None: the converter's capacitance alone);
+        line from ``cell_load`` (None: the converter's capacitance alone) and, with
+        ``edge_split``, each pulse's edge charge split into its turn-on and turn-off parts
+        (False: all of it at the MAC's start);
         ``converter_steps``: keep the converters' step at their characterized switching point
         (:mod:`surrogate.converter`), located by bisection in ``relu_step`` / ``signed_step``
-        (None: the charge grids' own estimate). Switching these off is for measuring what
-        each contributes.
+        (None: the charge grids' own estimate); ``relu_recovery``: the ReLU comparator's
+        memory of the column's path (:mod:`surrogate.recovery`, with the column model; None:
+        the final charge alone decides). Switching these off is for measuring what each
+        contributes.
         """
         from gaincell.surrogate import load
 
@@ -330,7 +348,7 @@ class HeadCircuits:
                 derivation["column_capacitance_v_F"] = capacitances[1]
                 if cell_load is not None:
                     column_model = _with_cell_load(
-                        column_model, load(cell_load), corner, temperature, leak
+                        column_model, load(cell_load), corner, temperature, leak, edge_split
                     )
                     derivation["cell_idle_load_F"] = column_model.idle_load
 
@@ -340,6 +358,19 @@ class HeadCircuits:
 
         threshold = signed_transfer.threshold
         derivation["relu_on_threshold_C"] = relu_transfer.threshold
+        recovery = None
+        if relu_recovery is not None and column_model is not None:
+            recovery = recovery_from_surrogate(load(relu_recovery), corner, temperature)
+            derivation |= {
+                "relu_recovery_tau_s": recovery.tau,
+                "relu_recovery_soft_C": recovery.soft,
+                "relu_recovery_delay_s": recovery.delay,
+                "relu_recovery_static_C": recovery.static,
+                "relu_recovery_fit_max_error_C": recovery.fit_max_error,
+            }
+        first_width = float(
+            relu_transfer(np.array([np.nextafter(relu_transfer.threshold, 1.0)]))[0][0]
+        )
 
         def signed_width(q: Array) -> tuple[Array, NDArray[np.bool_]]:
             return signed_transfer(q)
@@ -397,6 +428,8 @@ class HeadCircuits:
             bit_line,
             edge_charge=edge_charge,
             column=column_model,
+            relu_recovery=recovery,
+            relu_first_width=first_width if np.isfinite(first_width) else 0.0,
             description=f"surrogates {pulse or multiplier}, {leakage}, {relu}, {signed} at "
             f"{corner}, {temperature:g} C",
             derivation=derivation,
@@ -489,20 +522,25 @@ def _written(leak: Any, bit_lines: Array, corner: str, temperature: float) -> Ar
 
 
 def _with_cell_load(
-    column: ColumnModel, model: Any, corner: str, temperature: float, leak: Any
+    column: ColumnModel,
+    model: Any,
+    corner: str,
+    temperature: float,
+    leak: Any,
+    edge_split: bool = True,
 ) -> ColumnModel:
     """``column`` with the cells' own load on the line from a ``cell-load`` surrogate: the
     idle load per corner and temperature, each conducting cell's extra load by its stored
-    voltage, and (surrogates that carry it) the part of its edge charge that comes at its
-    pulse's end. The surrogate's input is the written bit-line value; the leakage surrogate at
-    t = 0 maps it to the stored voltage, as for the pulse surrogate."""
+    voltage, and with ``edge_split`` (surrogates that carry it) the part of its edge charge
+    that comes at its pulse's end. The surrogate's input is the written bit-line value; the
+    leakage surrogate at t = 0 maps it to the stored voltage, as for the pulse surrogate."""
     bit_lines = np.linspace(*model.domain.ranges["v_store"], 61)
     idle = aux_at(model, "c_off", corner, temperature)
     conducting = model(v_store=bit_lines, temperature=temperature, corner=corner) - idle
     stored = _written(leak, bit_lines, corner, temperature)
     order = np.argsort(stored)
     coefficients = column.coefficients.with_entry(stored[order], conducting[order])
-    turn_off = "q_off" in model.aux
+    turn_off = edge_split and "q_off" in model.aux
     if turn_off:
         table_bit_lines = np.asarray(model.aux["v_store"][0], dtype=np.float64)
         table_stored = _written(leak, table_bit_lines, corner, temperature)
@@ -775,18 +813,55 @@ def _column_charges(
     column = circuits.column
     if column is not None:
         capacitance = column.capacitance_k if kind == "k" else column.capacitance_v
-        return mac_charge(
-            cells,
-            edge,
-            widths,
-            capacitance,
-            column.x_range,
-            idle_load=column.idle_load,
-            conducting_load=column.conducting_load,
-            turn_off_charge=column.turn_off_charge,
-        )
+        return mac_charge(cells, edge, widths, capacitance, column.x_range, **_loads(column))
     pulses = (widths > 0).astype(np.float64)
     return np.einsum("brc,br->bc", cells[..., 0], widths) + np.einsum("brc,br->bc", edge, pulses)
+
+
+def _loads(column: ColumnModel) -> dict[str, Any]:
+    """What :func:`attention.column.mac_charge` needs to know of the cells' own load."""
+    return {
+        "idle_load": column.idle_load,
+        "conducting_load": column.conducting_load,
+        "turn_off_charge": column.turn_off_charge,
+    }
+
+
+def _k_columns(
+    circuits: HeadCircuits, cells: Array, edge: Array, widths: Array
+) -> tuple[Array, NDArray[np.bool_] | None]:
+    """The K columns' charges (as :func:`_column_charges`) and, with the comparator model,
+    whether each ReLU converter gives a pulse (None: its final charge decides)."""
+    column, recovery = circuits.column, circuits.relu_recovery
+    if column is None or recovery is None:
+        return _column_charges(circuits, cells, edge, widths, "k"), None
+    path = mac_charge(
+        cells,
+        edge,
+        widths,
+        column.capacitance_k,
+        column.x_range,
+        trajectory=True,
+        **_loads(column),
+    )
+    seen = column.capacitance_k * path.drop  # the comparator's view, as charge on its capacitor
+    pulses = seen[..., -1] > recovery.static
+    # Only columns ending near the switching point can be decided by the path (the largest
+    # shift characterized is 13 fC, a 300 mV excursion 1.5 ns before the window).
+    near = np.abs(seen[..., -1] - recovery.static) < RECOVERY_MARGIN_C
+    if near.any():
+        pulses[near] = recovery.pulses(path.times, seen[near], CONV_START - MAC_START)
+    return path.charge, pulses
+
+
+def _phi_widths(circuits: HeadCircuits, charge: Array, pulses: NDArray[np.bool_] | None) -> Array:
+    """ReLU converter widths [s] for K column charges [C]; with ``pulses`` (the comparator
+    model's decision) no pulse where it says so, at least the first width where it gives
+    one."""
+    width = circuits.relu(charge.ravel()).reshape(charge.shape)
+    if pulses is None:
+        return width
+    return np.where(pulses, np.maximum(width, circuits.relu_first_width), 0.0)
 
 
 def _products(
@@ -809,7 +884,7 @@ def _products(
     tiles = window // config.tile
     edge_k = np.zeros(cur_k.shape[:-1]) if edge_k is None else edge_k
     edge_v = np.zeros(cur_v.shape[:-1]) if edge_v is None else edge_v
-    charge = _column_charges(circuits, cur_k, edge_k, widths, "k")
+    charge, pulses = _k_columns(circuits, cur_k, edge_k, widths)
     # V rows are tokens: per tile, (B x tiles, tile rows, d columns, terms), a view.
     by_tile = cur_v.reshape(batch * tiles, config.tile, d, -1)
     edge_by_tile = edge_v.reshape(batch * tiles, config.tile, d)
@@ -824,7 +899,7 @@ def _products(
         )
         return charges.reshape(batch, tiles, d)
 
-    return _convert(circuits, config, charge, valid, tile_charges)
+    return _convert(circuits, config, charge, valid, tile_charges, pulses)
 
 
 def _convert(
@@ -833,12 +908,14 @@ def _convert(
     charge: Array,
     valid: NDArray[np.bool_],
     tile_charges: Callable[[Array], Array],
+    pulses: NDArray[np.bool_] | None = None,
 ) -> dict[str, Array]:
-    """The conversions around the second product: K column charges (B, W) [C] -> Phi pulses;
+    """The conversions around the second product: K column charges (B, W) [C] -> Phi pulses
+    (``pulses``: the comparator model's decisions, :func:`_phi_widths`);
     ``tile_charges(phi_widths)`` -> V column charges per tile (B, tiles, d) [C] -> counted,
     signed tile outputs, summed over the tiles that hold tokens."""
     charge = np.where(valid, charge, 0.0)
-    phi_width = np.where(valid, circuits.relu(charge.ravel()).reshape(charge.shape), 0.0)
+    phi_width = np.where(valid, _phi_widths(circuits, charge, pulses), 0.0)
     tile_charge = tile_charges(phi_width)
     tiles = config.window // config.tile
     width, negative = circuits.signed(tile_charge.ravel())
@@ -892,10 +969,11 @@ def tile_model(
     cur_v, edge_v = cells(v_arr)  # V tile: column d, rows = tokens
     q_widths = np.clip(q_arr, *Q_RANGE) * circuits.t_max
     # K: rows are the dimensions, columns the tokens (rows first for the column model).
-    charge_k = _column_charges(
-        circuits, cur_k.transpose(1, 0, 2)[None], edge_k.T[None], q_widths[None], "k"
-    )[0]
-    phi_width = circuits.relu(charge_k)
+    charges, pulses = _k_columns(
+        circuits, cur_k.transpose(1, 0, 2)[None], edge_k.T[None], q_widths[None]
+    )
+    charge_k = charges[0]
+    phi_width = _phi_widths(circuits, charges, pulses)[0]
     inputs = (
         np.clip(phi_width, 0.0, circuits.t_max)
         if v_input_widths is None

@@ -309,6 +309,8 @@ def _compare_and_write(
 
 ABLATIONS: dict[str, dict[str, Any]] = {
     "all models": {},
+    "without the comparator's memory": {"relu_recovery": None},
+    "without the edge charge's turn-off split": {"edge_split": False},
     "without the cells' column load": {"cell_load": None},
     "without the bisected switching points": {"relu_step": None, "signed_step": None},
     "without the column model": {"column": False},

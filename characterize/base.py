@@ -86,6 +86,9 @@ class Characterization(ABC):
     surrogate_step_axes: ClassVar[tuple[str, ...]] = ()
     """Axes whose first node stands apart in a grid surrogate (``GridSurrogate.step_axes``):
     the value steps between the first and second node instead of ramping."""
+    surrogate_log_axes: ClassVar[tuple[str, ...]] = ()
+    """Axes a grid surrogate interpolates in ``log(1 + x / x_0)`` (``x_0`` its first node):
+    log-spaced axes over decades."""
     mid_rail: ClassVar[float | None] = None
     """Zero of the signed weight [V] (polynomial fits use y = v_store - mid_rail)."""
 

@@ -41,6 +41,11 @@ STATIC_GAP_S = 12e-9
 EXCURSION_C_PER_V = 2e-12
 """Charge per volt of excursion [F]: the excursion axis is in volts of a ~2 pF column (the
 converter's own capacitance is 1.97..1.98 pF); the comparator model works in charge."""
+DECK_CHARGE_C = 10e-15
+"""Final charge of the standalone deck [C] (above every switching point characterized)."""
+TIMING = np.array([MAC_START, CONV_START, RAMP_S, STATIC_GAP_S, EXCURSION_C_PER_V])
+"""The testbench as the comparator model reads it: excursion start, window start, ramp
+length, static gap [s]; charge per volt of excursion [F]."""
 
 
 class ReluConverterRecovery(Characterization):
@@ -64,6 +69,7 @@ class ReluConverterRecovery(Characterization):
             10e-9,
             "s",
             "time from the end of the column's last move to the conversion window",
+            holdout_points=2,  # each value is a bisection
         ),
     }
     setting_specs = {  # noqa: RUF012
@@ -93,6 +99,7 @@ class ReluConverterRecovery(Characterization):
         ),
     )
     surrogate_quantity = "point"
+    surrogate_log_axes = ("excursion",)
     holdout_points = 2
 
     def check_spec(self, spec: SweepSpec) -> None:
@@ -108,18 +115,19 @@ class ReluConverterRecovery(Characterization):
         length = spec.axes["excursion"].points
         return [Task(corner, i, i + 1) for corner in spec.corners for i in range(length)]
 
-    def _run(
+    standalone_vectors = ("v(out)", "v(col)")
+
+    def commands(
         self,
-        circuit: LoadedCircuit,
         spec: SweepSpec,
-        corner: str,
-        temperature: float,
         excursion_v: float,
         gap: float,
         charge: float,
-    ) -> float:
-        """Output width for one final charge [s]; NaN if ngspice failed."""
-        commands = [
+        temperature: float,
+    ) -> list[str]:
+        """ngspice commands for one transient: lifted by ``excursion_v`` [V], brought to
+        ``charge`` [C] by a ramp ending ``gap`` [s] before the window."""
+        return [
             f"alterparam qexc={excursion_v * EXCURSION_C_PER_V:.9g}",
             f"alterparam qfin={charge:.9g}",
             f"alterparam tret={CONV_START - gap - RAMP_S:.9g}",
@@ -132,6 +140,25 @@ class ReluConverterRecovery(Characterization):
             GEAR,
             f"tran {spec.settings['time_step']:.6g} {T_STOP:.9g}",
         ]
+
+    def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:
+        """One transient of the excursion ``value`` [V] at the spec's first gap, with a final
+        charge of :data:`DECK_CHARGE_C` (``gaincell deck``)."""
+        gap = float(spec.axes["gap"].values()[0])
+        return self.commands(spec, value, gap, DECK_CHARGE_C, temperature)
+
+    def _run(
+        self,
+        circuit: LoadedCircuit,
+        spec: SweepSpec,
+        corner: str,
+        temperature: float,
+        excursion_v: float,
+        gap: float,
+        charge: float,
+    ) -> float:
+        """Output width for one final charge [s]; NaN if ngspice failed."""
+        commands = self.commands(spec, excursion_v, gap, charge, temperature)
         point = {"excursion": excursion_v, "gap": gap, "charge": charge}
         if not self.run_point(circuit, commands, corner, temperature, point):
             return np.nan
@@ -207,7 +234,7 @@ class ReluConverterRecovery(Characterization):
                 "temperatures of the per-corner-and-temperature entries",
             ),
             "timing": (
-                np.array([MAC_START, CONV_START, RAMP_S, STATIC_GAP_S, EXCURSION_C_PER_V]),
+                TIMING,
                 "s",
                 "testbench: excursion start, window start, ramp length, static gap [s]; "
                 "capacitance per volt of excursion [F]",

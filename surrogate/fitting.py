@@ -38,6 +38,11 @@ from gaincell.surrogate.models import (
     compute_metrics,
     poly_terms,
 )
+from gaincell.surrogate.recovery import recovery_extras
+
+MODELS_FITTED_ON_SURROGATES = {"relu-c2p-recovery": recovery_extras}
+"""Circuit -> a model fitted on its grid surrogate when the surrogate is fitted, returning
+aux entries (the ReLU comparator's memory, :mod:`surrogate.recovery`)."""
 
 SAMPLED_AXIS_POINTS = 15
 """Held-out lattice points along the other axes (cheap: samples of one analysis)."""
@@ -491,15 +496,20 @@ def fit(
     ):
         model = _leakage(data, common, method)
     else:
+        nodes = {a: data.axes[a].values for a in _numeric_axes(data, quantity)}
+        log_axes = circuit.surrogate_log_axes if circuit else ()
         model = GridSurrogate(
-            nodes={a: data.axes[a].values for a in _numeric_axes(data, quantity)},
+            nodes=nodes,
             values=_grid_values(data, quantity),
             method=method,
+            log_axes={a: float(nodes[a][0]) for a in log_axes if a in nodes},
             step_axes=circuit.surrogate_step_axes if circuit else (),
             **common,
         )
     if circuit is not None and quantity == circuit.surrogate_quantity:
         model.aux.update(circuit.surrogate_extras(data))
+        if circuit.name in MODELS_FITTED_ON_SURROGATES:
+            model.aux.update(MODELS_FITTED_ON_SURROGATES[circuit.name](model))
     default_holdout = circuit.holdout_points if circuit else 0
     holdout = default_holdout if options.holdout is None else options.holdout
     can_simulate = "sweep_spec" in data.provenance and default_holdout > 0

@@ -47,6 +47,8 @@ SHIPPED_FITS = (
     ShippedFit("signed-c2p", ("signed_c2p_sky130", "signed_c2p_zero_sky130")),
     ShippedFit("relu-c2p-step", "relu_c2p_step_sky130"),
     ShippedFit("signed-c2p-step", "signed_c2p_step_sky130"),
+    # pchip over excursion (log) and gap; the comparator model is fitted on it as well.
+    ShippedFit("relu-c2p-recovery", "relu_c2p_recovery_sky130", FitOptions(method="pchip")),
 )
 """Every shipped surrogate, in data-flow order."""
 

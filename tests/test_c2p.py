@@ -132,3 +132,42 @@ def test_step_surrogates_place_the_converters_switch():
             assert width[0] > 0.3e-9
             if on > flip:  # the dead band: a positive sign and no pulse
                 assert width[1] == 0.0
+
+
+@pytest.mark.spice
+@pytest.mark.slow
+def test_comparator_remembers_an_excursion():
+    """relu-c2p-recovery at ss / 85 C: a 100 mV excursion ending 1.5 ns before the window
+    moves the switching point well above the rested and static ones (the rested one above the
+    static one too), and the comparator model fitted on the points reproduces them."""
+    from gaincell.characterize.converter_recovery import EXCURSION_C_PER_V, STATIC_GAP_S, TIMING
+    from gaincell.surrogate.recovery import fit_recovery, switching_points
+
+    spec = SweepSpec(
+        circuit="relu-c2p-recovery",
+        axes={"excursion": Axis(0.01, 0.1, 2, "log"), "gap": Axis(1.5e-9, 3e-9, 2)},
+        corners=("ss",),
+        temperatures=(85.0,),
+    )
+    arrays, report = simulate_spec(spec, jobs=2, progress=False)
+    assert not [f for task in report.tasks for f in task.failures]
+    points = arrays["point"][0, 0]  # (excursion, gap)
+    rested = arrays["rested_point"][0, 0, 0]
+    static = float(arrays["static_point"][0, 0, 0, 0])
+    assert 1e-15 < static < 6e-15
+    assert np.all(rested > static + 0.1e-15)
+    assert rested[0] > rested[1]  # the shorter gap
+    assert np.all(points > rested) and points[1, 0] > static + 3e-15
+    excursion = np.repeat(spec.axes["excursion"].values() * EXCURSION_C_PER_V, 2)
+    gap = np.tile(spec.axes["gap"].values(), 2)
+    timing = TIMING
+    model = fit_recovery(
+        np.concatenate([excursion, [0, 0, 0]]),
+        np.concatenate([gap, spec.axes["gap"].values(), [STATIC_GAP_S]]),
+        np.concatenate([points.ravel(), rested, [static]]),
+        static,
+        timing,
+    )
+    assert model.fit_max_error < 1.5e-15
+    fitted = switching_points(model, excursion, gap, timing)
+    np.testing.assert_allclose(fitted, points.ravel(), atol=1.5e-15)

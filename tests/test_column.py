@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -106,6 +108,72 @@ def test_rows_stop_conducting_at_their_own_pulse_end():
         rows = zip(coefficients[0, :, 0], widths[0], strict=True)
         q += dt * sum(c[0] + c[1] * x for c, w in rows if t < w)
     assert charge == pytest.approx(q, rel=2e-4)
+
+
+def test_turn_off_charge_arrives_when_each_pulse_ends():
+    """The edge charge split: its turn-on part at the start, the turn-off part at each row's
+    end. The total is the same; the column's path (and so the currents that depend on it)
+    follows the split: Euler reference on a fine grid."""
+    capacitance, g = 2e-12, 40e-6
+    edge, q_off = np.array([-2.0e-15, 1.0e-15]), np.array([0.4e-15, 0.5e-15])
+    coefficients = np.zeros((1, 2, 1, 5))
+    coefficients[0, :, 0, 0] = [3e-6, -1e-6]
+    coefficients[0, :, 0, 1] = g
+    coefficients[0, :, 0, -1] = q_off
+    widths = np.array([[15e-9, 6e-9]])
+    edges = edge.reshape(1, 2, 1)
+    path = mac_charge(
+        coefficients, edges, widths, capacitance, (-1, 1), turn_off_charge=True, trajectory=True
+    )
+    q, dt = float((edge - q_off).sum()), 1e-12
+    for t in np.arange(0, 15e-9, dt):
+        on = [t < w for w in widths[0]]
+        x = -q / capacitance
+        q += dt * sum(c[0] + c[1] * x for c, o in zip(coefficients[0, :, 0], on, strict=True) if o)
+        if not on[1] and t - dt < widths[0, 1]:  # row 1 just stopped: its turn-off part
+            q += q_off[1]
+    q += q_off[0]
+    assert path.charge[0, 0] == pytest.approx(q, rel=2e-3)
+    # The path starts at the turn-on charges and ends at the final drop.
+    assert path.drop[0, 0, 0] * capacitance == pytest.approx((edge - q_off).sum())
+    assert path.drop[0, 0, -1] * capacitance == pytest.approx(path.charge[0, 0])
+    plain = mac_charge(coefficients[..., :-1], edges, widths, capacitance, (-1, 1))
+    assert abs(plain[0, 0] - path.charge[0, 0]) > 0.05e-15  # the split changes the charge
+
+
+def test_comparator_model_switches_later_after_an_excursion():
+    """surrogate.recovery: a rested comparator switches at its static point; after the
+    column was above mid-rail it needs more charge, the more the shorter the gap, and the
+    first-order hold matches a fine explicit integration."""
+    from gaincell.surrogate.recovery import FIT_SUBSTEPS, ComparatorRecovery, switching_points
+
+    model = ComparatorRecovery(tau=1.4e-9, soft=4.0e-15, static=3e-15, center=7e-15)
+    timing = np.array([15e-9, 32e-9, 1e-9, 12e-9, 2e-12])
+    rested = switching_points(model, np.array([0.0]), np.array([12e-9]), timing)
+    assert rested[0] == pytest.approx(3e-15, abs=0.01e-15)
+    gaps = np.array([1.5e-9, 3e-9, 4.5e-9])
+    after = switching_points(model, np.full(3, 100e-15), gaps, timing)
+    assert np.all(np.diff(after) < 0) and np.all(after > 3.05e-15)
+    # pulses() on the testbench's own path (lifted over 1 ns, ramp back ending 2 ns before
+    # the window) agrees with the bisected point either side of it.
+    point = switching_points(model, np.array([100e-15]), np.array([2e-9]), timing)[0]
+    times = np.array([0.0, 1e-9, 14e-9, 15e-9])
+    charges = np.array([[0.0, -100e-15, -100e-15, point + d] for d in (0.05e-15, -0.05e-15)])
+    assert list(model.pulses(times, charges, 17e-9, FIT_SUBSTEPS)) == [True, False]
+    # The array simulation's coarser cuts (4 per 1 ns) move it by less than 0.3 fC here.
+    margin = np.array([[0.0, -100e-15, -100e-15, point + d] for d in (0.3e-15, -0.3e-15)])
+    assert list(model.pulses(times, margin, 17e-9)) == [True, False]
+    # The first-order hold against a fine explicit integration of the same path.
+    for final in (point + 0.3e-15, point - 0.3e-15):
+        fine = np.linspace(0, 15e-9, 6001)
+        path = np.interp(fine, times, [0.0, -100e-15, -100e-15, final])
+        drive = model.drive(path)
+        state = model.rested_state()
+        for a, b in itertools.pairwise(drive):
+            state += (0.5 * (a + b) - state) * (1 - np.exp(-2.5e-12 / model.tau))
+        state += (drive[-1] - state) * (1 - np.exp(-2e-9 / model.tau))
+        path_knots = np.array([[0.0, -100e-15, -100e-15, final]])
+        assert (state > 0) == model.pulses(times, path_knots, 17e-9)[0]
 
 
 def _converter(widths: np.ndarray, aux: dict[str, float]):

@@ -26,6 +26,7 @@ TRANSIENTS = (
     "signed-c2p",
     "relu-c2p-step",
     "signed-c2p-step",
+    "relu-c2p-recovery",
     "cell-load",
     "leakage",
     "multiplier-pulse",
@@ -162,3 +163,27 @@ def test_converter_step_deck_reproduces_a_shipped_point(circuit, tmp_path, monke
     shipped = float(data.select("width", corner="tt", temperature=27.0, offset=offset))
     assert width > 0.3e-9  # just above the switching point: the minimum pulse, not nothing
     assert width == pytest.approx(shipped, abs=1e-13)
+
+
+@pytest.mark.slow
+@pytest.mark.spice
+def test_recovery_deck_matches_the_characterization(tmp_path, monkeypatch, capsys):
+    """The recovery deck (an excursion, the first gap, 10 fC) in plain ngspice gives the width
+    the characterization's own run gives in libngspice."""
+    from gaincell.characterize.converter_recovery import DECK_CHARGE_C, ReluConverterRecovery
+    from gaincell.characterize.tile import CONV_START, T_STOP
+    from gaincell.circuits.runner import get_runner
+
+    data = _shipped("relu-c2p-recovery")
+    spec = SweepSpec.from_recorded(data.provenance["sweep_spec"])
+    excursion = float(data.axes["excursion"].values[-1])
+    w = _run_deck("relu-c2p-recovery", tmp_path, monkeypatch, capsys, at=excursion)
+    width = pulse_width(w["time"], w["v(out)"], LOGIC_THRESHOLD_V, CONV_START, T_STOP)
+    characterization = ReluConverterRecovery()
+    with get_runner().loaded(characterization.deck("tt").text) as circuit:
+        gap = float(spec.axes["gap"].values()[0])
+        direct = characterization._run(
+            circuit, spec, "tt", spec.temperatures[0], excursion, gap, DECK_CHARGE_C
+        )
+    assert width > 0.3e-9
+    assert width == pytest.approx(direct, abs=2e-12)

@@ -3,6 +3,8 @@ circuits, decode mode equal to whole-sequence mode, sane scale factors from the 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -152,6 +154,43 @@ def test_tile_model_of_a_fresh_tile(sky130):
     np.testing.assert_allclose(fresh["phi_width"] / ideal.t_max, reference.phi[-1], atol=1e-12)
     signed = np.where(fresh["out_negative"], -1, 1) * fresh["out_width"] / ideal.t_max
     np.testing.assert_allclose(signed, reference.output[-1], atol=1e-12)
+
+
+def test_a_column_that_was_above_mid_rail_late_gives_no_pulse():
+    """The ReLU comparator's memory in the array (ss / 85 C): two K columns end at the same
+    charge just above the static switching point; the one whose path was 40 fC above mid-rail
+    until 1.5 ns before the MAC's end gets no pulse, the one that got there early does, and the
+    model without the memory gives both a pulse."""
+    from gaincell.attention.head import _k_columns, _phi_widths
+
+    circuits = HeadCircuits.from_surrogates("ss", 85.0)
+    recovery = circuits.relu_recovery
+    assert recovery is not None and 1e-10 < recovery.tau < 1e-8
+    final = recovery.static + 1.5e-15
+    # Rows conduct 15 ns and 13.5 ns. Column 0: together they lift the column by 40 fC over
+    # 13.5 ns, then row 0 alone brings it to `final` in the last 1.5 ns; column 1: row 0
+    # alone at a constant current, the same end.
+    widths = np.array([[15e-9, 13.5e-9]])
+    cells = np.zeros((1, 2, 2, 4))  # constant currents: no column dependence, no load
+    late = (final + 40e-15) / 1.5e-9
+    cells[0, 0, 0, 0] = late
+    cells[0, 1, 0, 0] = -40e-15 / 13.5e-9 - late
+    cells[0, 0, 1, 0] = final / 15e-9
+    bare = replace(
+        circuits,
+        column=replace(
+            circuits.column, conducting_load=False, idle_load=0.0, turn_off_charge=False
+        ),
+    )
+    charge, pulses = _k_columns(bare, cells, np.zeros((1, 2, 2)), widths)
+    np.testing.assert_allclose(charge[0], final, rtol=1e-6)
+    assert list(pulses[0]) == [False, True]
+    widths_out = _phi_widths(bare, charge, pulses)[0]
+    assert widths_out[0] == 0 and widths_out[1] > 0.3e-9
+    static = replace(bare, relu_recovery=None)
+    assert np.all(
+        _phi_widths(static, *_k_columns(static, cells, np.zeros((1, 2, 2)), widths))[0] > 0
+    )
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SMALLER = {
+    "gaincell characterize relu-c2p-recovery": "--jobs 2",  # before relu-c2p: a longer prefix
     "gaincell characterize multiplier --corners": "--v-in 0:1.8:4 --v-store 0.45:1.35:5",
     "gaincell characterize signed-c2p-step": "--axis offset=0.1e-15:0.4e-15:2 --jobs 1",
     "gaincell characterize relu-c2p": "--axis charge=-1e-12:1.6e-12:5 --jobs 2",
@@ -24,8 +25,9 @@ SMALLER = {
     "gaincell validate-tile": "--cases 1 --size 4",
 }
 """README line prefix -> arguments appended (later options win) so the suite stays quick."""
-SLOW = ("gaincell run",)
-"""Lines that only run with --runslow (the main job takes minutes)."""
+SLOW = ("gaincell run", "gaincell characterize relu-c2p-recovery")
+"""Lines that only run with --runslow (the main job takes minutes; the recovery points are
+bisections, half a minute)."""
 
 
 def readme_commands() -> list[str]:

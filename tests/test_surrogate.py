@@ -205,6 +205,7 @@ def test_shipped_surrogates_load_without_ngspice_and_meet_their_targets():
         "signed-c2p",
         "relu-c2p-step",
         "signed-c2p-step",
+        "relu-c2p-recovery",
     } <= set(names)
     multiplier = load("multiplier")
     assert multiplier.metrics.kind == "spice-holdout"
