@@ -364,7 +364,6 @@ class HeadCircuits:
             derivation |= {
                 "relu_recovery_tau_s": recovery.tau,
                 "relu_recovery_soft_C": recovery.soft,
-                "relu_recovery_delay_s": recovery.delay,
                 "relu_recovery_static_C": recovery.static,
                 "relu_recovery_fit_max_error_C": recovery.fit_max_error,
             }

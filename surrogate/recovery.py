@@ -73,23 +73,36 @@ class ComparatorRecovery:
     def state(
         self, times: Array, charges: Array, window_opens: Array | float, substeps: int
     ) -> Array:
-        """The state when the window opens for column charges
-        ``charges`` (..., n) [C] at ``times`` (..., n) [s] from the MAC's start (linear
-        between, the rested state before the first, held after the last). Each interval is
-        cut in ``substeps`` (the drive is taken linear between the cuts)."""
+        """The state when the window opens for column charges ``charges`` (..., n) [C] at
+        ``times`` (..., n) [s] from the MAC's start (linear between, the rested state before
+        the first, held after the last). Each interval is cut in ``substeps``, the drive
+        taken linear between the cuts; the exact steps (:meth:`advance`) compose in closed
+        form, one sum instead of a loop."""
         times = np.broadcast_to(times, charges.shape)
-        state = np.full(charges.shape[:-1], self.rested_state())
-        fractions = np.arange(1, substeps + 1) / substeps
-        drive_a = self.drive(charges[..., 0])
-        for i in range(charges.shape[-1] - 1):
-            q_a, q_b = charges[..., i], charges[..., i + 1]
-            dt = np.maximum((times[..., i + 1] - times[..., i]) / substeps, 1e-18)
-            for fraction in fractions:
-                drive_b = self.drive(q_a + fraction * (q_b - q_a))
-                state = self.advance(state, drive_a, drive_b, dt)
-                drive_a = drive_b
-        rest = np.maximum(np.asarray(window_opens) - times[..., -1], 1e-18)
-        return self.advance(state, drive_a, drive_a, rest)
+        fractions = np.linspace(0.0, 1.0, substeps + 1)[1:]
+        # Cut points: (..., (n - 1) * substeps + 1) times and charges.
+        t_a, t_b = times[..., :-1, None], times[..., 1:, None]
+        q_a, q_b = charges[..., :-1, None], charges[..., 1:, None]
+        cut_t = np.concatenate(
+            [times[..., :1], (t_a + fractions * (t_b - t_a)).reshape(*times.shape[:-1], -1)], -1
+        )
+        cut_q = np.concatenate(
+            [charges[..., :1], (q_a + fractions * (q_b - q_a)).reshape(*charges.shape[:-1], -1)],
+            -1,
+        )
+        drive = self.drive(cut_q)
+        end = np.maximum(np.asarray(window_opens, dtype=np.float64), times[..., -1])
+        dt = np.maximum(np.diff(cut_t, axis=-1), 1e-18)
+        decay = np.exp(-dt / self.tau)
+        slope_tau = (drive[..., 1:] - drive[..., :-1]) / dt * self.tau
+        # One step: s' = d s + c with c = (d_b - slope tau) + (slope tau - d_a) d; each c
+        # then decays over what follows it up to the window, the last drive held after the
+        # last cut.
+        offsets = drive[..., 1:] - slope_tau + (slope_tau - drive[..., :-1]) * decay
+        weights = np.exp(-(end[..., None] - cut_t[..., 1:]) / self.tau)
+        rested = self.rested_state() * np.exp(-(end - cut_t[..., 0]) / self.tau)
+        held = drive[..., -1] * -np.expm1(-(end - cut_t[..., -1]) / self.tau)
+        return rested + np.sum(offsets * weights, axis=-1) + held
 
     def pulses(
         self, times: Array, charges: Array, window_opens: float, substeps: int = MESH_SUBSTEPS
@@ -123,7 +136,7 @@ def switching_points(
     span = timing[1] - timing[0]
     low = np.full(np.broadcast_shapes(np.shape(excursion), np.shape(gap)), -20e-15)
     high = np.full_like(low, 60e-15)
-    for _ in range(26):  # bisection to 1e-21 C: the state rises with the final charge
+    for _ in range(32):  # bisection to 2e-23 C: the state rises with the final charge
         middle = 0.5 * (low + high)
         times, charges = testbench_waveform(excursion, gap, middle, timing)
         on = model.pulses(times, charges, span, FIT_SUBSTEPS)
@@ -133,11 +146,18 @@ def switching_points(
 
 
 def fit_recovery(
-    excursion: Array, gap: Array, points: Array, static: float, timing: Array
+    excursion: Array,
+    gap: Array,
+    points: Array,
+    static: float,
+    timing: Array,
+    near: ComparatorRecovery | None = None,
 ) -> ComparatorRecovery:
     """Fit ``tau``, ``a`` and ``c`` to bisected switching ``points`` [C] after ``excursion``
-    [C] and ``gap`` [s] (flat arrays; no excursion is 0), the static point ``static`` [C]
-    (best of a few starts: the misfit has local minima in ``c``)."""
+    [C] and ``gap`` [s] (flat arrays; no excursion is 0), the static point ``static`` [C]:
+    from ``near`` (the neighbouring temperature's fit, so the constants move continuously
+    with temperature where several fit about as well), else the best of a few starts (the
+    misfit has local minima in ``c``)."""
 
     def model(p: Array) -> ComparatorRecovery:
         return ComparatorRecovery(p[0] * 1e-9, p[1] * 1e-15, static, p[2] * 1e-15)
@@ -146,10 +166,18 @@ def fit_recovery(
         return (switching_points(model(p), excursion, gap, timing) - points) * 1e15
 
     best = None
-    lower, upper = [0.05, 0.05, -100.0], [20.0, 200.0, 100.0]
-    for center in (0.0, 2.0, 5.0, 10.0):  # fC above the static point
-        start = [1.2, 4.0, static * 1e15 + center]
-        result = least_squares(residual, x0=start, bounds=(lower, upper))
+    # Bounds keep the constants in one regime across corners and temperatures (they are
+    # interpolated in temperature): tau 0.1..10 ns, a 0.5..50 fC, c within 30 fC of the point.
+    lower = [0.1, 0.5, static * 1e15 - 30.0]
+    upper = [10.0, 50.0, static * 1e15 + 30.0]
+    starts = [[1.2, 4.0, static * 1e15 + center] for center in (0.0, 2.0, 5.0, 10.0)]
+    if near is not None:
+        offset = (near.center - near.static) * 1e15  # c relative to the point
+        starts = [[near.tau * 1e9, near.soft * 1e15, static * 1e15 + offset]]
+    for start in starts:
+        start = np.clip(start, lower, upper)
+        # Finite differences far above the bisection's resolution.
+        result = least_squares(residual, x0=start, bounds=(lower, upper), diff_step=1e-3)
         if best is None or result.cost < best.cost:
             best = result
     assert best is not None
@@ -167,20 +195,15 @@ def recovery_extras(model: Any) -> dict[str, tuple[Array, str, str]]:
     ``relu-c2p-recovery`` grid surrogate (its switching points, the rested and static ones),
     as aux entries: ``recovery_parameters`` (corner, temperature, 3) and
     ``recovery_fit_max_error`` (corner, temperature)."""
-    timing = np.asarray(model.aux["timing"][0], dtype=np.float64)
-    excursions = model.nodes["excursion"] * timing[4]
-    gaps = model.nodes["gap"]
-    temperatures = model.nodes["temperature"]
-    grid_e, grid_g = np.meshgrid(excursions, gaps, indexing="ij")
-    excursion = np.concatenate([grid_e.ravel(), np.zeros(gaps.size), [0.0]])
-    gap = np.concatenate([grid_g.ravel(), gaps, [timing[3]]])
+    excursion, gap, timing = _testbench_points(model)
     rested, static = model.aux["rested_point"][0], model.aux["static_point"][0]
-    shape = (len(model.domain.corners), temperatures.size)
+    shape = (len(model.domain.corners), model.nodes["temperature"].size)
     parameters, misses = np.zeros((*shape, len(PARAMETERS))), np.zeros(shape)
-    for ci, ti in np.ndindex(shape):
-        points = model.values[ci, ti]  # (excursion, gap)
-        target = np.concatenate([points.ravel(), rested[ci, ti], [static[ci, ti]]])
-        fitted = fit_recovery(excursion, gap, target, float(static[ci, ti]), timing)
+    fitted = None
+    for ci, ti in np.ndindex(shape):  # temperatures in order within each corner
+        target = np.concatenate([model.values[ci, ti].ravel(), rested[ci, ti], [static[ci, ti]]])
+        near = fitted if ti > 0 else None
+        fitted = fit_recovery(excursion, gap, target, float(static[ci, ti]), timing, near)
         parameters[ci, ti] = [getattr(fitted, name) for name in PARAMETERS]
         misses[ci, ti] = fitted.fit_max_error
     return {
@@ -199,16 +222,50 @@ def recovery_extras(model: Any) -> dict[str, tuple[Array, str, str]]:
     }
 
 
+def _testbench_points(model: Any) -> tuple[Array, Array, Array]:
+    """The testbench's excursions [C] and gaps [s] of every fitted point (the grid's, then the
+    rested ones, then the static one), and the timing."""
+    timing = np.asarray(model.aux["timing"][0], dtype=np.float64)
+    grid_e, grid_g = np.meshgrid(
+        model.nodes["excursion"] * timing[4], model.nodes["gap"], indexing="ij"
+    )
+    gaps = model.nodes["gap"]
+    excursion = np.concatenate([grid_e.ravel(), np.zeros(gaps.size), [0.0]])
+    gap = np.concatenate([grid_g.ravel(), gaps, [timing[3]]])
+    return excursion, gap, timing
+
+
+def _node_model(model: Any, corner_index: int, temperature_index: int) -> ComparatorRecovery:
+    """The comparator model stored for one corner and temperature node."""
+    tau, soft, center = model.aux["recovery_parameters"][0][corner_index, temperature_index]
+    return ComparatorRecovery(
+        float(tau),
+        float(soft),
+        float(model.aux["static_point"][0][corner_index, temperature_index]),
+        float(center),
+        float(model.aux["recovery_fit_max_error"][0][corner_index, temperature_index]),
+    )
+
+
 def recovery_from_surrogate(model: Any, corner: str, temperature: float) -> ComparatorRecovery:
     """The comparator model at ``corner`` and ``temperature`` from a ``relu-c2p-recovery``
-    surrogate: its fitted constants and static switching point, linear in temperature between
-    the characterized ones."""
+    surrogate: at a characterized temperature the constants fitted there; between them fitted
+    (from the nearest one's) to the surrogate's switching points at ``temperature``, about a
+    second (the constants themselves do not interpolate: at ff and fs several sets fit about
+    as well)."""
     if "recovery_parameters" not in model.aux:
         raise SurrogateError(f"{model.name} has no comparator model; refit it")
-    parameters = aux_at(model, "recovery_parameters", corner, temperature)
-    return ComparatorRecovery(
-        *(float(p) for p in parameters[:2]),
-        aux_at(model, "static_point", corner, temperature),
-        float(parameters[2]),
-        aux_at(model, "recovery_fit_max_error", corner, temperature),
-    )
+    corner_index = model.domain.corners.index(corner)
+    temperatures = np.asarray(model.aux["temperatures"][0], dtype=np.float64)
+    nearest = int(np.argmin(np.abs(temperatures - temperature)))
+    if abs(temperatures[nearest] - temperature) < 1e-6 or temperatures.size == 1:
+        return _node_model(model, corner_index, nearest)
+    excursion, gap, timing = _testbench_points(model)
+    grid_e = excursion[: -model.nodes["gap"].size - 1] / timing[4]
+    grid_g = gap[: -model.nodes["gap"].size - 1]
+    points = model(excursion=grid_e, gap=grid_g, temperature=temperature, corner=corner)
+    rested = aux_at(model, "rested_point", corner, temperature)
+    static = aux_at(model, "static_point", corner, temperature)
+    target = np.concatenate([np.ravel(points), rested, [static]])
+    near = _node_model(model, corner_index, nearest)
+    return fit_recovery(excursion, gap, target, static, timing, near)

@@ -189,6 +189,9 @@ KNOWN_MISSES = {
     "relu-c2p-step": 0.035,
     # within 0.3 fC above the sign flip the converter is metastable (no pulse or its minimum)
     "signed-c2p-step": 0.7,
+    # three gap nodes for an exponential recovery; the comparator model fitted on it (what the
+    # array uses) is held to its own bound in test_comparator_model_predicts_the_recovery_hold_out
+    "relu-c2p-recovery": 0.14,
 }
 """Shipped surrogates that miss the 1 % target: worst hold-out error they are held to."""
 
@@ -326,3 +329,27 @@ def test_files_differing_along_one_axis_merge(small_sweep):
                 ),
             ]
         )
+
+
+def test_comparator_model_predicts_the_recovery_hold_out():
+    """The ReLU comparator's model (surrogate/recovery.py), fitted at the characterized
+    temperatures and refitted in between, predicts the recovery surrogate's fresh SPICE
+    hold-out points (off-grid excursions, gaps and temperatures) at ss, the corner where the
+    memory is largest, within 2 fC (the rested point alone misses them by up to 10 fC)."""
+    from gaincell.surrogate.recovery import recovery_from_surrogate, switching_points
+
+    surrogate = load("relu-c2p-recovery")
+    held = surrogate.validation
+    timing = np.asarray(surrogate.aux["timing"][0])
+    corner = surrogate.domain.corners.index("ss")
+    misses, shifts = [], []
+    for temperature in np.unique(held.inputs["temperature"]):
+        at = (held.corner == corner) & (held.inputs["temperature"] == temperature)
+        model = recovery_from_surrogate(surrogate, "ss", float(temperature))
+        predicted = switching_points(
+            model, held.inputs["excursion"][at] * timing[4], held.inputs["gap"][at], timing
+        )
+        misses.append(np.max(np.abs(predicted - held.reference[at])))
+        shifts.append(np.max(held.reference[at] - model.static))
+    assert max(misses) < 2e-15, misses
+    assert max(shifts) > 4e-15  # what the model is for
