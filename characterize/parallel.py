@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -11,9 +12,21 @@ from tqdm import tqdm
 Result = TypeVar("Result")
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS reports it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def resolve_jobs(jobs: int) -> int:
-    """``jobs`` workers; 0 or negative means all cores (``-1`` = all, ``-2`` = all but one)."""
-    cores = os.cpu_count() or 1
+    """``jobs`` workers; 0 or negative means all cores (``-1`` = all, ``-2`` = all but one).
+    More workers than cores only slow ngspice down (one libngspice per worker): capped at the
+    cores available, saying so on stderr."""
+    cores = available_cores()
+    if jobs > cores:
+        print(f"--jobs {jobs} capped at {cores} (the cores available)", file=sys.stderr)
+        return cores
     if jobs > 0:
         return jobs
     return max(1, cores + 1 + jobs) if jobs < 0 else cores

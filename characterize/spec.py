@@ -121,9 +121,12 @@ class SweepSpec:
     def from_dict(cls, data: dict[str, Any]) -> SweepSpec:
         """Build from plain data, rejecting unknown keys."""
         known = {f.name for f in fields(cls)}
+        if not isinstance(data, dict):
+            raise SpecError(f"a sweep is a table of settings, got {type(data).__name__}")
         unknown = set(data) - known
         if unknown:
             raise SpecError(f"unknown sweep setting(s): {', '.join(sorted(unknown))}")
+        _check_types(data)
         values = dict(data)
         axes = {}
         for name, axis in dict(values.get("axes", {})).items():
@@ -175,3 +178,43 @@ class SweepSpec:
     def points(self) -> int:
         """Total number of simulated points."""
         return self.inner_points * len(self.corners) * len(self.temperatures)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_types(data: dict[str, Any]) -> None:
+    """Job files and recorded specs hold exactly these types: a string is never a list, a
+    number is never a string (``temperatures = "27"`` would otherwise run at 2 and 7 C)."""
+    if "circuit" in data and not isinstance(data["circuit"], str):
+        raise SpecError(f"circuit must be a name (a string), got {data['circuit']!r}")
+    for key, element, what in (
+        ("corners", lambda v: isinstance(v, str), "names"),
+        ("temperatures", _is_number, "numbers (degrees C)"),
+    ):
+        if key not in data:
+            continue
+        value = data[key]
+        if not isinstance(value, list | tuple) or not all(element(v) for v in value):
+            raise SpecError(f"{key} must be a list of {what}, e.g. [27, 85]; got {value!r}")
+    for key in ("axes", "settings"):
+        if key in data and not isinstance(data[key], dict):
+            raise SpecError(f"{key} must be a table (name = ...), got {data[key]!r}")
+    for name, value in data.get("settings", {}).items():
+        if not _is_number(value):
+            raise SpecError(f"setting {name} must be a number, got {value!r}")
+    for name, axis in data.get("axes", {}).items():
+        if isinstance(axis, Axis):
+            continue
+        if not isinstance(axis, dict):
+            raise SpecError(f"axis {name} must be a table with start, stop, points, got {axis!r}")
+        for key in ("start", "stop"):
+            if key in axis and not _is_number(axis[key]):
+                raise SpecError(f"axis {name}: {key} must be a number, got {axis[key]!r}")
+        if "points" in axis and (
+            not isinstance(axis["points"], int) or isinstance(axis["points"], bool)
+        ):
+            raise SpecError(f"axis {name}: points must be an integer, got {axis['points']!r}")
+        if "scale" in axis and axis["scale"] not in ("linear", "log"):
+            raise SpecError(f"axis {name}: scale must be linear or log, got {axis['scale']!r}")

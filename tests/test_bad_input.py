@@ -96,6 +96,39 @@ def test_unknown_circuit_and_keys_are_rejected():
         SweepSpec.from_dict({"corner": ["tt"]})
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('temperatures = "27"', "temperatures must be a list of numbers"),
+        ("temperatures = 27", "temperatures must be a list of numbers"),
+        ('temperatures = [27, "85"]', "temperatures must be a list of numbers"),
+        ('corners = "tt"', "corners must be a list of names"),
+        ("axes = [1, 2]", "axes must be a table"),
+        ("[sweep.axes]\nv_in = [0, 1.8, 5]", "axis v_in must be a table"),
+        ("[sweep.axes]\nv_in = { start = 0, stop = 1.8, points = 5.5 }", "points must be an"),
+        ('[sweep.axes]\nv_in = { start = "0", stop = 1.8, points = 5 }', "start must be a number"),
+        ('[sweep.settings]\ntime_step = "1n"', "setting time_step must be a number"),
+    ],
+)
+def test_job_file_types_are_checked_strictly(tmp_path, capsys, body, message):
+    """A string is never a list (``temperatures = "27"`` once ran at 2 and 7 C), a number is
+    never a string, a table is a table: one clear error, no file."""
+    job = tmp_path.parent / f"{tmp_path.name}_job.toml"
+    job.write_text(f'[sweep]\ncircuit = "multiplier"\n{body}\n')
+    code, error = _run(tmp_path, capsys, "--job", str(job))
+    assert code == 2
+    assert message in error, error
+
+
+def test_jobs_are_capped_at_the_cores_available(capsys):
+    from gaincell.characterize.parallel import available_cores, resolve_jobs
+
+    cores = available_cores()
+    assert resolve_jobs(cores + 998) == cores
+    assert f"--jobs {cores + 998} capped at {cores}" in capsys.readouterr().err
+    assert resolve_jobs(-1) == cores and resolve_jobs(1) == 1
+
+
 def test_negative_temperatures_parse_as_printed_in_the_readme():
     from gaincell.cli import _join_values, _spec_from_args, build_parser
 
