@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,9 +17,13 @@ class StoreError(GaincellError, ValueError):
     """A gaincell HDF5 file that cannot be written or read."""
 
 
-def check_writable(path: str | Path) -> Path:
-    """Fail early, before any simulation, if ``path`` cannot be written."""
+def check_writable(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
+    """Fail early, before any simulation, if ``path`` cannot be written, or is one of the
+    command's ``inputs`` (a fit written over its own characterization destroyed it)."""
     path = Path(path)
+    for source in inputs:
+        if path.exists() and Path(source).exists() and path.resolve() == Path(source).resolve():
+            raise StoreError(f"output {path} is an input of this command; write elsewhere")
     if path.suffix not in (".h5", ".hdf5"):
         raise StoreError(f"output {path} must end in .h5 or .hdf5")
     if path.is_dir():

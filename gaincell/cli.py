@@ -224,7 +224,7 @@ def fit_to(sources: list[Path], out: Path, options: FitOptions, jobs: int) -> Pa
     from gaincell.circuits.h5 import check_writable
     from gaincell.surrogate import fit, save
 
-    out = check_writable(out)  # before any simulation
+    out = check_writable(out, sources)  # before any simulation
     started = time.perf_counter()
     model = fit(sources, options, jobs=resolve_jobs(jobs))
     save(model, out)
@@ -369,9 +369,11 @@ def print_tile_metrics(
 def cmd_validate_tile(args: argparse.Namespace) -> int:
     from gaincell.attention.validate import revalidate, validate_tiles
     from gaincell.characterize.parallel import resolve_jobs
+    from gaincell.circuits.h5 import check_writable
 
     out = _default_out(args.out, "tile_validation_sky130.h5")
     if args.reuse:  # the stored SPICE results with the models recomputed: no SPICE runs
+        check_writable(out, args.reuse)
         result = revalidate(args.reuse, out=out)
     else:
         result = validate_tiles(

@@ -120,6 +120,26 @@ def test_job_file_types_are_checked_strictly(tmp_path, capsys, body, message):
     assert message in error, error
 
 
+def test_an_output_that_is_an_input_is_refused(tmp_path, capsys):
+    """``gaincell fit X.h5 --out X.h5`` once replaced a shipped characterization with a
+    surrogate; now it is refused before anything runs, and the input is unchanged (also
+    through another path to the same file)."""
+    import shutil
+
+    from gaincell.circuits.files import CHARACTERIZATION_DIR, sha256_file
+
+    source = tmp_path / "cell_load.h5"
+    shutil.copy(CHARACTERIZATION_DIR / "cell_load_sky130.h5", source)
+    before = sha256_file(source)
+    for out in (source, tmp_path / "." / "cell_load.h5"):
+        code = main(["fit", str(source), "--holdout", "0", "--out", str(out)])
+        assert code == 2
+        assert "is an input of this command" in capsys.readouterr().err
+    assert sha256_file(source) == before
+    code = main(["validate-tile", "--reuse", str(source), "--out", str(source), "--quiet"])
+    assert code == 2 and "is an input of this command" in capsys.readouterr().err
+
+
 def test_jobs_are_capped_at_the_cores_available(capsys):
     from gaincell.characterize.parallel import available_cores, resolve_jobs
 
