@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -142,12 +143,35 @@ class LoadedCircuit:
         return self.runner._vectors(names, self.deck, self.run_dir)
 
 
+@contextmanager
+def _private_start_folder() -> Iterator[None]:
+    """Run the block from a fresh empty folder that is also HOME: libngspice reads and runs
+    ``.spiceinit`` from the working folder and from HOME when it starts (``shell`` lines
+    included), so a file left in the user's folder or home would run in every worker."""
+    folder = tempfile.mkdtemp(prefix="gaincell-ngspice-home-")
+    saved = {name: os.environ.get(name) for name in ("HOME", "USERPROFILE")}
+    cwd = os.getcwd()
+    try:
+        os.environ["HOME"] = os.environ["USERPROFILE"] = folder
+        os.chdir(folder)
+        yield
+    finally:
+        os.chdir(cwd)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class NgSpiceRunner:
     """One libngspice instance. Use :func:`get_runner` rather than constructing it."""
 
     def __init__(self) -> None:
         start_up()
-        self._ng = _shared_class().new_instance()
+        with _private_start_folder():
+            self._ng = _shared_class().new_instance()
         self._ng.exec_command("set num_threads=1")
         self._log: list[str] = []
         self._runs = count()

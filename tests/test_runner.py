@@ -72,3 +72,29 @@ def test_reuse_keeps_one_parse_per_deck():
         circuit.command("op")
         assert circuit.vectors(["v(b)"])["v(b)"][0] == pytest.approx(0.5)
     assert runner.loads == loads + 2
+
+
+@pytest.mark.spice
+def test_a_hostile_spiceinit_is_not_run(tmp_path):
+    """libngspice runs ``.spiceinit`` from the working folder and HOME when it starts; the
+    runner starts it from a private empty folder, so a file left there runs nothing (it did:
+    ``shell touch ...`` in either place created the file, from ``gaincell info`` too)."""
+    import os
+    import subprocess
+    import sys
+
+    marker = tmp_path / "ran"
+    (tmp_path / ".spiceinit").write_text(f"shell touch {marker}\necho HOSTILE\n")
+    code = (
+        "import os; from gaincell.circuits.runner import get_runner; r = get_runner(); "
+        "print(r.version, os.getcwd(), os.environ['HOME'])"
+    )
+    env = dict(os.environ, HOME=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ngspice-" in done.stdout and "HOSTILE" not in done.stdout + done.stderr
+    # the process's own folder and HOME are given back
+    assert done.stdout.split()[1:] == [str(tmp_path), str(tmp_path)]
+    assert not marker.exists()
