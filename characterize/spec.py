@@ -19,6 +19,10 @@ PRESET_DIR = Path(__file__).resolve().parent / "presets"
 """Shipped TOML job files."""
 
 
+MAX_POINTS = 1_000_000
+"""Largest sweep run without ``--max-points`` (the largest shipped preset has 101,010)."""
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     """What to characterize: a circuit over in-ngspice axes, corners and temperatures."""
@@ -178,6 +182,15 @@ class SweepSpec:
     def points(self) -> int:
         """Total number of simulated points."""
         return self.inner_points * len(self.corners) * len(self.temperatures)
+
+    def check_size(self, max_points: int = MAX_POINTS) -> None:
+        """Refuse a sweep of more than ``max_points`` points (a typo in an axis can ask for
+        days of SPICE)."""
+        if self.points > max_points:
+            raise SpecError(
+                f"the sweep has {self.points:,} points (axes x corners x temperatures), over "
+                f"the limit of {max_points:,}; --max-points raises it"
+            )
 
 
 def _is_number(value: Any) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 from gaincell.characterize.base import Task
 from gaincell.characterize.parallel import run_parallel
 from gaincell.characterize.registry import get_characterization
-from gaincell.characterize.spec import SweepSpec
+from gaincell.characterize.spec import MAX_POINTS, SweepSpec
 from gaincell.characterize.store import AxisData, CharacterizationData, write_characterization
 from gaincell.circuits.files import stamp
 from gaincell.circuits.h5 import check_writable
@@ -157,10 +157,15 @@ def provenance(spec: SweepSpec, ngspice_version: str) -> dict[str, Any]:
 
 
 def run_sweep(
-    spec: SweepSpec, out: str | Path, jobs: int = 1, progress: bool = True
+    spec: SweepSpec,
+    out: str | Path,
+    jobs: int = 1,
+    progress: bool = True,
+    max_points: int = MAX_POINTS,
 ) -> SweepReport:
-    """Simulate ``spec`` and write it to ``out`` (atomically). The output path is checked
-    before any simulation runs."""
+    """Simulate ``spec`` and write it to ``out`` (atomically). The output path and the
+    sweep's size (at most ``max_points``) are checked before any simulation runs."""
+    spec.check_size(max_points)
     out = check_writable(out)
     characterization = get_characterization(spec.circuit)
     for corner in spec.corners:  # model and netlist problems surface before workers start

@@ -159,18 +159,24 @@ def _default_out(given: str | None, name: str) -> Path:
 def cmd_characterize(args: argparse.Namespace) -> int:
     spec = _spec_from_args(args)
     out = _default_out(args.out, f"{spec.circuit}_sky130.h5")
-    characterize_to(spec, out, args.jobs, args.quiet)
+    characterize_to(spec, out, args.jobs, args.quiet, args.max_points)
     return 0
 
 
-def characterize_to(spec: SweepSpec, out: Path, jobs: int, quiet: bool = False) -> Path:
-    """Run ``spec`` into ``out`` and print a one-line summary."""
+def characterize_to(
+    spec: SweepSpec, out: Path, jobs: int, quiet: bool = False, max_points: int | None = None
+) -> Path:
+    """Run ``spec`` into ``out`` and print a one-line summary; sweeps over ``max_points``
+    (default :data:`gaincell.characterize.spec.MAX_POINTS`) are refused."""
     from gaincell.characterize.parallel import resolve_jobs
+    from gaincell.characterize.spec import MAX_POINTS
     from gaincell.characterize.sweep import run_sweep
 
+    max_points = MAX_POINTS if max_points is None else max_points
+    spec.check_size(max_points)  # before the workers start
     jobs = resolve_jobs(jobs)
     started = time.perf_counter()
-    report = run_sweep(spec, out, jobs=jobs, progress=not quiet)
+    report = run_sweep(spec, out, jobs=jobs, progress=not quiet, max_points=max_points)
     seconds = time.perf_counter() - started
     print(
         f"{spec.circuit}: {report.points} points ({len(spec.corners)} corners x "
@@ -479,6 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a circuit setting, e.g. time_step=1e-9 (repeatable)",
     )
     char.add_argument("--jobs", type=int, default=1, help="worker processes (0 or -1 = all cores)")
+    char.add_argument(
+        "--max-points",
+        type=int,
+        help="refuse sweeps of more points than this (default: the limit the error names)",
+    )
     char.add_argument("--out", help="output .h5 file (default build/<circuit>_sky130.h5)")
     char.add_argument("--quiet", action="store_true", help="no progress bar")
     char.set_defaults(handler=cmd_characterize)

@@ -32,6 +32,8 @@ def _run(tmp_path, capsys, *flags: str) -> tuple[int, str]:
         (["--temps", "27,400"], "temperature 400.0 C outside"),
         (["--v-in", "0:1.8"], "expected start:stop:points"),
         (["--job", "no_such_preset"], "not found"),
+        (["--v-in", "0:1.8:1001", "--v-store", "0.45:1.35:1001"], "over the limit of 1,000,000"),
+        (["--v-in", "0:1.8:37", "--v-store", "0.45:1.35:91", "--max-points", "10"], "3,367"),
     ],
 )
 def test_bad_sweep_is_a_clear_error(tmp_path, capsys, flags, message):
