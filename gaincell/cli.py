@@ -149,11 +149,13 @@ def _spec_from_args(args: argparse.Namespace) -> SweepSpec:
 
 
 def _default_out(given: str | None, name: str) -> Path:
-    """``given``, or ``build/<name>`` under the current folder (created)."""
-    if given:
-        return Path(given)
-    build_dir().mkdir(parents=True, exist_ok=True)
-    return build_dir() / name
+    """``given``, or ``build/<name>`` under the current folder; ``build/`` is created when the
+    output goes there (results go to ``./build/`` unless ``--out`` says otherwise), any other
+    missing folder is an error."""
+    path = Path(given) if given else build_dir() / name
+    if path.parent.resolve() == build_dir().resolve():
+        build_dir().mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def cmd_characterize(args: argparse.Namespace) -> int:
@@ -219,7 +221,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         holdout=args.holdout,
         seed=args.seed,
     )
-    fit_to([Path(p) for p in args.characterization], Path(args.out), options, args.jobs)
+    out = _default_out(args.out, "surrogate_sky130.h5")
+    fit_to([Path(p) for p in args.characterization], out, options, args.jobs)
     return 0
 
 

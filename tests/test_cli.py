@@ -88,3 +88,16 @@ def test_shipped_preset_matches_shipped_file(preset):
 
     data = read_characterization(CHARACTERIZATION_DIR / f"{preset}.h5")
     assert SweepSpec.from_dict(data.provenance["sweep_spec"]) == SweepSpec.from_toml(preset)
+
+
+@pytest.mark.spice
+def test_build_folder_is_created_for_outputs_that_go_there(tmp_path, monkeypatch):
+    """Results go to ./build/ unless --out says otherwise: ``--out build/x.h5`` works in a
+    fresh folder (as every README line must on its own); any other missing folder is an
+    error, and nothing is created for it."""
+    monkeypatch.chdir(tmp_path)
+    small = ["--corners", "tt", "--v-in", "0:1.8:2", "--v-store", "0.45:1.35:2", "--quiet"]
+    assert main(["characterize", "multiplier", *small, "--out", "build/m.h5"]) == 0
+    assert (tmp_path / "build" / "m.h5").is_file()
+    assert main(["characterize", "multiplier", *small, "--out", "elsewhere/m.h5"]) == 2
+    assert not (tmp_path / "elsewhere").exists()
