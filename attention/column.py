@@ -166,7 +166,7 @@ def mac_charge(
     # Charge arriving in each interval beyond the cells' currents: the rows' turn-off charges
     # as they stop (the drop of the conducting rows' sum; what is left at the end arrives in
     # the last interval). The turn-on part of the edge is already in q0.
-    arriving = np.zeros((batch, cols, steps))
+    arriving: Array | float = 0.0  # (B, cols, S) with turn-off charges
     if turn_off_charge:
         conducting_off = totals[:, :, -1]  # (B, cols, S): mean over each interval
         total_off = np.einsum("brc,br->bc", coefficients[..., -1], pulsed)

@@ -62,22 +62,15 @@ class ComparatorRecovery:
         """The state when the column has sat at mid-rail (converter reset) for long."""
         return float(self.drive(np.array(0.0)))
 
-    def advance(self, state: Array, drive_a: Array, drive_b: Array, dt: float | Array) -> Array:
-        """The state after ``dt`` with the drive linear from ``drive_a`` to ``drive_b``
-        (exact first-order hold)."""
-        decay = np.exp(-np.asarray(dt) / self.tau)
-        slope = (drive_b - drive_a) / np.asarray(dt)
-        # s(dt) = d_b - slope tau + (s0 - d_a + slope tau) e^(-dt/tau)
-        return drive_b - slope * self.tau + (state - drive_a + slope * self.tau) * decay
-
     def state(
         self, times: Array, charges: Array, window_opens: Array | float, substeps: int
     ) -> Array:
         """The state when the window opens for column charges ``charges`` (..., n) [C] at
         ``times`` (..., n) [s] from the MAC's start (linear between, the rested state before
         the first, held after the last). Each interval is cut in ``substeps``, the drive
-        taken linear between the cuts; the exact steps (:meth:`advance`) compose in closed
-        form, one sum instead of a loop."""
+        taken linear between the cuts. Over one cut of length dt with the drive linear from
+        d_a to d_b the state's exact step is s' = d_b - m tau + (s - d_a + m tau) e^(-dt/tau)
+        (m the drive's slope); the steps compose in closed form, one sum instead of a loop."""
         times = np.broadcast_to(times, charges.shape)
         fractions = np.linspace(0.0, 1.0, substeps + 1)[1:]
         # Cut points: (..., (n - 1) * substeps + 1) times and charges.
