@@ -12,7 +12,7 @@ import numpy as np
 from gaincell.characterize.axes import AxisSpec, SettingSpec
 from gaincell.characterize.store import CharacterizationData
 from gaincell.circuits.netlist import Deck, assemble_deck, load_netlist
-from gaincell.circuits.runner import LoadedCircuit, SpiceError
+from gaincell.circuits.runner import LoadedCircuit, RunLimits, SpiceError
 
 if TYPE_CHECKING:
     from gaincell.characterize.spec import SweepSpec
@@ -89,6 +89,9 @@ class Characterization(ABC):
     surrogate_log_axes: ClassVar[tuple[str, ...]] = ()
     """Axes a grid surrogate interpolates in ``log(1 + x / x_0)`` (``x_0`` its first node):
     log-spaced axes over decades."""
+    run_limits: ClassVar[RunLimits] = RunLimits(timeout=600.0, max_memory=4 * 2**30)
+    """Default limits on one analysis: a point past them is halted and stored as NaN with the
+    reason (``--timeout``, ``--max-memory`` override them)."""
     mid_rail: ClassVar[float | None] = None
     """Zero of the signed weight [V] (polynomial fits use y = v_store - mid_rail)."""
 

@@ -11,7 +11,7 @@ from gaincell.characterize.base import Characterization, Extra, Quantity, Task
 from gaincell.characterize.measure import energy, pulse_width
 from gaincell.characterize.store import CharacterizationData
 from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, V_MID
-from gaincell.circuits.runner import LoadedCircuit
+from gaincell.circuits.runner import LoadedCircuit, RunLimits
 
 if TYPE_CHECKING:
     from gaincell.characterize.spec import SweepSpec
@@ -47,6 +47,9 @@ class ChargeToPulseCharacterization(Characterization):
         ),
     }
     setting_specs = _TIMING
+    # One conversion takes well under a second at the default step; the finest allowed step
+    # over the longest window (1e-13 s to 1 us) ran for minutes past 2.6 GB before limits.
+    run_limits = RunLimits(timeout=300.0, max_memory=2 * 2**30)
     signed = False
     """Whether the converter also outputs a sign."""
     surrogate_quantity = "width"

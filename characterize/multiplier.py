@@ -9,7 +9,7 @@ import numpy as np
 from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SpecError
 from gaincell.characterize.base import Characterization, Quantity, Task
 from gaincell.circuits.design import V_MID
-from gaincell.circuits.runner import LoadedCircuit, SpiceError
+from gaincell.circuits.runner import LoadedCircuit, RunLimits, SpiceError
 
 if TYPE_CHECKING:
     from gaincell.characterize.spec import SweepSpec
@@ -22,6 +22,8 @@ class MultiplierCharacterization(Characterization):
     surrogate_quantity = "i_out"
     holdout_points = 12
     mid_rail = V_MID
+    # A whole DC grid of one block takes seconds; minutes means something is wrong.
+    run_limits = RunLimits(timeout=120.0, max_memory=2 * 2**30)
     netlists = ("gaincell_multiplier", "multiplier_tb")
     quantities = (
         Quantity(

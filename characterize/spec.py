@@ -161,17 +161,8 @@ class SweepSpec:
     @classmethod
     def from_toml(cls, path: str | Path) -> SweepSpec:
         """Read a TOML job file (see ``characterize/presets/``). A bare name loads a preset."""
-        path = Path(path)
-        if not path.suffix and not path.exists():
-            path = PRESET_DIR / f"{path.name}.toml"
-        if not path.is_file():
-            presets = ", ".join(sorted(p.stem for p in PRESET_DIR.glob("*.toml")))
-            raise SpecError(f"job file {path} not found (shipped presets: {presets})")
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as error:
-            raise SpecError(f"job file {path}: {error}") from None
-        return cls.from_dict(data.get("sweep", data))
+        data = read_job(path)
+        return cls.from_dict(data.get("sweep", {k: v for k, v in data.items() if k != "run"}))
 
     @property
     def inner_points(self) -> int:
@@ -191,6 +182,54 @@ class SweepSpec:
                 f"the sweep has {self.points:,} points (axes x corners x temperatures), over "
                 f"the limit of {max_points:,}; --max-points raises it"
             )
+
+
+def read_job(path: str | Path) -> dict[str, Any]:
+    """The tables of a TOML job file: ``[sweep]`` (what to simulate) and optionally ``[run]``
+    (how: :data:`RUN_KEYS`). A bare name is a shipped preset."""
+    path = Path(path)
+    if not path.suffix and not path.exists():
+        path = PRESET_DIR / f"{path.name}.toml"
+    if not path.is_file():
+        presets = ", ".join(sorted(p.stem for p in PRESET_DIR.glob("*.toml")))
+        raise SpecError(f"job file {path} not found (shipped presets: {presets})")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(f"job file {path}: {error}") from None
+
+
+RUN_KEYS: dict[str, str] = {
+    "jobs": "worker processes (integer; 0 or -1 = all cores)",
+    "backend": "local or dask",
+    "scheduler": "Dask scheduler address, e.g. tcp://10.0.0.5:8786",
+    "timeout": "seconds one analysis may run (number)",
+    "max_memory_mb": "megabytes a worker may hold while an analysis runs (number)",
+    "recycle_after": "tasks a local worker runs before it is replaced (integer)",
+}
+"""Keys of a job file's ``[run]`` table (the command line overrides them)."""
+
+
+def run_table(path: str | Path) -> dict[str, Any]:
+    """The ``[run]`` table of a job file, type-checked (empty if it has none)."""
+    table = read_job(path).get("run", {})
+    if not isinstance(table, dict):
+        raise SpecError(f"[run] must be a table, got {table!r}")
+    for key, value in table.items():
+        if key not in RUN_KEYS:
+            raise SpecError(f"[run] has unknown key {key!r}; known: {', '.join(RUN_KEYS)}")
+        integer = key in ("jobs", "recycle_after")
+        text = key in ("backend", "scheduler")
+        ok = (
+            isinstance(value, str)
+            if text
+            else (isinstance(value, int) and not isinstance(value, bool))
+            if integer
+            else _is_number(value)
+        )
+        if not ok:
+            raise SpecError(f"[run] {key} must be {RUN_KEYS[key]}, got {value!r}")
+    return table
 
 
 def _is_number(value: Any) -> bool:

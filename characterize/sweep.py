@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from gaincell.characterize.base import Task
-from gaincell.characterize.parallel import run_parallel
+from gaincell.characterize.parallel import PoolOptions, WorkerLost, imap_unordered
 from gaincell.characterize.registry import get_characterization
 from gaincell.characterize.spec import MAX_POINTS, SweepSpec
 from gaincell.characterize.store import AxisData, CharacterizationData, write_characterization
 from gaincell.circuits.files import stamp
-from gaincell.circuits.h5 import check_writable
+from gaincell.circuits.h5 import StoreError, atomic_h5, check_writable, open_h5
 from gaincell.circuits.netlist import Deck
 from gaincell.circuits.pdk import PDK_NAME
+from gaincell.circuits.runner import RunLimits
+from gaincell.errors import GaincellError
+
+
+class SweepError(GaincellError, RuntimeError):
+    """A sweep that cannot run or finish: a journal in the way, or nothing simulated."""
 
 
 @dataclass
@@ -58,25 +66,11 @@ def _deck(circuit: str, corner: str) -> Deck:
     return get_characterization(circuit).deck(corner)
 
 
-def run_tasks(spec_json: str, tasks: list[Task]) -> list[TaskResult]:
-    """Worker entry point: simulate a contiguous run of tasks, reloading the deck only when the
-    corner changes."""
-    return [run_task(spec_json, task) for task in tasks]
-
-
-def partition(tasks: list[Task], jobs: int, corners: int) -> list[list[Task]]:
-    """Split tasks into contiguous work units: one per worker when parallel (each worker then
-    loads about corners/jobs + 1 decks instead of one per task), one per corner when serial
-    (for the progress bar)."""
-    units = jobs if jobs > 1 else corners
-    edges = np.linspace(0, len(tasks), min(units, len(tasks)) + 1).round().astype(int)
-    return [tasks[a:b] for a, b in pairwise(edges) if b > a]
-
-
-def run_task(spec_json: str, task: Task) -> TaskResult:
-    """Simulate one task. The worker keeps its last deck loaded, so the models are parsed once
-    per corner per worker."""
-    from gaincell.circuits.runner import get_runner
+def run_task(spec_json: str, task: Task, limits: RunLimits | None = None) -> TaskResult:
+    """Worker entry point: simulate one task. The worker keeps its last deck loaded, so the
+    models are parsed once per corner per worker. An analysis past ``limits`` that the
+    characterization does not catch itself makes the whole block NaN, with the reason."""
+    from gaincell.circuits.runner import SpiceLimitError, get_runner
 
     spec = SweepSpec.from_json(spec_json)
     characterization = get_characterization(spec.circuit)
@@ -84,9 +78,13 @@ def run_task(spec_json: str, task: Task) -> TaskResult:
     deck = _deck(spec.circuit, task.corner)
     loads_before = runner.loads
     started = time.perf_counter()
-    with runner.loaded(deck.text, reuse=True) as circuit:
+    with runner.limited(limits or RunLimits()), runner.loaded(deck.text, reuse=True) as circuit:
         loaded = time.perf_counter()
-        arrays = characterization.simulate(circuit, spec, task)
+        try:
+            arrays = characterization.simulate(circuit, spec, task)
+        except SpiceLimitError as error:
+            arrays = {}
+            characterization.failures.append(_block_failure(spec, task, error.reason))
     finished = time.perf_counter()
     load_seconds = loaded - started if runner.loads > loads_before else 0.0
     return TaskResult(
@@ -99,25 +97,167 @@ def run_task(spec_json: str, task: Task) -> TaskResult:
     )
 
 
+def _block_failure(spec: SweepSpec, task: Task, reason: str) -> dict:
+    """A failure record covering a whole task (every temperature, the block's outer points)."""
+    outer = next(iter(get_characterization(spec.circuit).axis_specs))
+    values = spec.axes[outer].values()[task.start : task.stop]
+    return {
+        "corner": task.corner,
+        "temperature": None,
+        "point": {outer: [float(v) for v in values]},
+        "reason": reason,
+    }
+
+
+def _missing(task: Task, results: dict[Task, TaskResult]) -> list[Task]:
+    """What of ``task`` still has to run: nothing, all of it, or (when it was split into single
+    points after losing its worker) the points not yet committed."""
+    if task in results:
+        return []
+    points = [Task(task.corner, i, i + 1) for i in range(task.start, task.stop)]
+    done = [point for point in points if point in results]
+    return [p for p in points if p not in results] if done else [task]
+
+
+class Journal:
+    """The finished blocks of a sweep that is still running or was interrupted.
+
+    A folder beside the output, ``<out>.journal/``, holds ``spec.json`` (the sweep) and one
+    HDF5 file per finished task, each written under a temporary name and renamed, so a kill
+    at any moment leaves only complete blocks. ``--resume`` reads them and runs the rest; the
+    folder is removed once the output is written.
+    """
+
+    def __init__(self, out: Path, spec: SweepSpec, tasks: list[Task], resume: bool) -> None:
+        self.folder = out.with_name(out.name + ".journal")
+        self.spec_json = spec.to_json()
+        self.tasks = tasks
+        """The blocks of the run (on resume: those the interrupted run used, whatever --jobs)."""
+        if self.folder.is_dir() and not (self.folder / "spec.json").is_file():
+            shutil.rmtree(self.folder)  # killed before its first write: nothing to keep
+        if self.folder.exists():
+            if not resume:
+                raise SweepError(
+                    f"{self.folder} holds the finished blocks of an interrupted run of {out}: "
+                    "add --resume to finish it, or delete that folder to start again"
+                )
+            recorded = self.folder / "spec.json"
+            if not recorded.is_file() or recorded.read_text() != self.spec_json:
+                raise SweepError(
+                    f"{self.folder} belongs to a different sweep than this command's; "
+                    "resume with the same command, or delete that folder"
+                )
+            layout = json.loads((self.folder / "blocks.json").read_text())
+            self.tasks = [Task(corner, start, stop) for corner, start, stop in layout]
+        else:
+            self.folder.mkdir()
+            layout = [[t.corner, t.start, t.stop] for t in tasks]
+            for name, text in (("blocks.json", json.dumps(layout)), ("spec.json", self.spec_json)):
+                temporary = self.folder / f".{name}.tmp"
+                temporary.write_text(text)
+                os.replace(temporary, self.folder / name)  # spec.json last: the commit mark
+
+    @staticmethod
+    def _name(task: Task) -> str:
+        return f"block-{task.corner}-{task.start}-{task.stop}.h5"
+
+    def finished(self) -> dict[Task, TaskResult]:
+        """Every block committed so far (unreadable ones are deleted and run again)."""
+        done: dict[Task, TaskResult] = {}
+        for leftover in self.folder.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)  # a write cut short by a kill
+        for path in sorted(self.folder.glob("block-*.h5")):
+            corner, start, stop = path.stem.removeprefix("block-").rsplit("-", 2)
+            try:
+                done[Task(corner, int(start), int(stop))] = _read_block(path)
+            except (OSError, KeyError, ValueError, StoreError):
+                path.unlink(missing_ok=True)
+        return done
+
+    def commit(self, task: Task, result: TaskResult) -> None:
+        """Store one finished block (atomically)."""
+        _write_block(self.folder / self._name(task), result)
+
+    def remove(self) -> None:
+        """Delete the journal (after the output is written)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write_block(path: Path, result: TaskResult) -> None:
+    with atomic_h5(path) as h5:
+        for name, array in result.arrays.items():
+            h5.create_dataset(name, data=np.asarray(array, dtype=np.float64))
+        h5.attrs["ngspice_version"] = result.ngspice_version
+        h5.attrs["load_seconds"] = result.load_seconds
+        h5.attrs["simulate_seconds"] = result.simulate_seconds
+        h5.attrs["pid"] = result.pid
+        h5.attrs["failures"] = json.dumps(result.failures)
+
+
+def _read_block(path: Path) -> TaskResult:
+    with open_h5(path, "journal block", StoreError) as h5:
+        return TaskResult(
+            {name: dataset[()] for name, dataset in h5.items()},
+            str(h5.attrs["ngspice_version"]),
+            float(h5.attrs["load_seconds"]),
+            float(h5.attrs["simulate_seconds"]),
+            int(h5.attrs["pid"]),
+            json.loads(h5.attrs["failures"]),
+        )
+
+
 def simulate_spec(
-    spec: SweepSpec, jobs: int = 1, progress: bool = True
+    spec: SweepSpec,
+    jobs: int = 1,
+    progress: bool = True,
+    *,
+    options: PoolOptions | None = None,
+    limits: RunLimits | None = None,
+    journal: Journal | None = None,
 ) -> tuple[dict[str, np.ndarray], SweepReport]:
-    """Run every task of ``spec`` and assemble full arrays (corner, temperature, ...)."""
+    """Run every task of ``spec`` and assemble full arrays (corner, temperature, ...).
+
+    Tasks go to the workers one block at a time; each finished block is committed to
+    ``journal`` (when given) as it arrives, and blocks the journal already holds are not run.
+    A block whose worker died is run again point by point (each outer-axis value on its own),
+    so only the point that kills its worker is stored as NaN, with the reason.
+    """
     characterization = get_characterization(spec.circuit)
-    tasks = characterization.tasks(spec, jobs)
-    units = partition(tasks, jobs, len(spec.corners))
+    tasks = journal.tasks if journal else characterization.tasks(spec, jobs)
+    results: dict[Task, TaskResult] = journal.finished() if journal else {}
+    todo = [piece for task in tasks for piece in _missing(task, results)]
+    spec_json = spec.to_json()
     started = time.perf_counter()
-    unit_results = run_parallel(
-        run_tasks,
-        [(spec.to_json(), unit) for unit in units],
-        jobs=jobs,
-        progress=progress,
-        description=f"{spec.circuit} ({len(tasks)} blocks in {len(units)} units)",
-    )
+    with tqdm(
+        total=len(tasks),
+        initial=len(tasks) - len({(t.corner, t.start) for t in todo}),
+        desc=f"{spec.circuit} ({len(tasks)} blocks)",
+        disable=not progress,
+        unit="block",
+    ) as bar:
+        while todo:
+            lost: list[Task] = []
+            for index, result in imap_unordered(
+                run_task, [(spec_json, task, limits) for task in todo], jobs, options
+            ):
+                task = todo[index]
+                if isinstance(result, WorkerLost):
+                    if task.stop - task.start > 1:
+                        lost.append(task)
+                        continue
+                    result = TaskResult(
+                        {}, "", 0.0, 0.0, 0, [_block_failure(spec, task, result.reason)]
+                    )
+                results[task] = result
+                if journal:
+                    journal.commit(task, result)
+                bar.update(1 if task in tasks else 0)
+            # Split the blocks that lost their worker into single points and run those.
+            todo = [Task(t.corner, i, i + 1) for t in lost for i in range(t.start, t.stop)]
+            bar.update(len(lost))
     seconds = time.perf_counter() - started
-    results = [result for unit in unit_results for result in unit]
     arrays: dict[str, np.ndarray] = {}
-    for task, result in zip(tasks, results, strict=True):
+    for task, result in results.items():
         corner_index = spec.corners.index(task.corner)
         for name, block in result.arrays.items():
             if name not in arrays:
@@ -129,9 +269,17 @@ def simulate_spec(
                 )
                 arrays[name] = np.full(shape, np.nan)
             arrays[name][corner_index, :, task.start : task.stop] = block
-    for result in results:
+    ordered = [
+        results[t] for t in sorted(results, key=lambda t: (spec.corners.index(t.corner), t.start))
+    ]
+    if not arrays:
+        reasons = sorted({f["reason"] for r in ordered for f in r.failures})
+        if journal:
+            journal.remove()  # nothing worth resuming
+        raise SweepError(f"every point of the sweep failed: {'; '.join(reasons)}")
+    for result in ordered:
         result.arrays = {}
-    return arrays, SweepReport(spec.points, seconds, list(results))
+    return arrays, SweepReport(spec.points, seconds, ordered)
 
 
 def provenance(spec: SweepSpec, ngspice_version: str) -> dict[str, Any]:
@@ -162,15 +310,33 @@ def run_sweep(
     jobs: int = 1,
     progress: bool = True,
     max_points: int = MAX_POINTS,
+    *,
+    options: PoolOptions | None = None,
+    limits: RunLimits | None = None,
+    resume: bool = False,
 ) -> SweepReport:
     """Simulate ``spec`` and write it to ``out`` (atomically). The output path and the
-    sweep's size (at most ``max_points``) are checked before any simulation runs."""
+    sweep's size (at most ``max_points``) are checked before any simulation runs.
+
+    Finished blocks are committed to a :class:`Journal` beside ``out`` as they arrive; if the
+    run is interrupted or killed, ``resume=True`` runs only the blocks it lacks and writes the
+    same file an uninterrupted run would. ``limits`` default to the characterization's
+    :attr:`~gaincell.characterize.base.Characterization.run_limits`.
+    """
     spec.check_size(max_points)
     out = check_writable(out)
     characterization = get_characterization(spec.circuit)
     for corner in spec.corners:  # model and netlist problems surface before workers start
         _deck(spec.circuit, corner)
-    arrays, report = simulate_spec(spec, jobs=jobs, progress=progress)
+    journal = Journal(out, spec, characterization.tasks(spec, jobs), resume)
+    arrays, report = simulate_spec(
+        spec,
+        jobs=jobs,
+        progress=progress,
+        options=options,
+        limits=limits or characterization.run_limits,
+        journal=journal,
+    )
     axes = {
         "corner": AxisData(np.array(spec.corners), "", "process corner (n first, p second)"),
         "temperature": AxisData(np.array(spec.temperatures), "degC", "simulation temperature"),
@@ -178,6 +344,7 @@ def run_sweep(
     for name, (values, units, description) in characterization.axis_values(spec).items():
         axes[name] = AxisData(values, units, description)
     quantities = {q.name: q for q in characterization.quantities}
+    version = next(t.ngspice_version for t in report.tasks if t.ngspice_version)
     data = CharacterizationData(
         circuit=spec.circuit,
         axes=axes,
@@ -185,8 +352,9 @@ def run_sweep(
         quantity_axes={name: characterization.quantity_axes(quantities[name]) for name in arrays},
         units={name: quantities[name].units for name in arrays},
         descriptions={name: quantities[name].description for name in arrays},
-        provenance=provenance(spec, report.tasks[0].ngspice_version)
+        provenance=provenance(spec, version)
         | {"failures": [f for task in report.tasks for f in task.failures]},
     )
     write_characterization(out, data)
+    journal.remove()
     return report

@@ -15,8 +15,10 @@ import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ def start_up() -> None:
     os.environ.update(SINGLE_THREAD_ENV)
     for name in ("PySpice", "PySpice.Spice.NgSpice.Shared"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+
 
 _ERROR_LINE = re.compile(
     r"(error|undefined|unknown (sub)?circuit|could not find|not found|cannot|"
@@ -81,24 +84,110 @@ class SpiceError(GaincellError, RuntimeError):
     def __reduce__(self):  # keep the fields when the error crosses a process boundary
         return (
             _rebuild_spice_error,
-            (self.reason, self.deck, self.stdout, self.stderr, self.run_dir),
+            (type(self), self.reason, self.deck, self.stdout, self.stderr, self.run_dir),
         )
 
 
-def _rebuild_spice_error(reason, deck, stdout, stderr, run_dir) -> SpiceError:
-    return SpiceError(reason, deck=deck, stdout=stdout, stderr=stderr, run_dir=run_dir)
+def _rebuild_spice_error(kind, reason, deck, stdout, stderr, run_dir) -> SpiceError:
+    return kind(reason, deck=deck, stdout=stdout, stderr=stderr, run_dir=run_dir)
+
+
+class SpiceLimitError(SpiceError):
+    """An analysis ran past its time or memory limit and was halted (the point is stored as
+    NaN with this reason; the campaign goes on)."""
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Limits on one ngspice analysis (``tran``, ``dc``, ...); None means no limit."""
+
+    timeout: float | None = None
+    """Seconds one analysis may run before ngspice is halted."""
+    max_memory: float | None = None
+    """Bytes the process may hold (resident) while an analysis runs before it is halted."""
+
+    def __post_init__(self) -> None:
+        for name in ("timeout", "max_memory"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+
+
+ANALYSES = frozenset({"tran", "dc", "op", "ac", "noise", "tf", "sens", "pz", "disto", "run"})
+"""Commands run in ngspice's background thread, so that they can be timed out, limited in
+memory and interrupted (Ctrl-C, SIGTERM) from Python."""
+
+HALT_FAILED_EXIT = 70
+"""Exit status of a worker whose ngspice could not be halted after a limit (the parent
+replaces the worker and records the point as lost)."""
+
+
+_INTERRUPTED = threading.Event()
+_foreground_calls = 0  # ngspice calls in progress on the main thread
+
+
+def interrupt_handler(signum: int, frame: object) -> None:
+    """Signal handler for Ctrl-C and SIGTERM: raise KeyboardInterrupt. During a foreground
+    ngspice call the exception would land in one of ngspice's callbacks into Python (its output
+    lines), where cffi swallows it: it is remembered instead and raised when the call returns."""
+    _INTERRUPTED.set()
+    if _foreground_calls == 0:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def _foreground_call() -> Iterator[None]:
+    """Around a foreground ngspice call: an interrupt that arrives meanwhile is raised when the
+    call returns (see :func:`interrupt_handler`)."""
+    global _foreground_calls
+    _INTERRUPTED.clear()
+    _foreground_calls += 1
+    try:
+        yield
+    finally:
+        _foreground_calls -= 1
+    if _INTERRUPTED.is_set():
+        _INTERRUPTED.clear()
+        raise KeyboardInterrupt("interrupted during an ngspice command")
+
+
+def resident_bytes() -> int:
+    """This process's resident memory (Linux ``/proc``; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _shared_class():
     """PySpice's NgSpiceShared with its error heuristics turned off: the runner decides what
     failed from the captured output and the vectors."""
-    from PySpice.Spice.NgSpice.Shared import NgSpiceShared
+    from PySpice.Spice.NgSpice.Shared import NgSpiceShared, ffi
 
     class CapturingNgSpice(NgSpiceShared):
+        # ngspice calls this from its background thread when a bg_ command starts and ends
+        # (the flag is "no longer running"); the runner waits on the event.
+        @staticmethod
+        def _background_thread_running(exited, ngspice_id, user_data):
+            self = ffi.from_handle(user_data)
+            if exited:
+                self.background_done.set()
+            return 0
+
+        @staticmethod
+        def _exit(exit_status, immediate_unloading, quit_exit, ngspice_id, user_data):
+            # A fatal error inside the background thread ends it without the callback above.
+            self = ffi.from_handle(user_data)
+            self.exit_status = exit_status
+            self.background_done.set()
+            return exit_status
+
         def exec_command(self, command: str, join_lines: bool = True):
             self._error_in_stdout = False
             self._error_in_stderr = False
-            rc = self._ngspice_shared.ngSpice_Command(command.encode("ascii"))
+            with _foreground_call():
+                rc = self._ngspice_shared.ngSpice_Command(command.encode("ascii"))
             self.last_rc = rc
             return self.stdout if join_lines else self._stdout
 
@@ -170,9 +259,21 @@ class NgSpiceRunner:
 
     def __init__(self) -> None:
         start_up()
+        python_sigint = signal.getsignal(signal.SIGINT)
+        if python_sigint is signal.default_int_handler:
+            python_sigint = interrupt_handler
         with _private_start_folder():
-            self._ng = _shared_class().new_instance()
+            cls = _shared_class()
+            cls.background_done = threading.Event()
+            cls.exit_status = None
+            self._ng = cls.new_instance()
+        # libngspice installs its own SIGINT handler when it starts, which swallowed Ctrl-C;
+        # Python's comes back (analyses run in ngspice's background thread, see _analysis).
+        if threading.current_thread() is threading.main_thread() and python_sigint is not None:
+            signal.signal(signal.SIGINT, python_sigint)
         self._ng.exec_command("set num_threads=1")
+        self.limits = RunLimits()
+        """Time and memory limits of each analysis (set by the sweep's worker)."""
         self._log: list[str] = []
         self._runs = count()
         self._current_deck: str | None = None
@@ -195,12 +296,20 @@ class NgSpiceRunner:
         self._ng.clear_output()
         return stdout, stderr
 
-    def _fail(self, reason: str, deck: str, run_dir: Path, stdout: str, stderr: str) -> SpiceError:
+    def _fail(
+        self,
+        reason: str,
+        deck: str,
+        run_dir: Path,
+        stdout: str,
+        stderr: str,
+        kind: type[SpiceError] = SpiceError,
+    ) -> SpiceError:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "deck.sp").write_text(deck)
         (run_dir / "ngspice.log").write_text(stdout + "\n--- stderr ---\n" + stderr)
         self._log.clear()
-        return SpiceError(reason, deck=deck, stdout=stdout, stderr=stderr, run_dir=run_dir)
+        return kind(reason, deck=deck, stdout=stdout, stderr=stderr, run_dir=run_dir)
 
     @staticmethod
     def _error_lines(text: str) -> list[str]:
@@ -281,7 +390,7 @@ class NgSpiceRunner:
             lines.append(".end")
         try:
             # Every deck parses keeping only the sky130 size bins its instances use.
-            with self._only_used_model_bins():
+            with self._only_used_model_bins(), _foreground_call():
                 self._ng.load_circuit("\n".join(lines))
             load_failed = None
         except Exception as error:  # PySpice raises NameError on a non-zero return code
@@ -307,11 +416,67 @@ class NgSpiceRunner:
         self._ng.exec_command("remcirc")
         self._ng.clear_output()
 
+    @contextmanager
+    def limited(self, limits: RunLimits) -> Iterator[None]:
+        """Apply ``limits`` to every analysis run in the block."""
+        saved, self.limits = self.limits, limits
+        try:
+            yield
+        finally:
+            self.limits = saved
+
+    def _halt(self) -> bool:
+        """Stop the background analysis; False if ngspice did not stop."""
+        self._ng._ngspice_shared.ngSpice_Command(b"bg_halt")
+        return not self._ng._ngspice_shared.ngSpice_running()
+
+    def _analysis(self, command: str) -> str | None:
+        """Run an analysis in ngspice's background thread and wait for it; Python's signal
+        handlers run meanwhile (Ctrl-C, SIGTERM halt ngspice and propagate). Returns the reason
+        when a limit stopped it."""
+        ng, limits = self._ng, self.limits
+        ng.background_done.clear()
+        ng._ngspice_shared.ngSpice_Command(("bg_" + command).encode("ascii"))
+        started = time.monotonic()
+        exceeded = None
+        try:
+            while not ng.background_done.wait(0.05):
+                if limits.timeout is not None and time.monotonic() - started > limits.timeout:
+                    exceeded = f"timed out after {limits.timeout:g} s"
+                elif limits.max_memory is not None and resident_bytes() > limits.max_memory:
+                    exceeded = f"memory above {limits.max_memory / 2**20:.0f} MB"
+                if exceeded:
+                    break
+        except BaseException:
+            self._halt()
+            raise
+        if exceeded:
+            if not self._halt():
+                # ngspice ignores the halt: this process cannot be used again.
+                os._exit(HALT_FAILED_EXIT)
+            return exceeded
+        ng._ngspice_shared.ngSpice_Command(b"bg_halt")  # joins the finished thread
+        return None
+
     def _command(self, command: str, deck: str, run_dir: Path) -> str:
         self._ng.clear_output()
-        self._ng.exec_command(command)
-        rc = getattr(self._ng, "last_rc", 0)
+        if command.split(None, 1)[0].lower() in ANALYSES:
+            exceeded = self._analysis(command)
+            rc = 0
+        else:
+            exceeded = None
+            self._ng.exec_command(command)
+            rc = getattr(self._ng, "last_rc", 0)
         stdout, stderr = self._take_output()
+        if exceeded:
+            self._log.append(f"> {command}\n{stdout}\n{stderr}")
+            # The circuit stays loaded (a new analysis starts afresh); the halted run's
+            # vectors are freed.
+            self._ng.exec_command("destroy all")
+            self._ng.clear_output()
+            raise self._fail(
+                f"{command}: {exceeded}", deck, run_dir, stdout, stderr, SpiceLimitError
+            )
         self._log.append(f"> {command}\n{stdout}\n{stderr}")
         errors = self._error_lines(stdout + "\n" + stderr)
         if rc or errors:

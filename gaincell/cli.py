@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -158,27 +159,98 @@ def _default_out(given: str | None, name: str) -> Path:
     return path
 
 
+def _campaign(args: argparse.Namespace) -> Campaign:
+    """How to run: the command line, then the job file's ``[run]`` table, then defaults."""
+    from gaincell.characterize.spec import run_table
+
+    table = run_table(args.job) if args.job and not args.job.endswith((".h5", ".hdf5")) else {}
+
+    def pick(flag: str, key: str, default: object = None) -> object:
+        value = getattr(args, flag)
+        return value if value is not None else table.get(key, default)
+
+    return Campaign(
+        jobs=int(pick("jobs", "jobs", 1)),  # type: ignore[arg-type]
+        backend=str(pick("backend", "backend", "local")),
+        scheduler=pick("scheduler", "scheduler"),  # type: ignore[arg-type]
+        timeout=pick("timeout", "timeout"),  # type: ignore[arg-type]
+        max_memory_mb=pick("max_memory", "max_memory_mb"),  # type: ignore[arg-type]
+        recycle_after=int(pick("recycle_after", "recycle_after", 50)),  # type: ignore[arg-type]
+        resume=args.resume,
+    )
+
+
 def cmd_characterize(args: argparse.Namespace) -> int:
     spec = _spec_from_args(args)
     out = _default_out(args.out, f"{spec.circuit}_sky130.h5")
-    characterize_to(spec, out, args.jobs, args.quiet, args.max_points)
+    campaign = _campaign(args)
+    args.interrupted_hint = f"{out}.journal"
+    characterize_to(spec, out, campaign.jobs, args.quiet, args.max_points, campaign)
     return 0
 
 
+@dataclass(frozen=True)
+class Campaign:
+    """How a characterization runs (``gaincell characterize`` flags or a job's ``[run]``)."""
+
+    jobs: int = 1
+    """Worker processes (0 or -1 = all cores; capped at the cores available)."""
+    backend: str = "local"
+    """``local`` worker processes, or ``dask``."""
+    scheduler: str | None = None
+    """Dask scheduler address; None starts a local Dask cluster."""
+    timeout: float | None = None
+    """Seconds one analysis may run (None: the circuit's default)."""
+    max_memory_mb: float | None = None
+    """Megabytes a worker may hold during an analysis (None: the circuit's default)."""
+    recycle_after: int = 50
+    """Tasks a local worker runs before it is replaced."""
+    resume: bool = False
+    """Finish an interrupted run from its journal."""
+
+
 def characterize_to(
-    spec: SweepSpec, out: Path, jobs: int, quiet: bool = False, max_points: int | None = None
+    spec: SweepSpec,
+    out: Path,
+    jobs: int,
+    quiet: bool = False,
+    max_points: int | None = None,
+    campaign: Campaign | None = None,
 ) -> Path:
     """Run ``spec`` into ``out`` and print a one-line summary; sweeps over ``max_points``
     (default :data:`gaincell.characterize.spec.MAX_POINTS`) are refused."""
-    from gaincell.characterize.parallel import resolve_jobs
+    from gaincell.characterize.parallel import PoolOptions, resolve_jobs
+    from gaincell.characterize.registry import get_characterization
     from gaincell.characterize.spec import MAX_POINTS
     from gaincell.characterize.sweep import run_sweep
+    from gaincell.circuits.runner import RunLimits
 
+    campaign = campaign or Campaign(jobs=jobs)
     max_points = MAX_POINTS if max_points is None else max_points
     spec.check_size(max_points)  # before the workers start
-    jobs = resolve_jobs(jobs)
+    try:
+        options = PoolOptions(campaign.backend, campaign.scheduler, campaign.recycle_after)
+        defaults = get_characterization(spec.circuit).run_limits
+        memory = campaign.max_memory_mb
+        limits = RunLimits(
+            defaults.timeout if campaign.timeout is None else campaign.timeout,
+            defaults.max_memory if memory is None else memory * 2**20,
+        )
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    # A Dask cluster elsewhere has its own cores: --jobs only sizes the blocks there.
+    jobs = resolve_jobs(jobs) if options.scheduler is None else max(jobs, 1)
     started = time.perf_counter()
-    report = run_sweep(spec, out, jobs=jobs, progress=not quiet, max_points=max_points)
+    report = run_sweep(
+        spec,
+        out,
+        jobs=jobs,
+        progress=not quiet,
+        max_points=max_points,
+        options=options,
+        limits=limits,
+        resume=campaign.resume,
+    )
     seconds = time.perf_counter() - started
     print(
         f"{spec.circuit}: {report.points} points ({len(spec.corners)} corners x "
@@ -487,7 +559,42 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a circuit setting, e.g. time_step=1e-9 (repeatable)",
     )
-    char.add_argument("--jobs", type=int, default=1, help="worker processes (0 or -1 = all cores)")
+    char.add_argument("--jobs", type=int, help="worker processes (0 or -1 = all cores; default 1)")
+    char.add_argument(
+        "--backend",
+        choices=("local", "dask"),
+        help="local worker processes (default) or a Dask distributed cluster",
+    )
+    char.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default with --backend dask: a local "
+        "cluster of --jobs single-threaded workers)",
+    )
+    char.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish an interrupted run from <out>.journal/ (only the missing blocks run)",
+    )
+    char.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="halt an analysis after this long; the point is stored as NaN with the reason "
+        "(default: the circuit's)",
+    )
+    char.add_argument(
+        "--max-memory",
+        type=float,
+        metavar="MB",
+        help="halt an analysis when its worker holds more than this (default: the circuit's)",
+    )
+    char.add_argument(
+        "--recycle-after",
+        type=int,
+        metavar="TASKS",
+        help="replace a local worker by a fresh process after this many tasks (default 50)",
+    )
     char.add_argument(
         "--max-points",
         type=int,
@@ -606,13 +713,35 @@ def _join_values(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``gaincell`` command; returns the exit code (2 for errors a user can fix)."""
-    args = build_parser().parse_args(_join_values(sys.argv[1:] if argv is None else argv))
+    """Run the ``gaincell`` command; returns the exit code (2 for errors a user can fix, 130
+    when interrupted by Ctrl-C or SIGTERM)."""
+    import shlex
+    import signal
+
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(_join_values(argv))
+    from gaincell.circuits.runner import interrupt_handler
+
+    # SIGTERM stops a run like Ctrl-C: workers stopped, committed blocks kept.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt_handler)
+        signal.signal(signal.SIGINT, interrupt_handler)
     try:
         return args.handler(args)
     except GaincellError as error:
         print(f"gaincell {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\ngaincell {args.command}: interrupted; every worker stopped", file=sys.stderr)
+        journal = getattr(args, "interrupted_hint", None)
+        if journal:
+            again = argv if "--resume" in argv else [*argv, "--resume"]
+            print(
+                f"finished blocks are kept in {journal}/; resume with:\n"
+                f"  gaincell {shlex.join(again)}",
+                file=sys.stderr,
+            )
+        return 130
 
 
 if __name__ == "__main__":
