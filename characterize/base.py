@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from itertools import pairwise
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from gaincell.characterize.axes import AxisSpec, SettingSpec
+from gaincell.characterize.axes import AxisSpec, SettingSpec, SpecError
 from gaincell.characterize.store import CharacterizationData
 from gaincell.circuits.netlist import Deck, assemble_deck, load_netlist
 from gaincell.circuits.runner import LoadedCircuit, RunLimits, SpiceError
@@ -192,6 +193,12 @@ class Characterization(ABC):
         if value is None:
             values = spec.axes[outer].values()
             value = float(values[len(values) // 2])
+        limits = self.axis_specs[outer]
+        if not (math.isfinite(value) and limits.low <= value <= limits.high):  # user input (--at)
+            raise SpecError(
+                f"{self.name}: the point to simulate, {outer} = {value}, must be a finite "
+                f"number within {limits.low:g}..{limits.high:g} {limits.units}"
+            )
         out = self.standalone_output()
         return "\n".join(
             [

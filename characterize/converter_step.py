@@ -97,7 +97,8 @@ class ConverterStepCharacterization(ChargeToPulseCharacterization):
 
     def check_spec(self, spec: SweepSpec) -> None:
         super().check_spec(spec)
-        if np.any(spec.axes["offset"].values() <= 0):
+        offset = spec.axes["offset"]  # its ends: values() of a log axis through 0 would raise
+        if min(offset.start, offset.stop) <= 0:
             raise SpecError("offsets are distances from the switching point: positive only")
 
     def tasks(self, spec: SweepSpec, jobs: int) -> list[Task]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -57,7 +58,9 @@ class SweepSpec:
             )
         axes = {name: a.default for name, a in characterization.axis_specs.items()}
         axes.update(self.axes)
-        settings = {name: a.default for name, a in characterization.setting_specs.items()}
+        # floats throughout (mac-chain's seed defaults to an int): to_json is then the same
+        # text after a round trip
+        settings = {name: float(a.default) for name, a in characterization.setting_specs.items()}
         settings.update({k: float(v) for k, v in self.settings.items()})
         object.__setattr__(self, "axes", axes)
         object.__setattr__(self, "settings", settings)
@@ -66,7 +69,9 @@ class SweepSpec:
     def validate(self) -> None:
         """Raise :class:`SpecError` naming the first problem."""
         characterization = get_characterization(self.circuit)
-        characterization.check_spec(self)  # first: its messages name the physical quantity
+        for name in characterization.axis_specs:
+            self.axes[name].check_form(name)  # the circuit's own checks compute with the axes
+        characterization.check_spec(self)  # next: its messages name the physical quantity
         for name, axis_spec in characterization.axis_specs.items():
             self.axes[name].validate(name, axis_spec.low, axis_spec.high, axis_spec.units)
         for name, setting in characterization.setting_specs.items():
@@ -150,7 +155,11 @@ class SweepSpec:
     @classmethod
     def from_json(cls, text: str) -> SweepSpec:
         """Inverse of :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except ValueError as error:  # not JSON, or an integer of thousands of digits
+            raise SpecError(f"a sweep spec is JSON text: {error}") from None
+        return cls.from_dict(data)
 
     @classmethod
     def from_recorded(cls, recorded: str | dict[str, Any]) -> SweepSpec:
@@ -188,15 +197,18 @@ def read_job(path: str | Path) -> dict[str, Any]:
     """The tables of a TOML job file: ``[sweep]`` (what to simulate) and optionally ``[run]``
     (how: :data:`RUN_KEYS`). A bare name is a shipped preset."""
     path = Path(path)
-    if not path.suffix and not path.exists():
-        path = PRESET_DIR / f"{path.name}.toml"
-    if not path.is_file():
+    try:
+        if not path.suffix and not path.exists():
+            path = PRESET_DIR / f"{path.name}.toml"
+        found = path.is_file()
+        # ValueError: not UTF-8, not TOML, or an integer of thousands of digits
+        data = tomllib.loads(path.read_text()) if found else None
+    except (OSError, ValueError) as error:  # OSError: a name too long, unreadable
+        raise SpecError(f"job file {path}: {error}") from None
+    if data is None:
         presets = ", ".join(sorted(p.stem for p in PRESET_DIR.glob("*.toml")))
         raise SpecError(f"job file {path} not found (shipped presets: {presets})")
-    try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise SpecError(f"job file {path}: {error}") from None
+    return data
 
 
 RUN_KEYS: dict[str, str] = {
@@ -233,7 +245,11 @@ def run_table(path: str | Path) -> dict[str, Any]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """An int or float, not a bool, that converts to a float (JSON and TOML integers have
+    any size: 10**400 would raise OverflowError later)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return isinstance(value, float) or abs(value) <= sys.float_info.max
 
 
 def _check_types(data: dict[str, Any]) -> None:

@@ -139,7 +139,7 @@ def _spec_from_args(args: argparse.Namespace) -> SweepSpec:
         axes.append(f"v_store={args.v_store}")
     for item in axes:
         name, _, text = item.partition("=")
-        data["axes"][name.strip()] = Axis.parse(text)
+        data["axes"][name.strip()] = Axis.parse(text, name=name.strip())
     for item in args.set or []:
         name, _, text = item.partition("=")
         try:
