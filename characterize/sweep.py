@@ -162,11 +162,13 @@ def run_sweep(
     jobs: int = 1,
     progress: bool = True,
     max_points: int = MAX_POINTS,
+    overwrite: bool = False,
 ) -> SweepReport:
-    """Simulate ``spec`` and write it to ``out`` (atomically). The output path and the
-    sweep's size (at most ``max_points``) are checked before any simulation runs."""
+    """Simulate ``spec`` and write it to ``out`` (atomically; an existing file is replaced
+    only with ``overwrite``). The output path and the sweep's size (at most ``max_points``)
+    are checked before any simulation runs."""
     spec.check_size(max_points)
-    out = check_writable(out)
+    out = check_writable(out, overwrite=overwrite)
     characterization = get_characterization(spec.circuit)
     for corner in spec.corners:  # model and netlist problems surface before workers start
         _deck(spec.circuit, corner)
@@ -188,5 +190,5 @@ def run_sweep(
         provenance=provenance(spec, report.tasks[0].ngspice_version)
         | {"failures": [f for task in report.tasks for f in task.failures]},
     )
-    write_characterization(out, data)
+    write_characterization(out, data, overwrite=overwrite)
     return report
