@@ -76,11 +76,15 @@ def _relink(provenance: dict, before: dict[str, str], contents: dict[str, str], 
 
 
 def add_checksums(
-    path: str | Path, before: dict[str, str] | None = None, contents: dict[str, str] | None = None
+    path: str | Path,
+    before: dict[str, str] | None = None,
+    contents: dict[str, str] | None = None,
+    commit: str | None = None,
 ) -> bool:
     """Add checksums to ``path`` in place (atomically); False if it already had them (then
     they are verified). ``before``/``contents``: characterization file name -> file hash
-    before this run / content hash, to relink a surrogate's source (see the module)."""
+    before this run / content hash, to relink a surrogate's source (see the module);
+    ``commit``: the code's commit (default: the checkout's now)."""
     path = Path(path)
     with open_h5(path, "HDF5", StoreError) as h5:  # verifies existing checksums
         if CHECKSUMS_ATTR in h5.attrs:
@@ -91,7 +95,7 @@ def add_checksums(
         with h5py.File(temporary, "a") as h5:
             write_checksums(h5)
             h5.attrs[CHECKSUMS_ADDED_ATTR] = json.dumps(
-                {"created": when, "git_commit": git_commit(), "by": COMMAND}
+                {"created": when, "git_commit": commit or git_commit(), "by": COMMAND}
             )
             if h5.attrs.get("format") == "gaincell-surrogate" and before and contents:
                 provenance = json.loads(h5.attrs["provenance"])
@@ -108,9 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     characterizations = sorted(CHARACTERIZATION_DIR.glob("*.h5"))
     before = {p.name: sha256_file(p) for p in characterizations}
     contents = {p.name: content_sha256(p) for p in characterizations}
+    commit = git_commit()  # before the first file changes the checkout
     try:
         for path in files:
-            added = add_checksums(path, before, contents)
+            added = add_checksums(path, before, contents, commit)
             print(f"{path}: {'checksums added' if added else 'already has checksums (verified)'}")
     except GaincellError as error:
         print(f"{COMMAND}: error: {error}", file=sys.stderr)
