@@ -246,9 +246,9 @@ def revalidate(
     sources = [source] if isinstance(source, str | Path) else list(source)
     if not sources:
         raise InputError("--reuse needs at least one tile results file")
-    out = check_writable(out, overwrite=overwrite)
-    if any(Path(s).resolve() == out.resolve() for s in sources):
+    if any(Path(s).resolve() == Path(out).resolve() for s in sources):
         raise InputError(f"--reuse and --out must be different files ({out})")
+    out = check_writable(out, overwrite=overwrite)
     stored = [read_tile_results(s) for s in sources]
     shapes = {f.cases[0].k.shape for f in stored}
     if len(shapes) != 1:
