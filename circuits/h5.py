@@ -33,6 +33,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -112,6 +113,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
+UNREADABLE_LOCK_SECONDS = 60.0
+"""An unreadable (empty) lock older than this is stale: filling one takes microseconds."""
 _HELD: dict[str, int] = {}
 """Lock file -> nesting depth, for the locks this process holds (re-entrant)."""
 
@@ -173,7 +176,15 @@ def output_lock(path: str | Path, command: str | None = None) -> Iterator[Path]:
     while not _create_lock(lock, record):
         holder = _read_lock(lock)
         pid, where = holder.get("pid"), holder.get("host")
-        if not isinstance(pid, int) or where != host or _alive(pid):
+        try:
+            age = time.time() - lock.stat().st_mtime
+        except FileNotFoundError:  # released meanwhile
+            continue
+        if isinstance(pid, int):
+            stale, why = where == host and not _alive(pid), f"pid {pid} is no longer running"
+        else:  # its writer died between creating and filling it (or it is being filled now)
+            stale, why = age > UNREADABLE_LOCK_SECONDS, "it has been unreadable for a minute"
+        if not stale:
             who = f"pid {pid} on {where}" if isinstance(pid, int) else "an unreadable lock"
             raise StoreError(
                 f"{path} is being written by another command ({who}: "
@@ -182,10 +193,7 @@ def output_lock(path: str | Path, command: str | None = None) -> Iterator[Path]:
             )
         if _read_lock(lock) != holder:  # changed under us: another process took it over
             continue
-        print(
-            f"gaincell: note: taking over the stale lock {lock} (pid {pid} is no longer running)",
-            file=sys.stderr,
-        )
+        print(f"gaincell: note: taking over the stale lock {lock} ({why})", file=sys.stderr)
         lock.unlink(missing_ok=True)
     _HELD[key] = 1
     try:

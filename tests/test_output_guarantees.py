@@ -235,6 +235,19 @@ def test_a_stale_lock_is_taken_over_with_a_note(tmp_path, capsys):
     assert _names(tmp_path) == {"out.h5"}
 
 
+def test_an_empty_lock_is_held_for_a_minute_then_taken_over(tmp_path, capsys):
+    """A writer killed between creating its lock and filling it leaves an empty lock."""
+    out = tmp_path / "out.h5"
+    lock_path(out).write_text("")
+    with pytest.raises(StoreError, match="an unreadable lock"):
+        write_characterization(out, _data())
+    old = lock_path(out).stat().st_mtime - 120
+    os.utime(lock_path(out), (old, old))
+    write_characterization(out, _data())
+    assert "it has been unreadable for a minute" in capsys.readouterr().err
+    assert _names(tmp_path) == {"out.h5"}
+
+
 def test_a_lock_held_on_another_host_is_not_taken_over(tmp_path):
     out = tmp_path / "out.h5"
     lock_path(out).write_text(json.dumps({"pid": _dead_pid(), "host": "elsewhere.invalid"}))
