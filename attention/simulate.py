@@ -410,9 +410,14 @@ def _json_rows(rows: list[PairError] | list[AgeError]) -> str:
 
 
 def write_comparison(
-    path: str | Path, comparison: HeadComparison, *, provenance: dict[str, Any] | None = None
+    path: str | Path,
+    comparison: HeadComparison,
+    *,
+    provenance: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Write ``comparison`` to an HDF5 file atomically (nothing at ``path`` on failure).
+    """Write ``comparison`` to an HDF5 file atomically (nothing at ``path`` on failure; an
+    existing file is replaced only with ``overwrite``).
 
     Layout: ``/inputs/{q,k,v}``; ``/<model>/output`` for every model, ``/<model>/{s,phi}``
     for the simulated ones if T <= :data:`STORE_TRACES_UP_TO`; root attributes: format,
@@ -424,7 +429,7 @@ def write_comparison(
     from gaincell.circuits.h5 import atomic_h5
 
     c = comparison
-    with atomic_h5(path) as h5:
+    with atomic_h5(path, overwrite=overwrite) as h5:
         attrs = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,

@@ -206,16 +206,17 @@ def validate_tiles(
     temperature: float = 27.0,
     out: str | Path,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> TileValidation:
     """Run ``n_cases`` random ``size x size`` cases in SPICE, the array simulation and the
-    behavioural model; write everything to ``out``."""
+    behavioural model; write everything to ``out`` (replaced only with ``overwrite``)."""
     from gaincell.circuits.h5 import check_writable
 
     if n_cases < 1:
         raise InputError(f"--cases must be at least 1, got {n_cases}")
     if size < 1:
         raise InputError(f"--size must be at least 1, got {size}")
-    out = check_writable(out)  # before hours of SPICE
+    out = check_writable(out, overwrite=overwrite)  # before hours of SPICE
     circuits = surrogate_circuits()
     circuits(corner, temperature)  # fails now, not after the SPICE runs, if a model is missing
     started = time.perf_counter()
@@ -229,10 +230,12 @@ def validate_tiles(
         progress=progress,
     )
     spice_seconds = time.perf_counter() - started
-    return _compare_and_write(cases, results, circuits, out, spice_seconds, jobs)
+    return _compare_and_write(cases, results, circuits, out, spice_seconds, jobs, overwrite)
 
 
-def revalidate(source: str | Path | Sequence[str | Path], *, out: str | Path) -> TileValidation:
+def revalidate(
+    source: str | Path | Sequence[str | Path], *, out: str | Path, overwrite: bool = False
+) -> TileValidation:
     """Recompute the array simulation and the behavioural model for the SPICE results stored in
     ``source`` (e.g. after the surrogates changed) and write them with those results to
     ``out``; no SPICE runs. Several files (of one tile size, e.g. a corner x temperature
@@ -243,9 +246,9 @@ def revalidate(source: str | Path | Sequence[str | Path], *, out: str | Path) ->
     sources = [source] if isinstance(source, str | Path) else list(source)
     if not sources:
         raise InputError("--reuse needs at least one tile results file")
-    out = check_writable(out)
-    if any(Path(s).resolve() == out.resolve() for s in sources):
+    if any(Path(s).resolve() == Path(out).resolve() for s in sources):
         raise InputError(f"--reuse and --out must be different files ({out})")
+    out = check_writable(out, overwrite=overwrite)
     stored = [read_tile_results(s) for s in sources]
     shapes = {f.cases[0].k.shape for f in stored}
     if len(shapes) != 1:
@@ -254,7 +257,7 @@ def revalidate(source: str | Path | Sequence[str | Path], *, out: str | Path) ->
     results = [r for f in stored for r in f.results]
     seconds = sum(float(f.provenance.get("spice_seconds", float("nan"))) for f in stored)
     jobs = int(stored[0].provenance.get("jobs", 0))
-    return _compare_and_write(cases, results, surrogate_circuits(), out, seconds, jobs)
+    return _compare_and_write(cases, results, surrogate_circuits(), out, seconds, jobs, overwrite)
 
 
 def _compare_and_write(
@@ -264,6 +267,7 @@ def _compare_and_write(
     out: Path,
     spice_seconds: float,
     jobs: int,
+    overwrite: bool = False,
 ) -> TileValidation:
     for result in results:  # build each condition's circuits before timing the array
         circuits(result.corner, result.temperature)
@@ -294,7 +298,7 @@ def _compare_and_write(
         "circuits": first.description,
         "scale_derivation": first.derivation,
     }
-    write_tile_results(out, cases, results, extra, described, root)
+    write_tile_results(out, cases, results, extra, described, root, overwrite=overwrite)
     return TileValidation(
         out,
         len(cases),

@@ -119,6 +119,7 @@ def python_overhead(spec: SweepSpec) -> dict[str, float]:
                     "--jobs",
                     "1",
                     "--quiet",
+                    "--overwrite",  # the same file each repetition
                     "--out",
                     str(Path(folder) / "o.h5"),
                 ],

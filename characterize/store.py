@@ -13,7 +13,9 @@ Provenance attributes: ngspice_version, pdk_name, pdk_version, model_files_sha25
 git_commit, created (UTC, ISO 8601), plus anything the writer adds (e.g. ``failures``).
 
 Files are written to a temporary name in the same folder and renamed when complete, so a crash
-or bad input never leaves a partial file at the requested path.
+or bad input never leaves a partial file at the requested path; an existing file is replaced
+only with ``overwrite``. Every dataset carries a ``sha256`` attribute that reading verifies
+(see :mod:`gaincell.circuits.h5`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from gaincell.circuits.h5 import StoreError, atomic_h5, open_h5
+from gaincell.circuits.h5 import CHECKSUMS_ATTR, FILE_ATTRS, StoreError, atomic_h5, open_h5
 
 FORMAT = "gaincell-characterization"
 """Value of the root ``format`` attribute."""
@@ -108,18 +110,22 @@ class CharacterizationData:
         return data[tuple(slicer)]
 
 
-def write_characterization(path: str | Path, data: CharacterizationData) -> Path:
-    """Write ``data`` atomically; raises :class:`StoreError` if provenance is incomplete."""
+def write_characterization(
+    path: str | Path, data: CharacterizationData, *, overwrite: bool = False
+) -> Path:
+    """Write ``data`` atomically, replacing an existing file only with ``overwrite``; raises
+    :class:`StoreError` if provenance is incomplete."""
     missing = [key for key in REQUIRED_PROVENANCE if key not in data.provenance]
     if missing:
         raise StoreError(f"provenance lacks {', '.join(missing)}")
     path = Path(path)
-    with atomic_h5(path) as h5:
+    with atomic_h5(path, overwrite=overwrite) as h5:
         h5.attrs["format"] = FORMAT
         h5.attrs["format_version"] = FORMAT_VERSION
         h5.attrs["circuit"] = data.circuit
         for key, value in data.provenance.items():
-            h5.attrs[key] = _attr(value)
+            if key not in FILE_ATTRS:  # facts about the file it was read from
+                h5.attrs[key] = _attr(value)
         axes_group = h5.create_group("axes")
         for name, axis in data.axes.items():
             values = axis.values
@@ -170,7 +176,7 @@ def read_characterization(path: str | Path) -> CharacterizationData:
                 descriptions[name] = str(dataset.attrs["description"])
         provenance: dict[str, Any] = {}
         for key, value in h5.attrs.items():
-            if key in ("format", "format_version", "circuit"):
+            if key in ("format", "format_version", "circuit", CHECKSUMS_ATTR):
                 continue
             if isinstance(value, str) and value[:1] in "{[":
                 with suppress(json.JSONDecodeError):

@@ -20,7 +20,7 @@ from gaincell.characterize.registry import get_characterization
 from gaincell.characterize.spec import MAX_POINTS, SweepSpec
 from gaincell.characterize.store import AxisData, CharacterizationData, write_characterization
 from gaincell.circuits.files import stamp
-from gaincell.circuits.h5 import StoreError, atomic_h5, check_writable, open_h5
+from gaincell.circuits.h5 import StoreError, atomic_h5, check_writable, open_h5, output_lock
 from gaincell.circuits.netlist import Deck
 from gaincell.circuits.pdk import PDK_NAME
 from gaincell.circuits.runner import RunLimits
@@ -314,9 +314,11 @@ def run_sweep(
     options: PoolOptions | None = None,
     limits: RunLimits | None = None,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> SweepReport:
-    """Simulate ``spec`` and write it to ``out`` (atomically). The output path and the
-    sweep's size (at most ``max_points``) are checked before any simulation runs.
+    """Simulate ``spec`` and write it to ``out`` (atomically; an existing file is replaced
+    only with ``overwrite``). The output path and the sweep's size (at most ``max_points``)
+    are checked before any simulation runs, and ``<out>.lock`` is held until the write.
 
     Finished blocks are committed to a :class:`Journal` beside ``out`` as they arrive; if the
     run is interrupted or killed, ``resume=True`` runs only the blocks it lacks and writes the
@@ -324,37 +326,39 @@ def run_sweep(
     :attr:`~gaincell.characterize.base.Characterization.run_limits`.
     """
     spec.check_size(max_points)
-    out = check_writable(out)
-    characterization = get_characterization(spec.circuit)
-    for corner in spec.corners:  # model and netlist problems surface before workers start
-        _deck(spec.circuit, corner)
-    journal = Journal(out, spec, characterization.tasks(spec, jobs), resume)
-    arrays, report = simulate_spec(
-        spec,
-        jobs=jobs,
-        progress=progress,
-        options=options,
-        limits=limits or characterization.run_limits,
-        journal=journal,
-    )
-    axes = {
-        "corner": AxisData(np.array(spec.corners), "", "process corner (n first, p second)"),
-        "temperature": AxisData(np.array(spec.temperatures), "degC", "simulation temperature"),
-    }
-    for name, (values, units, description) in characterization.axis_values(spec).items():
-        axes[name] = AxisData(values, units, description)
-    quantities = {q.name: q for q in characterization.quantities}
-    version = next(t.ngspice_version for t in report.tasks if t.ngspice_version)
-    data = CharacterizationData(
-        circuit=spec.circuit,
-        axes=axes,
-        quantities=arrays,
-        quantity_axes={name: characterization.quantity_axes(quantities[name]) for name in arrays},
-        units={name: quantities[name].units for name in arrays},
-        descriptions={name: quantities[name].description for name in arrays},
-        provenance=provenance(spec, version)
-        | {"failures": [f for task in report.tasks for f in task.failures]},
-    )
-    write_characterization(out, data)
-    journal.remove()
+    out = check_writable(out, overwrite=overwrite)
+    with output_lock(out):
+        characterization = get_characterization(spec.circuit)
+        for corner in spec.corners:  # model and netlist problems surface before workers start
+            _deck(spec.circuit, corner)
+        journal = Journal(out, spec, characterization.tasks(spec, jobs), resume)
+        arrays, report = simulate_spec(
+            spec,
+            jobs=jobs,
+            progress=progress,
+            options=options,
+            limits=limits or characterization.run_limits,
+            journal=journal,
+        )
+        axes = {
+            "corner": AxisData(np.array(spec.corners), "", "process corner (n first, p second)"),
+            "temperature": AxisData(np.array(spec.temperatures), "degC", "simulation temperature"),
+        }
+        for name, (values, units, description) in characterization.axis_values(spec).items():
+            axes[name] = AxisData(values, units, description)
+        quantities = {q.name: q for q in characterization.quantities}
+        axes_of = {name: characterization.quantity_axes(quantities[name]) for name in arrays}
+        version = next(t.ngspice_version for t in report.tasks if t.ngspice_version)
+        data = CharacterizationData(
+            circuit=spec.circuit,
+            axes=axes,
+            quantities=arrays,
+            quantity_axes=axes_of,
+            units={name: quantities[name].units for name in arrays},
+            descriptions={name: quantities[name].description for name in arrays},
+            provenance=provenance(spec, version)
+            | {"failures": [f for task in report.tasks for f in task.failures]},
+        )
+        write_characterization(out, data, overwrite=overwrite)
+        journal.remove()
     return report

@@ -983,8 +983,11 @@ def write_tile_results(
     extra: Mapping[str, ArrayLike] | None = None,
     extra_attrs: Mapping[str, Mapping[str, str]] | None = None,
     root_attrs: Mapping[str, Any] | None = None,
+    *,
+    overwrite: bool = False,
 ) -> Path:
-    """Write cases, their SPICE results and ``extra`` arrays to HDF5, atomically.
+    """Write cases, their SPICE results and ``extra`` arrays to HDF5, atomically (an existing
+    file is replaced only with ``overwrite``).
 
     Layout: ``inputs/{q,k,v,seed,index}``, ``spice/{phi,output,v_in_width,corner,
     temperature,time_step}``, ``spice/k/*`` and ``spice/v/*`` (every
@@ -998,7 +1001,7 @@ def write_tile_results(
     ``{case, kind, column, reason}``). Raises ``StoreError`` before writing anything if
     the path or the data is unusable.
     """
-    path = check_writable(path)
+    path = check_writable(path, overwrite=overwrite)
     tokens, dims = _check_results(cases, results)
     n = len(cases)
     extra_arrays = {}
@@ -1111,7 +1114,7 @@ def write_tile_results(
             meta.get("description", "supplied by the caller"),
             ("case", *(f"axis{i}" for i in range(1, array.ndim))),
         )
-    with atomic_h5(path) as h5:
+    with atomic_h5(path, overwrite=overwrite) as h5:
         for key, value in attrs.items():
             h5.attrs[key] = (
                 json.dumps(value, sort_keys=True) if isinstance(value, list | dict) else value

@@ -139,18 +139,35 @@ def missing_message(figure: Figure, data_dirs: list[Path]) -> str:
 
 
 def draw_all(
-    data_dirs: list[Path], out_dir: Path
+    data_dirs: list[Path], out_dir: Path, *, overwrite: bool = False
 ) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Draw every figure whose source file exists in one of ``data_dirs`` (the first folder
-    that has it wins); returns the (png, source) pairs drawn and a message per figure whose
-    file is in none of them."""
-    drawn, missing = [], []
+    that has it wins) into ``out_dir`` (created); returns the (png, source) pairs drawn and a
+    message per figure whose file is in none of them. A PNG that exists is replaced only with
+    ``overwrite`` (all are checked before any is drawn); the folder is locked
+    (``<out_dir>.lock``) while drawing and each PNG is written atomically."""
+    from gaincell.circuits.h5 import atomic_output, check_writable, output_lock
+
+    planned, missing = [], []
     for figure in FIGURES:
         for folder in data_dirs:
             source = source_path(figure, folder)
             if source.is_file():
-                drawn.append((figure.draw(source, Path(out_dir) / figure.output), source))
+                planned.append((figure, source))
                 break
         else:
             missing.append(missing_message(figure, data_dirs))
+    drawn: list[tuple[Path, Path]] = []
+    if not planned:
+        return drawn, missing
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with output_lock(out_dir):
+        for figure, _ in planned:
+            check_writable(out_dir / figure.output, overwrite=overwrite, suffixes=(".png",))
+        for figure, source in planned:
+            png = out_dir / figure.output
+            with atomic_output(png, overwrite=overwrite, suffixes=(".png",)) as temporary:
+                figure.draw(source, temporary)
+            drawn.append((png, source))
     return drawn, missing

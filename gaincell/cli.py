@@ -185,7 +185,7 @@ def cmd_characterize(args: argparse.Namespace) -> int:
     out = _default_out(args.out, f"{spec.circuit}_sky130.h5")
     campaign = _campaign(args)
     args.interrupted_hint = f"{out}.journal"
-    characterize_to(spec, out, campaign.jobs, args.quiet, args.max_points, campaign)
+    characterize_to(spec, out, campaign.jobs, args.quiet, args.max_points, campaign, args.overwrite)
     return 0
 
 
@@ -216,13 +216,16 @@ def characterize_to(
     quiet: bool = False,
     max_points: int | None = None,
     campaign: Campaign | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Run ``spec`` into ``out`` and print a one-line summary; sweeps over ``max_points``
-    (default :data:`gaincell.characterize.spec.MAX_POINTS`) are refused."""
+    """Run ``spec`` into ``out`` (an existing file is replaced only with ``overwrite``; the
+    output is locked from the check to the write) and print a one-line summary; sweeps over
+    ``max_points`` (default :data:`gaincell.characterize.spec.MAX_POINTS`) are refused."""
     from gaincell.characterize.parallel import PoolOptions, resolve_jobs
     from gaincell.characterize.registry import get_characterization
     from gaincell.characterize.spec import MAX_POINTS
     from gaincell.characterize.sweep import run_sweep
+    from gaincell.circuits.h5 import claimed_output
     from gaincell.circuits.runner import RunLimits
 
     campaign = campaign or Campaign(jobs=jobs)
@@ -238,19 +241,21 @@ def characterize_to(
         )
     except ValueError as error:
         raise InputError(str(error)) from None
-    # A Dask cluster elsewhere has its own cores: --jobs only sizes the blocks there.
-    jobs = resolve_jobs(jobs) if options.scheduler is None else max(jobs, 1)
-    started = time.perf_counter()
-    report = run_sweep(
-        spec,
-        out,
-        jobs=jobs,
-        progress=not quiet,
-        max_points=max_points,
-        options=options,
-        limits=limits,
-        resume=campaign.resume,
-    )
+    with claimed_output(out, overwrite=overwrite):
+        # A Dask cluster elsewhere has its own cores: --jobs only sizes the blocks there.
+        jobs = resolve_jobs(jobs) if options.scheduler is None else max(jobs, 1)
+        started = time.perf_counter()
+        report = run_sweep(
+            spec,
+            out,
+            jobs=jobs,
+            progress=not quiet,
+            max_points=max_points,
+            options=options,
+            limits=limits,
+            resume=campaign.resume,
+            overwrite=overwrite,
+        )
     seconds = time.perf_counter() - started
     print(
         f"{spec.circuit}: {report.points} points ({len(spec.corners)} corners x "
@@ -263,16 +268,17 @@ def characterize_to(
 def cmd_figures(args: argparse.Namespace) -> int:
     data_dirs = [Path(folder) for folder in args.data] if args.data else [CHARACTERIZATION_DIR]
     out = Path(args.out) if args.out else build_dir() / "figures"
-    draw_figures(data_dirs, out)
+    draw_figures(data_dirs, out, args.overwrite)
     return 0
 
 
-def draw_figures(data_dirs: list[Path], out: Path) -> None:
-    """Draw every figure whose data is in ``data_dirs`` into ``out``; print what was drawn and
-    what was missing (and the command that makes it). Raises if nothing could be drawn."""
+def draw_figures(data_dirs: list[Path], out: Path, overwrite: bool = False) -> None:
+    """Draw every figure whose data is in ``data_dirs`` into ``out`` (existing PNGs replaced
+    only with ``overwrite``); print what was drawn and what was missing (and the command that
+    makes it). Raises if nothing could be drawn."""
     from gaincell.figures import FigureDataMissing, draw_all
 
-    drawn, missing = draw_all(data_dirs, out)
+    drawn, missing = draw_all(data_dirs, out, overwrite=overwrite)
     for png, source in drawn:
         print(f"wrote {png} (from {source})")
     for problem in missing:
@@ -294,21 +300,23 @@ def cmd_fit(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     out = _default_out(args.out, "surrogate_sky130.h5")
-    fit_to([Path(p) for p in args.characterization], out, options, args.jobs)
+    fit_to([Path(p) for p in args.characterization], out, options, args.jobs, args.overwrite)
     return 0
 
 
-def fit_to(sources: list[Path], out: Path, options: FitOptions, jobs: int) -> Path:
-    """Fit (and validate) a surrogate of ``sources`` with ``options`` into ``out``; print its
-    errors."""
+def fit_to(
+    sources: list[Path], out: Path, options: FitOptions, jobs: int, overwrite: bool = False
+) -> Path:
+    """Fit (and validate) a surrogate of ``sources`` with ``options`` into ``out`` (replaced
+    only with ``overwrite``, never one of ``sources``); print its errors."""
     from gaincell.characterize.parallel import resolve_jobs
-    from gaincell.circuits.h5 import check_writable
+    from gaincell.circuits.h5 import claimed_output
     from gaincell.surrogate import fit, save
 
-    out = check_writable(out, sources)  # before any simulation
     started = time.perf_counter()
-    model = fit(sources, options, jobs=resolve_jobs(jobs))
-    save(model, out)
+    with claimed_output(out, sources, overwrite=overwrite) as out:  # before any simulation
+        model = fit(sources, options, jobs=resolve_jobs(jobs))
+        save(model, out, overwrite=overwrite)
     print(f"{model!r}\nfitted and validated in {time.perf_counter() - started:.1f} s -> {out}")
     _print_metrics(model)
     return out
@@ -380,6 +388,7 @@ def cmd_simulate_head(args: argparse.Namespace) -> int:
         corner=args.corner,
         temperature=args.temp,
         step_time=args.step_time,
+        overwrite=args.overwrite,
     )
     return 0
 
@@ -394,26 +403,27 @@ def simulate_head_to(
     corner: str = "tt",
     temperature: float = 27.0,
     step_time: float = 65e-9,
+    overwrite: bool = False,
 ) -> Path:
-    """Run one head (array vs behavioural vs softmax) on ``qkv``, write ``out`` with ``source``
-    (where the inputs came from) and print the report."""
+    """Run one head (array vs behavioural vs softmax) on ``qkv``, write ``out`` (replaced only
+    with ``overwrite``) with ``source`` (where the inputs came from) and print the report."""
     from gaincell.attention.simulate import format_report, simulate_head, write_comparison
-    from gaincell.circuits.h5 import check_writable
+    from gaincell.circuits.h5 import claimed_output
 
-    out = check_writable(out)  # before any work
     q, k, v = qkv
     started = time.perf_counter()
-    comparison = simulate_head(
-        q,
-        k,
-        v,
-        window=window,
-        tile=tile,
-        corner=corner,
-        temperature=temperature,
-        step_time=step_time,
-    )
-    write_comparison(out, comparison, provenance=source)
+    with claimed_output(out, overwrite=overwrite) as out:  # before any work
+        comparison = simulate_head(
+            q,
+            k,
+            v,
+            window=window,
+            tile=tile,
+            corner=corner,
+            temperature=temperature,
+            step_time=step_time,
+        )
+        write_comparison(out, comparison, provenance=source, overwrite=overwrite)
     print(format_report(comparison))
     print(f"\nwall time {time.perf_counter() - started:.1f} s -> {out}")
     return out
@@ -450,23 +460,24 @@ def print_tile_metrics(
 def cmd_validate_tile(args: argparse.Namespace) -> int:
     from gaincell.attention.validate import revalidate, validate_tiles
     from gaincell.characterize.parallel import resolve_jobs
-    from gaincell.circuits.h5 import check_writable
+    from gaincell.circuits.h5 import claimed_output
 
     out = _default_out(args.out, "tile_validation_sky130.h5")
-    if args.reuse:  # the stored SPICE results with the models recomputed: no SPICE runs
-        check_writable(out, args.reuse)
-        result = revalidate(args.reuse, out=out)
-    else:
-        result = validate_tiles(
-            args.cases,
-            size=args.size,
-            seed=args.seed,
-            jobs=resolve_jobs(args.jobs),
-            corner=args.corner,
-            temperature=args.temp,
-            out=out,
-            progress=not args.quiet,
-        )
+    with claimed_output(out, args.reuse or (), overwrite=args.overwrite):
+        if args.reuse:  # the stored SPICE results with the models recomputed: no SPICE runs
+            result = revalidate(args.reuse, out=out, overwrite=args.overwrite)
+        else:
+            result = validate_tiles(
+                args.cases,
+                size=args.size,
+                seed=args.seed,
+                jobs=resolve_jobs(args.jobs),
+                corner=args.corner,
+                temperature=args.temp,
+                out=out,
+                progress=not args.quiet,
+                overwrite=args.overwrite,
+            )
     print(
         f"{result.cases} case(s) of {result.size}x{result.size} tiles: "
         f"SPICE {result.spice_seconds:.1f} s, "
@@ -491,23 +502,44 @@ def main_job(build: Path, *, jobs: int = -1, quiet: bool = False) -> None:
     """The main job: characterize every preset of :data:`MAIN_JOB` into ``build``, fit and
     validate the multiplier surrogate from the fresh file, simulate a whole attention head from
     the shipped surrogates, then draw the figures (fresh data first, shipped data for circuits
-    the job does not simulate)."""
+    the job does not simulate). It replaces its own outputs in ``build`` (those of an earlier
+    run), so it can be run again; each is still locked, written atomically, and never
+    replaces a read-only file."""
     from gaincell.attention.simulate import random_qkv
     from gaincell.characterize import SweepSpec
     from gaincell.surrogate import FitOptions
 
     (build / "surrogates").mkdir(parents=True, exist_ok=True)
     for preset in MAIN_JOB:
-        characterize_to(SweepSpec.from_toml(preset), build / f"{preset}.h5", jobs, quiet)
+        spec = SweepSpec.from_toml(preset)
+        # A main job killed part way picks up its finished blocks when run again.
+        campaign = Campaign(jobs=jobs, resume=True)
+        characterize_to(spec, build / f"{preset}.h5", jobs, quiet, None, campaign, overwrite=True)
     fit_to(
         [build / "multiplier_sky130.h5"],
         build / "surrogates" / "multiplier_sky130.h5",
         FitOptions(),
         jobs,
+        overwrite=True,
     )
     # A whole head (1024 tokens, 16 tiles) against the behavioural model and softmax attention.
-    simulate_head_to(random_qkv(1024, 64, 0), build / "simulate_head.h5", {"seed": 0}, window=1024)
-    draw_figures([build, CHARACTERIZATION_DIR], build / "figures")
+    simulate_head_to(
+        random_qkv(1024, 64, 0),
+        build / "simulate_head.h5",
+        {"seed": 0},
+        window=1024,
+        overwrite=True,
+    )
+    draw_figures([build, CHARACTERIZATION_DIR], build / "figures", overwrite=True)
+
+
+def _add_overwrite(parser: argparse.ArgumentParser, what: str = "output file") -> None:
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace an existing {what} (refused otherwise; a symbolic link is replaced "
+        "itself, never its target)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -602,6 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     char.add_argument("--out", help="output .h5 file (default build/<circuit>_sky130.h5)")
     char.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_overwrite(char)
     char.set_defaults(handler=cmd_characterize)
 
     figs = commands.add_parser("figures", help="regenerate the figures from stored HDF5 data")
@@ -612,6 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the shipped data)",
     )
     figs.add_argument("--out", help="output folder (default build/figures)")
+    _add_overwrite(figs, "PNG files")
     figs.set_defaults(handler=cmd_figures)
 
     fit = commands.add_parser(
@@ -643,6 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--jobs", type=int, default=-1, help="worker processes for validation")
     fit.add_argument("--out", required=True, help="output surrogate .h5")
+    _add_overwrite(fit)
     fit.set_defaults(handler=cmd_fit)
 
     surrogates = commands.add_parser(
@@ -669,6 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
         "several files of one tile size are merged into --out",
     )
     tile.add_argument("--quiet", action="store_true")
+    _add_overwrite(tile)
     tile.set_defaults(handler=cmd_validate_tile)
 
     sim = commands.add_parser(
@@ -689,9 +725,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--qkv", help=".npz with arrays q, k, v of shape (T, d) (not random)")
     sim.add_argument("--out", help="output .h5 (default build/simulate_head.h5)")
+    _add_overwrite(sim)
     sim.set_defaults(handler=cmd_simulate_head)
 
-    run = commands.add_parser("run", help="the main job: characterize, then draw the figures")
+    run = commands.add_parser(
+        "run",
+        help="the main job: characterize, fit, simulate a head and draw the figures into "
+        "build/, replacing the outputs of an earlier run there (so ./run.sh can be run again)",
+    )
     run.add_argument("--jobs", type=int, default=-1)
     run.add_argument("--quiet", action="store_true")
     run.set_defaults(handler=cmd_run)

@@ -25,6 +25,7 @@ from gaincell.characterize.spec import SweepSpec
 from gaincell.characterize.store import AxisData, CharacterizationData, read_characterization
 from gaincell.circuits.design import STORE_OFFSET, V_MID
 from gaincell.circuits.files import sha256_file, stamp
+from gaincell.circuits.h5 import content_sha256
 from gaincell.surrogate.interpolate import METHODS
 from gaincell.surrogate.models import (
     POLICIES,
@@ -176,12 +177,22 @@ def _source(
         return data, {
             "source_file": [p.name for p in paths],
             "source_sha256": [sha256_file(p) for p in paths],
+            "source_content_sha256": [content_sha256(p) for p in paths],
         }
     if isinstance(source, CharacterizationData):
         return source, {"source_file": None, "source_sha256": None}
     path = Path(source)
-    data = paper_characterization(path) if path.suffix == ".npz" else read_characterization(path)
-    return data, {"source_file": path.name, "source_sha256": sha256_file(path)}
+    if path.suffix == ".npz":
+        return paper_characterization(path), {
+            "source_file": path.name,
+            "source_sha256": sha256_file(path),
+        }
+    # the file's hash, and its contents' (which attribute edits, e.g. checksums, keep)
+    return read_characterization(path), {
+        "source_file": path.name,
+        "source_sha256": sha256_file(path),
+        "source_content_sha256": content_sha256(path),
+    }
 
 
 def _numeric_axes(data: CharacterizationData, quantity: str) -> list[str]:

@@ -1,17 +1,24 @@
 """Regenerate the shipped surrogates (``data/surrogates/*_sky130.h5``) from the shipped
 characterizations, each validated against fresh SPICE hold-out points.
 
-Run: ``python -m gaincell.surrogate.ship [name ...] [--jobs J]`` (about half an hour on two
-cores, mostly the converters' hold-out transients and bisections).
+Run: ``python -m gaincell.surrogate.ship [name ...] [--jobs J] --overwrite`` (about half an
+hour on two cores, mostly the converters' hold-out transients and bisections). Without
+``--overwrite`` it refuses, before any fit, if a file it would write exists; each file is
+locked from that check until it is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gaincell.circuits.files import CHARACTERIZATION_DIR, SURROGATE_DIR
+from gaincell.circuits.h5 import claimed_output
+from gaincell.errors import GaincellError
 from gaincell.surrogate.fitting import FitOptions, fit
 from gaincell.surrogate.store import save
 
@@ -57,25 +64,43 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", help="only these (default: all)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the shipped files (refused otherwise)"
+    )
     args = parser.parse_args(argv)
     SURROGATE_DIR.mkdir(parents=True, exist_ok=True)
-    for item in SHIPPED_FITS:
-        if args.names and item.name not in args.names:
-            continue
-        started = time.perf_counter()
-        stems = (item.source,) if isinstance(item.source, str) else item.source
-        sources = [CHARACTERIZATION_DIR / f"{stem}.h5" for stem in stems]
-        model = fit(sources, item.options, jobs=args.jobs)
-        out = save(model, SURROGATE_DIR / f"{item.name.replace('-', '_')}_sky130.h5")
-        metrics = model.metrics
-        assert metrics is not None
-        print(
-            f"{item.name}: fit + {metrics.kind} validation in "
-            f"{time.perf_counter() - started:.1f} s; worst corner max error "
-            f"{metrics.worst():.3%} FS, RMSE "
-            f"{metrics.worst('rmse_fs'):.3%} FS -> {out}"
-        )
+    chosen = [item for item in SHIPPED_FITS if not args.names or item.name in args.names]
+    try:
+        with ExitStack() as claims:  # every output checked and locked before the first fit
+            for item in chosen:
+                claims.enter_context(claimed_output(_target(item), overwrite=args.overwrite))
+            for item in chosen:
+                _ship(item, args.jobs, args.overwrite)
+    except GaincellError as error:
+        print(f"gaincell.surrogate.ship: error: {error}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _target(item: ShippedFit) -> Path:
+    return SURROGATE_DIR / f"{item.name.replace('-', '_')}_sky130.h5"
+
+
+def _ship(item: ShippedFit, jobs: int, overwrite: bool) -> None:
+    """Fit, validate and save one shipped surrogate; print its worst errors."""
+    started = time.perf_counter()
+    stems = (item.source,) if isinstance(item.source, str) else item.source
+    sources = [CHARACTERIZATION_DIR / f"{stem}.h5" for stem in stems]
+    model = fit(sources, item.options, jobs=jobs)
+    out = save(model, _target(item), overwrite=overwrite)
+    metrics = model.metrics
+    assert metrics is not None
+    print(
+        f"{item.name}: fit + {metrics.kind} validation in "
+        f"{time.perf_counter() - started:.1f} s; worst corner max error "
+        f"{metrics.worst():.3%} FS, RMSE "
+        f"{metrics.worst('rmse_fs'):.3%} FS -> {out}"
+    )
 
 
 if __name__ == "__main__":

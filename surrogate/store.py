@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 
 from gaincell.circuits.files import SURROGATE_DIR
-from gaincell.circuits.h5 import atomic_h5, check_writable, open_h5
+from gaincell.circuits.h5 import atomic_h5, open_h5
 from gaincell.surrogate.models import (
     Domain,
     GridSurrogate,
@@ -76,10 +76,11 @@ def _read_grid(group: h5py.Group, common: dict[str, Any]) -> GridSurrogate:
     )
 
 
-def save(model: Surrogate, path: str | Path) -> Path:
-    """Write ``model`` to ``path`` atomically (nothing is left behind on failure)."""
-    path = check_writable(path)
-    with atomic_h5(path) as h5:
+def save(model: Surrogate, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``model`` to ``path`` atomically (nothing is left behind on failure), replacing an
+    existing file only with ``overwrite``."""
+    path = Path(path)
+    with atomic_h5(path, overwrite=overwrite) as h5:
         h5.attrs["format"] = FORMAT
         h5.attrs["schema_version"] = SCHEMA_VERSION
         h5.attrs["kind"] = model.kind
