@@ -104,6 +104,15 @@ def test_kill_9_part_way_then_resume_equals_an_uninterrupted_run(tmp_path, unint
         [*GAINCELL, *CAMPAIGN, "--out", "run.h5"], cwd=tmp_path, capture_output=True, text=True
     )
     assert refused.returncode == 2 and "--resume" in refused.stderr
+    # A damaged committed block fails its checksum and is simply run again.
+    block = sorted((tmp_path / "run.h5.journal").glob("block-*.h5"))[0]
+    with h5py.File(block, "r") as h5:
+        offset = h5["i_out"].id.get_offset()
+    with open(block, "r+b") as handle:
+        handle.seek(offset + 8)
+        byte = handle.read(1)
+        handle.seek(offset + 8)
+        handle.write(bytes([byte[0] ^ 0xFF]))
     subprocess.run([*GAINCELL, *CAMPAIGN, "--out", "run.h5", "--resume"], cwd=tmp_path, check=True)
     assert _same(tmp_path / "run.h5", uninterrupted)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5"]  # journal gone, no temps
@@ -176,6 +185,7 @@ def test_a_hung_point_is_halted_stored_as_nan_with_its_reason_and_the_rest_goes_
 
 
 @pytest.mark.spice
+@pytest.mark.slow
 def test_runaway_memory_is_halted():
     """The case from the issue: the finest step over the longest window on relu-c2p grows
     past gigabytes; it is halted at the limit, stored as NaN with the reason."""
