@@ -105,7 +105,7 @@ def python_overhead(spec: SweepSpec) -> dict[str, float]:
                 [
                     sys.executable,
                     "-m",
-                    "characterize.cli",
+                    "gaincell",
                     "characterize",
                     "multiplier",
                     "--corners",
