@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from gaincell.characterize import Axis, SweepSpec
-from gaincell.characterize.parallel import PoolOptions
+from gaincell.characterize.parallel import PoolOptions, local_cluster
 from gaincell.characterize.sweep import _deck, simulate_spec
 from gaincell.circuits.runner import get_runner, resident_bytes
 
@@ -41,17 +41,9 @@ CAMPAIGNS = {
 
 def throughput() -> list[dict]:
     """Seconds and points per second of each campaign on both backends (same blocks)."""
-    from distributed import LocalCluster
-
     rows = []
     started = time.perf_counter()
-    cluster = LocalCluster(
-        n_workers=JOBS,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    )
+    cluster = local_cluster(JOBS)
     cluster_start = time.perf_counter() - started
     try:
         for name, spec in CAMPAIGNS.items():

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -119,8 +120,6 @@ def _exit_with_parent(parent: int) -> None:
 
 def _worker(connection: Connection, parent: int) -> None:
     """Local worker: run tasks sent by the parent until told to stop (None)."""
-    import signal
-
     # Ctrl-C reaches the whole process group; the parent decides and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
@@ -159,8 +158,6 @@ def _death_reason(exitcode: int | None) -> str:
     if exitcode is None:
         return "worker vanished"
     if exitcode < 0:
-        import signal
-
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
@@ -233,29 +230,40 @@ def _local(
             worker.stop(graceful=not sys.exc_info()[0])
 
 
+def _distributed():
+    """The ``distributed`` package, or an error saying which extra installs it."""
+    try:
+        import distributed
+    except ImportError:
+        raise GaincellError(
+            "the dask backend needs dask and distributed: pip install 'gaincell[dask]'"
+        ) from None
+    return distributed
+
+
+def local_cluster(workers: int):
+    """A Dask ``LocalCluster`` as gaincell needs one: ``workers`` processes of one thread each
+    (one libngspice per process), on loopback, no dashboard."""
+    return _distributed().LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+
+
 def _dask(
     function: Callable[..., Result],
     arguments: Sequence[tuple[Any, ...]],
     jobs: int,
     options: PoolOptions,
 ) -> Iterator[tuple[int, Result | WorkerLost]]:
-    try:
-        from distributed import Client, LocalCluster, as_completed
-        from distributed.scheduler import KilledWorker
-    except ImportError:
-        raise GaincellError(
-            "the dask backend needs dask and distributed: pip install 'gaincell[dask]'"
-        ) from None
-    cluster = None
-    if options.scheduler is None:
-        cluster = LocalCluster(
-            n_workers=jobs,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        )
-    client = Client(cluster if cluster is not None else options.scheduler)
+    distributed = _distributed()
+    from distributed.scheduler import KilledWorker
+
+    cluster = local_cluster(jobs) if options.scheduler is None else None
+    client = distributed.Client(cluster if cluster is not None else options.scheduler)
     futures = []
     try:
         futures = [
@@ -263,7 +271,7 @@ def _dask(
             for task_arguments in arguments
         ]
         slot = {future.key: index for index, future in enumerate(futures)}
-        for future in as_completed(futures):
+        for future in distributed.as_completed(futures):
             index = slot[future.key]
             try:
                 yield index, future.result()

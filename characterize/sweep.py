@@ -20,7 +20,14 @@ from gaincell.characterize.registry import get_characterization
 from gaincell.characterize.spec import MAX_POINTS, SweepSpec
 from gaincell.characterize.store import AxisData, CharacterizationData, write_characterization
 from gaincell.circuits.files import stamp
-from gaincell.circuits.h5 import StoreError, atomic_h5, check_writable, open_h5, output_lock
+from gaincell.circuits.h5 import (
+    StoreError,
+    atomic_h5,
+    atomic_output,
+    check_writable,
+    open_h5,
+    output_lock,
+)
 from gaincell.circuits.netlist import Deck
 from gaincell.circuits.pdk import PDK_NAME
 from gaincell.circuits.runner import RunLimits
@@ -153,9 +160,9 @@ class Journal:
             self.folder.mkdir()
             layout = [[t.corner, t.start, t.stop] for t in tasks]
             for name, text in (("blocks.json", json.dumps(layout)), ("spec.json", self.spec_json)):
-                temporary = self.folder / f".{name}.tmp"
-                temporary.write_text(text)
-                os.replace(temporary, self.folder / name)  # spec.json last: the commit mark
+                # spec.json last: it marks the journal as started
+                with atomic_output(self.folder / name, suffixes=(".json",)) as temporary:
+                    temporary.write_text(text)
 
     @staticmethod
     def _name(task: Task) -> str:
@@ -170,7 +177,7 @@ class Journal:
             corner, start, stop = path.stem.removeprefix("block-").rsplit("-", 2)
             try:
                 done[Task(corner, int(start), int(stop))] = _read_block(path)
-            except (OSError, KeyError, ValueError, StoreError):
+            except (OSError, KeyError, ValueError):  # StoreError is a ValueError
                 path.unlink(missing_ok=True)
         return done
 
@@ -225,12 +232,14 @@ def simulate_spec(
     characterization = get_characterization(spec.circuit)
     tasks = journal.tasks if journal else characterization.tasks(spec, jobs)
     results: dict[Task, TaskResult] = journal.finished() if journal else {}
-    todo = [piece for task in tasks for piece in _missing(task, results)]
+    # Each piece still to run, with the block it belongs to (the bar counts whole blocks).
+    block_of = {piece: task for task in tasks for piece in _missing(task, results)}
+    todo = list(block_of)
     spec_json = spec.to_json()
     started = time.perf_counter()
     with tqdm(
         total=len(tasks),
-        initial=len(tasks) - len({(t.corner, t.start) for t in todo}),
+        initial=len(tasks) - len(set(block_of.values())),
         desc=f"{spec.circuit} ({len(tasks)} blocks)",
         disable=not progress,
         unit="block",
@@ -251,10 +260,14 @@ def simulate_spec(
                 results[task] = result
                 if journal:
                     journal.commit(task, result)
-                bar.update(1 if task in tasks else 0)
+                if not _missing(block_of[task], results):
+                    bar.update()
             # Split the blocks that lost their worker into single points and run those.
-            todo = [Task(t.corner, i, i + 1) for t in lost for i in range(t.start, t.stop)]
-            bar.update(len(lost))
+            split = {
+                Task(t.corner, i, i + 1): block_of[t] for t in lost for i in range(t.start, t.stop)
+            }
+            block_of |= split
+            todo = list(split)
     seconds = time.perf_counter() - started
     arrays: dict[str, np.ndarray] = {}
     for task, result in results.items():

@@ -166,6 +166,9 @@ def _shared_class():
     from PySpice.Spice.NgSpice.Shared import NgSpiceShared, ffi
 
     class CapturingNgSpice(NgSpiceShared):
+        background_done = threading.Event()
+        """Set when ngspice's background thread ends (one class, and instance, per process)."""
+
         # ngspice calls this from its background thread when a bg_ command starts and ends
         # (the flag is "no longer running"); the runner waits on the event.
         @staticmethod
@@ -179,7 +182,6 @@ def _shared_class():
         def _exit(exit_status, immediate_unloading, quit_exit, ngspice_id, user_data):
             # A fatal error inside the background thread ends it without the callback above.
             self = ffi.from_handle(user_data)
-            self.exit_status = exit_status
             self.background_done.set()
             return exit_status
 
@@ -263,10 +265,7 @@ class NgSpiceRunner:
         if python_sigint is signal.default_int_handler:
             python_sigint = interrupt_handler
         with _private_start_folder():
-            cls = _shared_class()
-            cls.background_done = threading.Event()
-            cls.exit_status = None
-            self._ng = cls.new_instance()
+            self._ng = _shared_class().new_instance()
         # libngspice installs its own SIGINT handler when it starts, which swallowed Ctrl-C;
         # Python's comes back (analyses run in ngspice's background thread, see _analysis).
         if threading.current_thread() is threading.main_thread() and python_sigint is not None:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from gaincell.characterize import Axis, SweepSpec
-from gaincell.characterize.parallel import PoolOptions, WorkerLost, imap_unordered
+from gaincell.characterize.parallel import PoolOptions, WorkerLost, imap_unordered, local_cluster
 from gaincell.characterize.sweep import simulate_spec
 from gaincell.circuits.runner import RunLimits
 
@@ -257,13 +257,7 @@ def test_dask_local_cluster_gives_the_same_file_as_local_workers(tmp_path, small
     from gaincell.characterize.sweep import run_sweep
 
     run_sweep(small_spec, tmp_path / "local.h5", jobs=2, progress=False)
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
+    with local_cluster(2) as cluster:  # a real LocalCluster: 2 processes x 1 thread
         report = run_sweep(
             small_spec,
             tmp_path / "dask.h5",
