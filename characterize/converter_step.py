@@ -9,9 +9,12 @@ closer than its step, so this characterization finds it by bisection, per corner
 temperature, and then samples the output at fixed offsets from it.
 
 The signed converter has two such points: its sign flips at one, and just above it (up to
-0.34 fC; 0.09 fC at ss / 85 C) it gives no pulse at all before its minimum pulse appears: a
-positive sign with a zero output (at sf and fs that band is metastable: pulse or no pulse).
-Both are bisected. The ReLU converter has one: its pulse appears.
+a few tenths of a fC) it gives no pulse at all before its minimum pulse appears: a positive
+sign with a zero output. Both are bisected. The ReLU converter has one: its pulse appears.
+
+These transients need a 10 ps step: at 20 ps the output within 0.3 fC of the switching
+points is not converged (at sf and fs it came and went like a metastable band: pulse, no
+pulse, pulse with increasing charge); 10 ps and 5 ps agree to 1.3 ps and on both points.
 """
 
 from __future__ import annotations
@@ -35,12 +38,15 @@ if TYPE_CHECKING:
 BRACKET_C = (-15e-15, 15e-15)
 """Charges between which the switching point is searched [C] (every corner and temperature
 of the shipped grids switches within +-8 fC)."""
-BISECTIONS = 10
-"""Halvings of the bracket: 30 fC / 2^10, the switching point to 0.03 fC."""
+BISECTIONS = 13
+"""Halvings of the bracket: 30 fC / 2^13, the switching point to 0.004 fC (a tenth of the
+first offset: at 0.03 fC the width at 0.05 fC scattered by 20 .. 35 ps)."""
 DEADBAND_C = 4e-15
 """How far above the sign flip the signed converter's first pulse is searched [C]."""
-DEADBAND_BISECTIONS = 7
-"""Halvings of that bracket: 4 fC / 2^7, the pulse's appearance to 0.03 fC."""
+DEADBAND_BISECTIONS = 10
+"""Halvings of that bracket: 4 fC / 2^10, the pulse's appearance to 0.004 fC."""
+DEADBAND_PROBE_C = 0.005e-15
+"""Just above the sign flip [C]: a pulse there means no dead band within the resolution."""
 
 
 class ConverterStepCharacterization(ChargeToPulseCharacterization):
@@ -136,7 +142,7 @@ class ConverterStepCharacterization(ChargeToPulseCharacterization):
                 if not np.isfinite(flip):
                     self._no_point(corner, temperature, "sign flip", BRACKET_C)
                     continue
-                bracket = (flip + 0.01e-15, flip + DEADBAND_C)
+                bracket = (flip + DEADBAND_PROBE_C, flip + DEADBAND_C)
                 width, _ = run(bracket[0])
                 point = (
                     flip  # a pulse at once: no dead band within the resolution
