@@ -149,6 +149,36 @@ class CellTable:
         return CellTable(self.stored, np.concatenate([self.table, column], axis=1))
 
 
+WRITTEN_NODES = 3601
+"""Nodes of :meth:`HeadCircuits.written_cells` over the written range (0.25 mV apart, 20 per
+interval of the cell tables' 5 mV nodes)."""
+
+
+@dataclass(frozen=True)
+class UniformTable:
+    """Entries tabulated on equally spaced nodes from ``start`` to ``stop``, linear between
+    nodes and flat beyond the ends: the node found by arithmetic, not a search."""
+
+    start: float
+    """First node [V]."""
+    stop: float
+    """Last node [V]."""
+    table: Array
+    """Entries at each node, (n, entries)."""
+
+    def __call__(self, volts: ArrayLike) -> Array:
+        """The entries at ``volts``: shape ``(*volts.shape, entries)``."""
+        v = np.asarray(volts, dtype=np.float64)
+        last = self.table.shape[0] - 1
+        position = (np.clip(v.ravel(), self.start, self.stop) - self.start) * (
+            last / (self.stop - self.start)
+        )
+        index = np.minimum(position.astype(np.intp), last - 1)
+        weight = (position - index)[:, None]
+        below = self.table[index]
+        return (below + weight * (self.table[index + 1] - below)).reshape(*v.shape, -1)
+
+
 @dataclass(frozen=True)
 class ColumnModel:
     """The column line the cells integrate on (:mod:`attention.column`): without it each
@@ -211,6 +241,26 @@ class HeadCircuits:
     """Where the models come from."""
     derivation: dict[str, float] = field(default_factory=dict)
     """The numbers the scale factors were derived from."""
+    _written: dict[float, UniformTable] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    """Cache of :meth:`written_cells` per hold time (not copied by ``replace``)."""
+
+    def written_cells(self, hold_time: float) -> UniformTable:
+        """Written value (k or v + 0.45 V) [V] -> the cell's current coefficients and, last,
+        its edge charge, after ``hold_time`` [s]: the leakage surrogate and the cell tables
+        composed once on a 0.25 mV grid (:data:`WRITTEN_NODES`), so a tile looks each cell up
+        with one index computation instead of three searches. For circuits whose cell
+        entries are tables over the stored voltage (the column model's, piecewise linear at
+        5 mV nodes): on the shipped tile matrix the outputs agree to 1e-14 of their range."""
+        key = float(hold_time)
+        if key not in self._written:
+            targets = np.linspace(KV_RANGE[0], KV_RANGE[1], WRITTEN_NODES) + STORE_OFFSET
+            volts = self.leakage(np.full(targets.size, key), targets)
+            coefficients, edge = _cell_models(self, volts)
+            table = np.concatenate([coefficients, edge[:, None]], axis=1)
+            self._written[key] = UniformTable(float(targets[0]), float(targets[-1]), table)
+        return self._written[key]
 
     @classmethod
     def ideal(
@@ -960,6 +1010,9 @@ def tile_model(
 
     def cells(x: Array) -> tuple[Array, Array]:
         target = np.clip(x, *KV_RANGE) + STORE_OFFSET
+        if circuits.column is not None:  # tables over the stored voltage: composed exactly
+            entries = circuits.written_cells(hold_time)(target)
+            return entries[..., :-1], entries[..., -1]
         volts = circuits.leakage(np.full(target.size, float(hold_time)), target.ravel())
         coefficients, edge = _cell_models(circuits, volts)
         return coefficients.reshape(*x.shape, -1), edge.reshape(x.shape)
