@@ -126,29 +126,54 @@ def paper_characterization(path: str | Path) -> CharacterizationData:
 
 
 def merge_characterizations(parts: list[CharacterizationData]) -> CharacterizationData:
-    """Merge files of one circuit that differ along one axis only (e.g. a coarse charge sweep
-    and a fine one near zero): values sorted, the first file wins where they coincide. The
-    first file's provenance is kept; the others' sweep specs are listed under
+    """Merge files of one circuit (e.g. a coarse charge sweep and a fine one near zero):
+    two files that differ along exactly one axis are merged along it, values sorted, the
+    earlier file winning where they coincide, until one is left (so files that cover a grid
+    in blocks, e.g. two column ranges each at three width ranges, merge too). The first
+    file's provenance is kept; the others' sweep specs are listed under
     ``merged_sweep_specs``."""
     first = parts[0]
     for other in parts[1:]:
         if other.circuit != first.circuit or set(other.quantities) != set(first.quantities):
             raise SurrogateError(f"cannot merge a {other.circuit} file into a {first.circuit} file")
-    differing = {
+    merged = list(parts)
+    while len(merged) > 1:
+        pair = next(
+            (
+                (i, j)
+                for i in range(len(merged))
+                for j in range(i + 1, len(merged))
+                if len(_differing(merged[i], merged[j])) == 1
+            ),
+            None,
+        )
+        if pair is None:
+            along = sorted(set().union(*(_differing(merged[0], p) for p in merged[1:])))
+            raise SurrogateError(
+                "files to merge must pair up along one axis at a time; these differ along "
+                f"{along or 'none'}"
+            )
+        i, j = pair
+        merged[i] = _merge_pair(merged[i], merged[j])
+        del merged[j]
+    return merged[0]
+
+
+def _differing(one: CharacterizationData, other: CharacterizationData) -> set[str]:
+    """Axes whose values differ between two files of one circuit."""
+    return {
         name
-        for other in parts[1:]
-        for name, axis in first.axes.items()
+        for name, axis in one.axes.items()
         if name not in other.axes
         or axis.values.shape != other.axes[name].values.shape
         or np.any(axis.values != other.axes[name].values)
     }
-    if len(differing) != 1:
-        raise SurrogateError(
-            f"files to merge must differ along exactly one axis, they differ along "
-            f"{sorted(differing) or 'none'}"
-        )
-    (axis,) = differing
-    values = np.concatenate([p.axes[axis].values for p in parts])
+
+
+def _merge_pair(first: CharacterizationData, other: CharacterizationData) -> CharacterizationData:
+    """Two files that differ along one axis, merged along it (``first`` wins on ties)."""
+    (axis,) = _differing(first, other)
+    values = np.concatenate([first.axes[axis].values, other.axes[axis].values])
     _, keep = np.unique(values, return_index=True)  # first occurrence, sorted by value
     quantities = {}
     for name, array in first.quantities.items():
@@ -157,12 +182,16 @@ def merge_characterizations(parts: list[CharacterizationData]) -> Characterizati
             quantities[name] = array
             continue
         position = dims.index(axis)
-        joined = np.concatenate([p.quantities[name] for p in parts], axis=position)
+        joined = np.concatenate([array, other.quantities[name]], axis=position)
         quantities[name] = np.take(joined, keep, axis=position)
     axes = dict(first.axes)
     axes[axis] = replace(first.axes[axis], values=values[keep])
     provenance = dict(first.provenance)
-    provenance["merged_sweep_specs"] = [p.provenance.get("sweep_spec") for p in parts[1:]]
+    provenance["merged_sweep_specs"] = [
+        *first.provenance.get("merged_sweep_specs", []),
+        other.provenance.get("sweep_spec"),
+        *other.provenance.get("merged_sweep_specs", []),
+    ]
     return replace(first, axes=axes, quantities=quantities, provenance=provenance)
 
 

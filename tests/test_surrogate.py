@@ -314,7 +314,24 @@ def test_files_differing_along_one_axis_merge(small_sweep):
     np.testing.assert_array_equal(
         merged.quantities["i_out"][..., at], coarse.quantities["i_out"][..., 1] + 1.0
     )
-    with pytest.raises(SurrogateError, match="exactly one axis"):
+    # Blocks of a grid (two v_in ranges at two v_store ranges) merge a pair at a time.
+    store = coarse.axes["v_store"]
+
+    def shifted(part):
+        return replace(
+            part,
+            axes=part.axes | {"v_store": replace(store, values=store.values + 2.0)},
+            quantities={k: v + 10.0 for k, v in part.quantities.items()},
+        )
+
+    blocks = merge_characterizations([coarse, shifted(fine), fine, shifted(coarse)])
+    assert blocks.axes["v_in"].values.size == values.size
+    assert blocks.axes["v_store"].values.size == 2 * store.values.size
+    np.testing.assert_array_equal(
+        blocks.quantities["i_out"][..., store.values.size :, at],
+        shifted(fine).quantities["i_out"][..., 1],
+    )
+    with pytest.raises(SurrogateError, match="one axis at a time"):
         merge_characterizations(
             [
                 coarse,
