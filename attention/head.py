@@ -149,6 +149,12 @@ class CellTable:
         return CellTable(self.stored, np.concatenate([self.table, column], axis=1))
 
 
+SHORT_PULSE_S = 1e-9
+"""Pulses shorter than this deliver what the pulse surrogate says, not ``a x width + b``
+(the cell model's ``a`` and ``b`` are fitted over 1 .. 15 ns): below 1 ns the charge bends
+away from that line by up to 0.4 fC (the enables' edges overlap), and on a 64-row column the
+few rows with such pulses added up to -0.6 fC, with Phi pulses of 0.6 .. 1 ns in the V tile."""
+
 WRITTEN_NODES = 3601
 """Nodes of :meth:`HeadCircuits.written_cells` over the written range (0.25 mV apart, 20 per
 interval of the cell tables' 5 mV nodes)."""
@@ -227,7 +233,12 @@ class HeadCircuits:
     feedthrough); None writes the desired voltage itself."""
     edge_charge: Callable[[Array], Array] | None = None
     """Stored voltage [V] -> charge a pulse adds beyond ``multiplier x width`` [C] (the
-    enable edges' and storage-node coupling's share, any width > 0); None for none."""
+    enable edges' and storage-node coupling's share, any width > 0), shape ``(..., 1)``, or
+    with :attr:`short_pulses` ``(..., 1 + n)``: then also, at each of those widths, what a
+    pulse that short adds beyond ``multiplier x width`` plus that; None for none."""
+    short_pulses: Array | None = None
+    """Width nodes [s] (increasing, the last :data:`SHORT_PULSE_S`) of the edge charge's
+    short-pulse entries (:func:`_pulse_edge`); None: every pulse adds the same edge charge."""
     column: ColumnModel | None = None
     """The column line's voltage during the MAC; None: ideal virtual-ground columns."""
     relu_recovery: ComparatorRecovery | None = None
@@ -246,19 +257,26 @@ class HeadCircuits:
     )
     """Cache of :meth:`written_cells` per hold time (not copied by ``replace``)."""
 
+    @property
+    def edge_entries(self) -> int:
+        """Entries of a cell's edge charge (:func:`_cell_models`): 1, or 1 + the short-pulse
+        nodes."""
+        return 1 if self.short_pulses is None else 1 + self.short_pulses.size
+
     def written_cells(self, hold_time: float) -> UniformTable:
         """Written value (k or v + 0.45 V) [V] -> the cell's current coefficients and, last,
-        its edge charge, after ``hold_time`` [s]: the leakage surrogate and the cell tables
-        composed once on a 0.25 mV grid (:data:`WRITTEN_NODES`), so a tile looks each cell up
-        with one index computation instead of three searches. For circuits whose cell
-        entries are tables over the stored voltage (the column model's, piecewise linear at
-        5 mV nodes): on the shipped tile matrix the outputs agree to 1e-14 of their range."""
+        its edge charge entries (:attr:`edge_entries`), after ``hold_time`` [s]: the leakage
+        surrogate and the cell tables composed once on a 0.25 mV grid (:data:`WRITTEN_NODES`),
+        so a tile looks each cell up with one index computation instead of three searches.
+        For circuits whose cell entries are tables over the stored voltage (the column
+        model's, piecewise linear at 5 mV nodes): on the shipped tile matrix the outputs agree
+        to 1e-14 of their range."""
         key = float(hold_time)
         if key not in self._written:
             targets = np.linspace(KV_RANGE[0], KV_RANGE[1], WRITTEN_NODES) + STORE_OFFSET
             volts = self.leakage(np.full(targets.size, key), targets)
             coefficients, edge = _cell_models(self, volts)
-            table = np.concatenate([coefficients, edge[:, None]], axis=1)
+            table = np.concatenate([coefficients, edge], axis=1)
             self._written[key] = UniformTable(float(targets[0]), float(targets[-1]), table)
         return self._written[key]
 
@@ -366,6 +384,7 @@ class HeadCircuits:
 
         derivation: dict[str, float] = {}
         edge_charge = None
+        short_pulses = None
         column_model = None
         relu_transfer = ConverterTransfer.from_surrogate(
             relu_model,
@@ -383,8 +402,8 @@ class HeadCircuits:
         )
         if pulse is not None:
             pulse_model = load(pulse)
-            cell_current, edge_charge, fit_error, coefficients, x_range = _pulse_cell_model(
-                pulse_model, corner, temperature, leak
+            cell_current, edge_charge, fit_error, coefficients, x_range, short_pulses = (
+                _pulse_cell_model(pulse_model, corner, temperature, leak)
             )
             derivation["pulse_affine_max_error_C"] = fit_error
             capacitances = [
@@ -476,6 +495,7 @@ class HeadCircuits:
             current_scale,
             bit_line,
             edge_charge=edge_charge,
+            short_pulses=short_pulses,
             column=column_model,
             relu_recovery=recovery,
             relu_first_width=first_width if np.isfinite(first_width) else 0.0,
@@ -505,16 +525,20 @@ def _pulse_cell_model(
     float,
     CellTable | None,
     tuple[float, float],
+    Array,
 ]:
     """The cell as a pulse delivers charge, per stored voltage: the effective current ``a``
     and the per-pulse charge ``b`` of ``charge = a x width + b`` (least squares over widths
-    1..15 ns of the pulse surrogate, column at mid-rail), the fit's worst residual [C], and,
-    when the surrogate has a column-voltage axis, the polynomial of ``a`` in the column's
-    excursion ``x`` (:data:`COLUMN_POLY_ORDER`, through ``a`` at x = 0) with its x range.
+    1..15 ns of the pulse surrogate, column at mid-rail; the edge charge callable also gives,
+    at the surrogate's width nodes under :data:`SHORT_PULSE_S`, what a pulse that short
+    delivers beyond the line), the fit's worst residual [C], when the surrogate has a
+    column-voltage axis the polynomial of ``a`` in the column's excursion ``x``
+    (:data:`COLUMN_POLY_ORDER`, through ``a`` at x = 0), its x range, and the short-pulse
+    width nodes [s].
 
     The pulse surrogate's input is the written bit-line value; the leakage surrogate at t = 0
     maps it to the stored voltage (feedthrough included)."""
-    widths = np.linspace(1e-9, 15e-9, 15)
+    widths = np.linspace(SHORT_PULSE_S, 15e-9, 15)
     bit_lines = np.linspace(0.40, 1.40, 201)
     has_column = "v_col" in pulse_model.inputs
     columns = pulse_model.nodes["v_col"] if has_column else np.array([V_MID])
@@ -536,26 +560,38 @@ def _pulse_cell_model(
     misfit = (design @ np.stack([a, b]) - flat).reshape(widths.size, *charge.shape[:2])
     residual = float(np.max(np.abs(misfit[:, :, mid])))  # the column at mid-rail
     a, b = a.reshape(charge.shape[:2]), b.reshape(charge.shape[:2])
+    nodes = pulse_model.nodes["width"]
+    short = np.append(nodes[(nodes > 0) & (nodes < SHORT_PULSE_S)], SHORT_PULSE_S)
+    short_charge = pulse_model(
+        v_store=bit_lines[:, None],
+        width=short[None, :],
+        temperature=temperature,
+        corner=corner,
+        out_of_domain="extrapolate",
+        **({"v_col": V_MID} if has_column else {}),
+    )
+    beyond = short_charge - (a[:, mid, None] * short + b[:, mid, None])  # (bit line, short)
     stored = _written(leak, bit_lines, corner, temperature)
     order = np.argsort(stored)
-    stored, a, b = stored[order], a[order], b[order]
+    stored, a, b, beyond = stored[order], a[order], b[order], beyond[order]
     a0, b0 = a[:, mid], b[:, mid]
+    edges = CellTable(stored, np.concatenate([b0[:, None], beyond], axis=1))
 
     def current(v: Array) -> Array:
         return np.interp(v, stored, a0)
 
     def edge(v: Array) -> Array:
-        return np.interp(v, stored, b0)
+        return edges(v)
 
     x = levels - V_MID
     x_range = (float(x[0]), float(x[-1]))
     if not has_column or levels.size <= COLUMN_POLY_ORDER:
-        return current, edge, residual, None, x_range
+        return current, edge, residual, None, x_range, short
     # a(x) - a(0) = sum_{k>=1} c_k x^k, least squares per stored value.
     powers = np.stack([x**k for k in range(1, COLUMN_POLY_ORDER + 1)], axis=1)
     higher, *_ = np.linalg.lstsq(powers, (a - a0[:, None]).T, rcond=None)
     table = np.concatenate([a0[:, None], higher.T], axis=1)  # (stored, order + 1)
-    return current, edge, residual, CellTable(stored, table), x_range
+    return current, edge, residual, CellTable(stored, table), x_range, short
 
 
 def _written(leak: Any, bit_lines: Array, corner: str, temperature: float) -> Array:
@@ -695,20 +731,21 @@ class GainCellHead:
             hold, target = np.meshgrid(ages, targets, indexing="ij")
             volts = self.circuits.leakage(hold.ravel(), target.ravel())
             coefficients, edge = self._cell(volts)
-            table = np.concatenate([coefficients, edge[:, None]], axis=-1)
+            table = np.concatenate([coefficients, edge], axis=-1)
             self._table = table.reshape(c.window, codes, -1)
         return self._table
 
     def _cell(self, volts: Array) -> tuple[Array, Array]:
         """Per stored voltage: the cell's current during a pulse, as coefficients
         ``(..., terms)`` of a polynomial in the column's excursion from mid-rail (one term,
-        the mid-rail current, without a column model) [A / V^k], and its edge charge [C]."""
+        the mid-rail current, without a column model) [A / V^k], and its edge charge entries
+        [C] (:func:`_cell_models`)."""
         return _cell_models(self.circuits, volts)
 
     def _currents(self, ages: NDArray[np.int64]) -> tuple[Array, Array, Array, Array]:
-        """K and V cell current coefficients (batch, window, d, terms) and edge charges
-        (batch, window, d) of every slot, of continuous (not DAC-coded) stored values:
-        evaluated cell by cell."""
+        """K and V cell current coefficients (batch, window, d, terms) and edge charge
+        entries (batch, window, d, entries) of every slot, of continuous (not DAC-coded)
+        stored values: evaluated cell by cell."""
         c = self.config
         hold = (np.clip(ages, 0, None) * c.step_time)[None, :, None]
         hold_k = np.broadcast_to(hold, self._k.shape).ravel()
@@ -718,8 +755,8 @@ class GainCellHead:
         return (
             k.reshape(*shape, -1),
             v.reshape(*shape, -1),
-            edge_k.reshape(shape),
-            edge_v.reshape(shape),
+            edge_k.reshape(*shape, -1),
+            edge_v.reshape(*shape, -1),
         )
 
     # -- one step ---------------------------------------------------------------------------
@@ -764,7 +801,7 @@ class GainCellHead:
                 cur_k.transpose(0, 2, 1, 3),
                 cur_v,
                 valid,
-                edge_k.transpose(0, 2, 1),
+                edge_k.transpose(0, 2, 1, 3),
                 edge_v,
             )
         self.position += 1
@@ -789,7 +826,8 @@ class GainCellHead:
         table = self._cell_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, terms + 1)
         if self.circuits.column is not None:
             # Gathered straight into the layouts the products read (rows first, contiguous).
-            coefficients, edge = np.ascontiguousarray(table[..., :-1]), table[..., -1]
+            split = table.shape[-1] - self.circuits.edge_entries
+            coefficients, edge = np.ascontiguousarray(table[..., :split]), table[..., split:]
             slots_k = np.arange(c.window)[None, None, :]  # K: (B, d rows, W columns)
             code_k = self._code_k.transpose(0, 2, 1)
             slots_v = np.arange(c.window)[None, :, None]  # V: (B, W rows, d columns)
@@ -803,15 +841,19 @@ class GainCellHead:
                 edge[slots_k, code_k],
                 edge[slots_v, self._code_v],
             )
-        table = table[..., [0, -1]]  # (W, codes, 2): mid-rail current, edge charge
+        # (W, codes, 1 + edge entries): mid-rail current, edge charge entries
+        edges = self.circuits.edge_entries
+        table = np.concatenate([table[..., :1], table[..., -edges:]], axis=-1)
         batch, codes = self._onehot_k.shape[0], table.shape[1]
-        inputs = np.stack([widths, (widths > 0).astype(np.float64)], axis=-1)  # (B, d, 2)
+        inputs = _pulse_inputs(self.circuits, widths)  # (B, d, 1 + edges)
         per_code = np.matmul(self._onehot_k.reshape(batch, c.window * codes, c.d), inputs)
-        charge = np.einsum("wck,bwck->bw", table, per_code.reshape(batch, c.window, codes, 2))
+        charge = np.einsum(
+            "wck,bwck->bw", table, per_code.reshape(batch, c.window, codes, 1 + edges)
+        )
         tiles = c.window // c.tile
 
         def tile_charges(phi_width: Array) -> Array:
-            pulses = np.stack([phi_width, (phi_width > 0).astype(np.float64)], axis=-1)
+            pulses = _pulse_inputs(self.circuits, phi_width)
             weight = np.einsum("wck,bwk->bwc", table, pulses)  # (B, W, codes)
             onehot = self._onehot_v.reshape(batch, tiles, c.tile * codes, c.d)
             return np.matmul(weight.reshape(batch, tiles, 1, c.tile * codes), onehot)[:, :, 0]
@@ -842,10 +884,12 @@ class GainCellHead:
 
 def _cell_models(circuits: HeadCircuits, volts: Array) -> tuple[Array, Array]:
     """Per stored voltage: current coefficients ``(..., terms)`` [A / V^k] (the column
-    model's polynomial, or the mid-rail current alone) and edge charge [C]."""
+    model's polynomial, or the mid-rail current alone) and edge charge entries
+    ``(..., circuits.edge_entries)`` [C] (:func:`_pulse_edge` turns them into a charge per
+    pulse of a given width)."""
     volts = np.asarray(volts, dtype=np.float64)
     edge = circuits.edge_charge
-    charge = np.zeros_like(volts) if edge is None else edge(volts)
+    charge = np.zeros((*volts.shape, 1)) if edge is None else edge(volts)
     if circuits.column is not None:
         return circuits.column.coefficients(volts), charge
     return circuits.multiplier(volts)[..., None], charge
@@ -858,13 +902,56 @@ def _column_charges(
     current coefficients, edge (B, rows, cols), widths (B, rows) shared by the columns; kind
     ``"k"`` or ``"v"`` picks the converter's column capacitance. With a column model the
     column's voltage is integrated (:func:`attention.column.mac_charge`), else each cell
-    gives its mid-rail current for its row's width."""
+    gives its mid-rail current for its row's width. ``edge`` may also be the cells' edge
+    entries (B, rows, cols, entries) (:func:`_pulse_edge`)."""
+    edge = _pulse_edge(circuits, edge, widths)
     column = circuits.column
     if column is not None:
         capacitance = column.capacitance_k if kind == "k" else column.capacitance_v
         return mac_charge(cells, edge, widths, capacitance, column.x_range, **_loads(column))
     pulses = (widths > 0).astype(np.float64)
     return np.einsum("brc,br->bc", cells[..., 0], widths) + np.einsum("brc,br->bc", edge, pulses)
+
+
+def _pulse_edge(circuits: HeadCircuits, edge: Array, widths: Array) -> Array:
+    """Each cell's charge per pulse beyond its current [C], (B, rows, cols), from its edge
+    entries ``(B, rows, cols, entries)`` (:func:`_cell_models`) and its row's width (B, rows):
+    the edge charge, plus for a pulse under :data:`SHORT_PULSE_S` the short-pulse entries
+    interpolated at its width (flat below the first node). Already (B, rows, cols): as is."""
+    edge = np.asarray(edge, dtype=np.float64)
+    if edge.ndim == np.ndim(widths) + 1:
+        return edge
+    nodes = circuits.short_pulses
+    if nodes is None or edge.shape[-1] == 1:
+        return edge[..., 0]
+    w = np.asarray(widths, dtype=np.float64)
+    if not np.any((w > 0) & (w < nodes[-1])):
+        return edge[..., 0]
+    return edge[..., 0] + np.einsum("brcn,brn->brc", edge[..., 1:], _short_weights(nodes, w))
+
+
+def _short_weights(nodes: Array, widths: Array) -> Array:
+    """(..., nodes) weights of each width on the short-pulse nodes (linear between them,
+    flat below the first); all zero for no pulse and for pulses of the last node or longer."""
+    short = (widths > 0) & (widths < nodes[-1])
+    at = np.clip(widths, nodes[0], nodes[-1])
+    high = np.clip(np.searchsorted(nodes, at, side="right"), 1, nodes.size - 1)
+    low = high - 1
+    fraction = (at - nodes[low]) / (nodes[high] - nodes[low])
+    weights = np.zeros((*widths.shape, nodes.size))
+    np.put_along_axis(weights, low[..., None], ((1 - fraction) * short)[..., None], axis=-1)
+    np.put_along_axis(weights, high[..., None], (fraction * short)[..., None], axis=-1)
+    return weights
+
+
+def _pulse_inputs(circuits: HeadCircuits, widths: Array) -> Array:
+    """What multiplies a cell's (mid-rail current, edge entries) for a row of ``widths``
+    (..., ): (..., 1 + edge entries) = (width, pulsed, short-pulse weights)."""
+    w = np.asarray(widths, dtype=np.float64)
+    parts = [w[..., None], (w > 0).astype(np.float64)[..., None]]
+    if circuits.short_pulses is not None:
+        parts.append(_short_weights(circuits.short_pulses, w))
+    return np.concatenate(parts, axis=-1)
 
 
 def _loads(column: ColumnModel) -> dict[str, Any]:
@@ -881,6 +968,7 @@ def _k_columns(
 ) -> tuple[Array, NDArray[np.bool_] | None]:
     """The K columns' charges (as :func:`_column_charges`) and, with the comparator model,
     whether each ReLU converter gives a pulse (None: its final charge decides)."""
+    edge = _pulse_edge(circuits, edge, widths)
     column, recovery = circuits.column, circuits.relu_recovery
     if column is None or recovery is None:
         return _column_charges(circuits, cells, edge, widths, "k"), None
@@ -928,7 +1016,7 @@ def _products(
     [A / V^k] rows first: cur_k (B, d, W, terms) (the K array's rows are the dimensions),
     cur_v (B, W, d, terms) (the V array's rows are the tokens); valid (W,) slots holding a
     token; edge_k (B, d, W), edge_v (B, W, d) [C]: charge each cell adds per pulse of any
-    width > 0."""
+    width > 0, or the cells' edge entries (one more axis last, :func:`_pulse_edge`)."""
     batch, d, window, _ = cur_k.shape
     tiles = window // config.tile
     edge_k = np.zeros(cur_k.shape[:-1]) if edge_k is None else edge_k
@@ -936,7 +1024,7 @@ def _products(
     charge, pulses = _k_columns(circuits, cur_k, edge_k, widths)
     # V rows are tokens: per tile, (B x tiles, tile rows, d columns, terms), a view.
     by_tile = cur_v.reshape(batch * tiles, config.tile, d, -1)
-    edge_by_tile = edge_v.reshape(batch * tiles, config.tile, d)
+    edge_by_tile = edge_v.reshape(batch * tiles, config.tile, d, *edge_v.shape[3:])
 
     def tile_charges(phi_width: Array) -> Array:
         charges = _column_charges(
@@ -1012,17 +1100,18 @@ def tile_model(
         target = np.clip(x, *KV_RANGE) + STORE_OFFSET
         if circuits.column is not None:  # tables over the stored voltage: composed exactly
             entries = circuits.written_cells(hold_time)(target)
-            return entries[..., :-1], entries[..., -1]
+            split = entries.shape[-1] - circuits.edge_entries
+            return entries[..., :split], entries[..., split:]
         volts = circuits.leakage(np.full(target.size, float(hold_time)), target.ravel())
         coefficients, edge = _cell_models(circuits, volts)
-        return coefficients.reshape(*x.shape, -1), edge.reshape(x.shape)
+        return coefficients.reshape(*x.shape, -1), edge.reshape(*x.shape, -1)
 
     cur_k, edge_k = cells(k_arr)  # (tokens, dims, terms): column j = token j, rows = dims
     cur_v, edge_v = cells(v_arr)  # V tile: column d, rows = tokens
     q_widths = np.clip(q_arr, *Q_RANGE) * circuits.t_max
     # K: rows are the dimensions, columns the tokens (rows first for the column model).
     charges, pulses = _k_columns(
-        circuits, cur_k.transpose(1, 0, 2)[None], edge_k.T[None], q_widths[None]
+        circuits, cur_k.transpose(1, 0, 2)[None], edge_k.transpose(1, 0, 2)[None], q_widths[None]
     )
     charge_k = charges[0]
     phi_width = _phi_widths(circuits, charges, pulses)[0]
