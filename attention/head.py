@@ -252,7 +252,7 @@ class HeadCircuits:
     """Where the models come from."""
     derivation: dict[str, float] = field(default_factory=dict)
     """The numbers the scale factors were derived from."""
-    _written: dict[float, UniformTable] = field(
+    _written: dict[float, tuple[UniformTable, UniformTable | None]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
     """Cache of :meth:`written_cells` per hold time (not copied by ``replace``)."""
@@ -263,21 +263,24 @@ class HeadCircuits:
         nodes."""
         return 1 if self.short_pulses is None else 1 + self.short_pulses.size
 
-    def written_cells(self, hold_time: float) -> UniformTable:
+    def written_cells(self, hold_time: float) -> tuple[UniformTable, UniformTable | None]:
         """Written value (k or v + 0.45 V) [V] -> the cell's current coefficients and, last,
-        its edge charge entries (:attr:`edge_entries`), after ``hold_time`` [s]: the leakage
-        surrogate and the cell tables composed once on a 0.25 mV grid (:data:`WRITTEN_NODES`),
-        so a tile looks each cell up with one index computation instead of three searches.
-        For circuits whose cell entries are tables over the stored voltage (the column
-        model's, piecewise linear at 5 mV nodes): on the shipped tile matrix the outputs agree
-        to 1e-14 of their range."""
+        its edge charge; and -> its short-pulse edge entries (None without
+        :attr:`short_pulses`); after ``hold_time`` [s]. The leakage surrogate and the cell
+        tables composed once on a 0.25 mV grid (:data:`WRITTEN_NODES`), so a tile looks each
+        cell up with one index computation instead of three searches (the short-pulse
+        entries only for rows with such pulses). For circuits whose cell entries are tables
+        over the stored voltage (the column model's, piecewise linear at 5 mV nodes): on the
+        shipped tile matrix the outputs agree to 1e-14 of their range."""
         key = float(hold_time)
         if key not in self._written:
             targets = np.linspace(KV_RANGE[0], KV_RANGE[1], WRITTEN_NODES) + STORE_OFFSET
             volts = self.leakage(np.full(targets.size, key), targets)
             coefficients, edge = _cell_models(self, volts)
-            table = np.concatenate([coefficients, edge], axis=1)
-            self._written[key] = UniformTable(float(targets[0]), float(targets[-1]), table)
+            ends = float(targets[0]), float(targets[-1])
+            cells = UniformTable(*ends, np.concatenate([coefficients, edge[:, :1]], axis=1))
+            short = UniformTable(*ends, edge[:, 1:]) if edge.shape[1] > 1 else None
+            self._written[key] = (cells, short)
         return self._written[key]
 
     @classmethod
@@ -927,7 +930,13 @@ def _pulse_edge(circuits: HeadCircuits, edge: Array, widths: Array) -> Array:
     w = np.asarray(widths, dtype=np.float64)
     if not np.any((w > 0) & (w < nodes[-1])):
         return edge[..., 0]
-    return edge[..., 0] + np.einsum("brcn,brn->brc", edge[..., 1:], _short_weights(nodes, w))
+    return edge[..., 0] + _short_charge(edge[..., 1:], _short_weights(nodes, w))
+
+
+def _short_charge(entries: Array, weights: Array) -> Array:
+    """What short pulses add to their cells' edge charge [C], (..., rows, cols): the cells'
+    short-pulse entries (..., rows, cols, nodes) weighted by their rows' (..., rows, nodes)."""
+    return np.einsum("...rcn,...rn->...rc", entries, weights)
 
 
 def _short_weights(nodes: Array, widths: Array) -> Array:
@@ -1096,22 +1105,40 @@ def tile_model(
             f"{k_arr.shape}, {v_arr.shape}"
         )
 
+    # Tables over the stored voltage (the column model's) are composed with the leakage once.
+    written = circuits.written_cells(hold_time) if circuits.column is not None else None
+
     def cells(x: Array) -> tuple[Array, Array]:
+        """(rows, cols) cells in model units -> current coefficients (rows, cols, terms) and
+        edge charge entries (rows, cols, entries; only the first from ``written``)."""
         target = np.clip(x, *KV_RANGE) + STORE_OFFSET
-        if circuits.column is not None:  # tables over the stored voltage: composed exactly
-            entries = circuits.written_cells(hold_time)(target)
-            split = entries.shape[-1] - circuits.edge_entries
-            return entries[..., :split], entries[..., split:]
+        if written is not None:
+            entries = written[0](target)
+            return entries[..., :-1], entries[..., -1:]
         volts = circuits.leakage(np.full(target.size, float(hold_time)), target.ravel())
         coefficients, edge = _cell_models(circuits, volts)
         return coefficients.reshape(*x.shape, -1), edge.reshape(*x.shape, -1)
 
-    cur_k, edge_k = cells(k_arr)  # (tokens, dims, terms): column j = token j, rows = dims
+    def pulse_edge(x: Array, edge: Array, widths: Array) -> Array:
+        """The cells' charge per pulse beyond their current (rows, cols) [C] for their rows'
+        ``widths`` (:func:`_pulse_edge`; from ``written``: short-pulse entries looked up for
+        the rows with short pulses only)."""
+        nodes = circuits.short_pulses
+        if written is None or written[1] is None or nodes is None:
+            return _pulse_edge(circuits, edge[None], widths[None])[0]
+        rows = np.flatnonzero((widths > 0) & (widths < nodes[-1]))
+        per_pulse = edge[..., 0].copy()
+        if rows.size:
+            short = written[1](np.clip(x[rows], *KV_RANGE) + STORE_OFFSET)
+            per_pulse[rows] += _short_charge(short, _short_weights(nodes, widths[rows]))
+        return per_pulse
+
+    k_rows = k_arr.T  # K: rows are the dimensions, columns the tokens (rows first)
+    cur_k, edge_k = cells(k_rows)
     cur_v, edge_v = cells(v_arr)  # V tile: column d, rows = tokens
     q_widths = np.clip(q_arr, *Q_RANGE) * circuits.t_max
-    # K: rows are the dimensions, columns the tokens (rows first for the column model).
     charges, pulses = _k_columns(
-        circuits, cur_k.transpose(1, 0, 2)[None], edge_k.transpose(1, 0, 2)[None], q_widths[None]
+        circuits, cur_k[None], pulse_edge(k_rows, edge_k, q_widths)[None], q_widths[None]
     )
     charge_k = charges[0]
     phi_width = _phi_widths(circuits, charges, pulses)[0]
@@ -1120,6 +1147,7 @@ def tile_model(
         if v_input_widths is None
         else np.asarray(v_input_widths, dtype=np.float64)
     )
+    edge_v = pulse_edge(v_arr, edge_v, inputs)
     charge_v = _column_charges(circuits, cur_v[None], edge_v[None], inputs[None], "v")[0]
     out_width, negative = circuits.signed(charge_v)
     return {
