@@ -98,3 +98,15 @@ def test_a_hostile_spiceinit_is_not_run(tmp_path):
     # the process's own folder and HOME are given back
     assert done.stdout.split()[1:] == [str(tmp_path), str(tmp_path)]
     assert not marker.exists()
+
+
+@pytest.mark.spice
+def test_each_analysis_frees_the_previous_ones_vectors():
+    # ngspice keeps every plot: 300 transients on one circuit grew a worker past 2 GB.
+    runner = get_runner()
+    with runner.loaded(DIVIDER) as circuit:
+        for _ in range(3):
+            circuit.command("dc v1 0 1 0.5")
+            assert circuit.vectors(["v(b)"])["v(b)"].size == 3
+        plots = [name for name in runner._ng.plot_names if name != "const"]
+        assert len(plots) == 1, plots
