@@ -53,6 +53,8 @@ class ConverterStepCharacterization(ChargeToPulseCharacterization):
     """A converter's switching points (bisection) and its output at offsets from them."""
 
     axes = ("corner", "temperature", "offset")
+    # the comparator's resolution time grows with log(1 / overdrive): interpolate there
+    surrogate_log_axes = ("offset",)
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
         "offset": AxisSpec(
             Axis(0.05e-15, 3.2e-15, 7, "log"),

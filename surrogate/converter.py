@@ -26,6 +26,11 @@ from gaincell.surrogate.models import GridSurrogate, SurrogateError
 Array = NDArray[np.float64]
 
 
+NEAR_SAMPLES = 25
+"""Offsets (log-spaced over the step surrogate's range) at which the transfer near a
+switching point is tabulated."""
+
+
 def aux_at(model: GridSurrogate, name: str, corner: str, temperature: float) -> Any:
     """A per-corner-and-temperature aux entry of ``model`` at ``temperature`` (linear in
     temperature between the characterized ones, like the surrogates themselves): a float,
@@ -116,13 +121,18 @@ class ConverterTransfer:
             raise SurrogateError(f"{near.name} is not this converter's step surrogate")
         on = aux_at(near, "on_threshold", corner, temperature)
         one = near.at(corner=corner, temperature=temperature)
-        offsets, above = one.nodes["offset"], one.values[0]
+        # The surrogate between its offsets (it may interpolate on a log scale), sampled
+        # densely for the piecewise-linear table.
+        nodes_offset = one.nodes["offset"]
+        offsets = np.geomspace(nodes_offset[0], nodes_offset[-1], NEAR_SAMPLES)
+        above = np.asarray(one(offset=offsets), dtype=np.float64).ravel()
         reach = offsets[-1]
         pieces_q: list[Array] = []
         pieces_w: list[Array] = []
         if signed:
             flip = aux_at(near, "sign_threshold", corner, temperature)
-            below = aux_at(near, "width_below", corner, temperature)
+            below_nodes = aux_at(near, "width_below", corner, temperature)
+            below = np.interp(np.log(offsets), np.log(nodes_offset), below_nodes)
             far_below = nodes < flip - reach
             flank_q = np.concatenate([nodes[far_below], (flip - offsets)[::-1]])
             flank_w = np.concatenate([widths[far_below], below[::-1]])
