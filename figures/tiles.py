@@ -110,9 +110,7 @@ def plot_tile_matrix(source: Path, out: Path) -> Path:
     ``source`` and, when beside it, the small-tile matrix (``tile_matrix_16_sky130.h5``)."""
     beside = Path(source).parent.glob("tile_matrix_*_sky130.h5")
     files = [source, *sorted(p for p in beside if p != Path(source))]
-    fig, axes = plt.subplots(
-        len(files), 1, figsize=(12, 3.4 * len(files)), squeeze=False
-    )
+    fig, axes = plt.subplots(len(files), 1, figsize=(12, 3.4 * len(files)), squeeze=False)
     colours = {"phi": "tab:blue", "output": "tab:orange", "chained": "tab:red"}
     for ax, path in zip(axes[:, 0], files, strict=True):
         outputs, attrs = load_validation(path)

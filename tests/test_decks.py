@@ -182,8 +182,6 @@ def test_recovery_deck_matches_the_characterization(tmp_path, monkeypatch, capsy
     characterization = ReluConverterRecovery()
     with get_runner().loaded(characterization.deck("tt").text) as circuit:
         gap = float(spec.axes["gap"].values()[0])
-        direct = characterization._run(
-            circuit, spec, "tt", 27.0, excursion, gap, DECK_CHARGE_C
-        )
+        direct = characterization._run(circuit, spec, "tt", 27.0, excursion, gap, DECK_CHARGE_C)
     assert width > 0.3e-9
     assert width == pytest.approx(direct, abs=2e-12)
