@@ -342,6 +342,7 @@ class HeadCircuits:
         column: bool = True,
         converter_steps: bool = True,
         edge_split: bool = True,
+        short_pulses: bool = True,
     ) -> HeadCircuits:
         """Circuits from surrogates (shipped names or file paths) at one corner and
         temperature, with the scale factors derived from them.
@@ -349,7 +350,9 @@ class HeadCircuits:
         With ``pulse`` (the floating-cell pulse characterization, default) each cell delivers
         ``a(V) x width + b(V)`` per pulse, ``a`` and ``b`` fitted per stored voltage to the
         pulse surrogate over 1..15 ns; with ``pulse=None`` the DC current at full input times
-        the width (which misses the read's coupling into the floating storage node, ~20 %).
+        the width (which misses the read's coupling into the floating storage node, ~20 %);
+        with ``short_pulses`` a pulse under :data:`SHORT_PULSE_S` delivers what the surrogate
+        says at its width instead (False: the line down to any width).
         ``column``: integrate each column's voltage through the MAC (:class:`ColumnModel`)
         when the pulse surrogate has a column-voltage axis, with the cells' own load on the
         line from ``cell_load`` (None: the converter's capacitance alone) and, with
@@ -387,7 +390,7 @@ class HeadCircuits:
 
         derivation: dict[str, float] = {}
         edge_charge = None
-        short_pulses = None
+        short_nodes = None
         column_model = None
         relu_transfer = ConverterTransfer.from_surrogate(
             relu_model,
@@ -405,9 +408,11 @@ class HeadCircuits:
         )
         if pulse is not None:
             pulse_model = load(pulse)
-            cell_current, edge_charge, fit_error, coefficients, x_range, short_pulses = (
+            cell_current, edge_charge, fit_error, coefficients, x_range, short_nodes = (
                 _pulse_cell_model(pulse_model, corner, temperature, leak)
             )
+            if not short_pulses:
+                edge_charge, short_nodes = _first_entry(edge_charge), None
             derivation["pulse_affine_max_error_C"] = fit_error
             capacitances = [
                 aux_at(m, "column_capacitance", corner, temperature)
@@ -498,7 +503,7 @@ class HeadCircuits:
             current_scale,
             bit_line,
             edge_charge=edge_charge,
-            short_pulses=short_pulses,
+            short_pulses=short_nodes,
             column=column_model,
             relu_recovery=recovery,
             relu_first_width=first_width if np.isfinite(first_width) else 0.0,
@@ -595,6 +600,15 @@ def _pulse_cell_model(
     higher, *_ = np.linalg.lstsq(powers, (a - a0[:, None]).T, rcond=None)
     table = np.concatenate([a0[:, None], higher.T], axis=1)  # (stored, order + 1)
     return current, edge, residual, CellTable(stored, table), x_range, short
+
+
+def _first_entry(function: Callable[[Array], Array]) -> Callable[[Array], Array]:
+    """``function`` with only the first entry of its last axis kept (the axis kept)."""
+
+    def first(v: Array) -> Array:
+        return function(v)[..., :1]
+
+    return first
 
 
 def _written(leak: Any, bit_lines: Array, corner: str, temperature: float) -> Array:

@@ -315,6 +315,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "all models": {},
     "without the comparator's memory": {"relu_recovery": None},
     "without the edge charge's turn-off split": {"edge_split": False},
+    "without the short pulses' own charge": {"short_pulses": False},
     "without the cells' column load": {"cell_load": None},
     "without the bisected switching points": {"relu_step": None, "signed_step": None},
     "without the column model": {"column": False},
