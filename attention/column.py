@@ -188,16 +188,14 @@ def mac_charge(
     for _ in range(PICARD_ITERATIONS):
         x = np.clip(-np.concatenate([u0[..., None], u], axis=-1), lo, hi)
         x_a, x_b = x[..., :-1], x[..., 1:]
-        if order <= 3:  # the means of x, x^2, x^3 over a linear ramp, in closed form
-            total = x_a + x_b
-            squares = x_a * x_a + x_b * x_b
-            current = totals[:, :, 0] + totals[:, :, 1] * (0.5 * total)
-            if order >= 2:
-                current += totals[:, :, 2] * ((squares + x_a * x_b) * (1.0 / 3.0))
-            if order == 3:
-                current += totals[:, :, 3] * (total * squares * 0.25)
-        else:
-            current = np.einsum("bcks,bcsk->bcs", totals, mean_powers(x_a, x_b, order))
+        # The means of x^k over a linear ramp (:func:`mean_powers`) by the recurrence
+        # S_k = x_b S_(k-1) + x_a^k (S_k = sum of x_a^i x_b^(k-i)), mean = S_k / (k + 1).
+        current = totals[:, :, 0].copy()
+        power_a, sums = np.ones_like(x_a), np.ones_like(x_a)
+        for k in range(1, order + 1):
+            power_a = power_a * x_a
+            sums = x_b * sums + power_a
+            current += totals[:, :, k] * (sums * (1.0 / (k + 1)))
         u = u0[..., None] + np.cumsum((current * dt[:, None, :] + arriving) / column_c, axis=-1)
     if trajectory:
         return ColumnTrajectory(

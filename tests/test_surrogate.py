@@ -183,8 +183,6 @@ def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
 
 
 KNOWN_MISSES = {
-    # at ff between its 0.3 and 0.6 V column nodes, and for pulses under 60 ps
-    "multiplier-pulse": 0.013,
     # within 0.1 fC of the switching point the width scatters by 20 .. 35 ps
     "relu-c2p-step": 0.035,
     # within 0.3 fC above the sign flip the converter is metastable (no pulse or its minimum)
