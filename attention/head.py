@@ -854,10 +854,20 @@ class GainCellHead:
         if self.circuits.column is not None:
             # Gathered straight into the layouts the products read (rows first, contiguous).
             split = table.shape[-1] - self.circuits.edge_entries
-            coefficients, edge = np.ascontiguousarray(table[..., :split]), table[..., split:]
+            coefficients = np.ascontiguousarray(table[..., :split])
+            edge, short = table[..., split], table[..., split + 1 :]
             slots_k = np.arange(c.window)[None, None, :]  # K: (B, d rows, W columns)
             code_k = self._code_k.transpose(0, 2, 1)
             slots_v = np.arange(c.window)[None, :, None]  # V: (B, W rows, d columns)
+            slots = np.arange(c.window)
+
+            def short_k(batch_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
+                return short[slots, code_k[batch_of, row_of]]  # (rows, W, nodes)
+
+            def short_v(batch_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
+                return short[row_of[:, None], self._code_v[batch_of, row_of]]  # (rows, d, n)
+
+            has_short = short.shape[-1] > 0
             return _products(
                 self.circuits,
                 c,
@@ -867,6 +877,8 @@ class GainCellHead:
                 valid,
                 edge[slots_k, code_k],
                 edge[slots_v, self._code_v],
+                short_k if has_short else None,
+                short_v if has_short else None,
             )
         # (W, codes, 1 + edge entries): mid-rail current, edge charge entries
         edges = self.circuits.edge_entries
@@ -923,15 +935,20 @@ def _cell_models(circuits: HeadCircuits, volts: Array) -> tuple[Array, Array]:
 
 
 def _column_charges(
-    circuits: HeadCircuits, cells: Array, edge: Array, widths: Array, kind: str
+    circuits: HeadCircuits,
+    cells: Array,
+    edge: Array,
+    widths: Array,
+    kind: str,
+    short: ShortEntries | None = None,
 ) -> Array:
     """Charge each column draws over one MAC [C], (B, cols): cells (B, rows, cols, terms)
     current coefficients, edge (B, rows, cols), widths (B, rows) shared by the columns; kind
     ``"k"`` or ``"v"`` picks the converter's column capacitance. With a column model the
     column's voltage is integrated (:func:`attention.column.mac_charge`), else each cell
     gives its mid-rail current for its row's width. ``edge`` may also be the cells' edge
-    entries (B, rows, cols, entries) (:func:`_pulse_edge`)."""
-    edge = _pulse_edge(circuits, edge, widths)
+    entries (B, rows, cols, entries), or come with ``short`` (:func:`_pulse_edge`)."""
+    edge = _pulse_edge(circuits, edge, widths, short)
     column = circuits.column
     if column is not None:
         capacitance = column.capacitance_k if kind == "k" else column.capacitance_v
@@ -940,27 +957,51 @@ def _column_charges(
     return np.einsum("brc,br->bc", cells[..., 0], widths) + np.einsum("brc,br->bc", edge, pulses)
 
 
-def _pulse_edge(circuits: HeadCircuits, edge: Array, widths: Array) -> Array:
-    """Each cell's charge per pulse beyond its current [C], (B, rows, cols), from its edge
-    entries ``(B, rows, cols, entries)`` (:func:`_cell_models`) and its row's width (B, rows):
-    the edge charge, plus for a pulse under :data:`SHORT_PULSE_S` the short-pulse entries
-    interpolated at its width (flat below the first node). Already (B, rows, cols): as is."""
+ShortEntries = Callable[[NDArray[np.intp], NDArray[np.intp]], Array]
+"""(batch indices, row indices) -> the short-pulse edge entries of those rows' cells,
+(rows given, cols, nodes) [C]: gathered only for the rows that have a short pulse."""
+
+
+def _pulse_edge(
+    circuits: HeadCircuits, edge: Array, widths: Array, short: ShortEntries | None = None
+) -> Array:
+    """Each cell's charge per pulse beyond its current [C], (B, rows, cols), for its row's
+    width (B, rows): the edge charge, plus for a pulse under :data:`SHORT_PULSE_S` the
+    short-pulse entries interpolated at its width (flat below the first node). ``edge``: the
+    edge charges (B, rows, cols) with the short-pulse entries from ``short``, or every edge
+    entry ``(B, rows, cols, entries)`` (:func:`_cell_models`)."""
     edge = np.asarray(edge, dtype=np.float64)
-    if edge.ndim == np.ndim(widths) + 1:
-        return edge
+    if edge.ndim == np.ndim(widths) + 2:
+        entries = edge
+        edge = edge[..., 0]
+        if entries.shape[-1] > 1:
+            short = _entries_of(entries)
     nodes = circuits.short_pulses
-    if nodes is None or edge.shape[-1] == 1:
-        return edge[..., 0]
+    if nodes is None or short is None:
+        return edge
     w = np.asarray(widths, dtype=np.float64)
-    if not np.any((w > 0) & (w < nodes[-1])):
-        return edge[..., 0]
-    return edge[..., 0] + _short_charge(edge[..., 1:], _short_weights(nodes, w))
+    batch_of, row_of = np.nonzero((w > 0) & (w < nodes[-1]))
+    if batch_of.size == 0:
+        return edge
+    edge = edge.copy()
+    weights = _short_weights(nodes, w[batch_of, row_of])  # (short rows, nodes)
+    edge[batch_of, row_of] += _short_charge(short(batch_of, row_of), weights)
+    return edge
+
+
+def _entries_of(entries: Array) -> ShortEntries:
+    """The short-pulse entries of rows of a full ``(B, rows, cols, entries)`` array."""
+
+    def rows(batch_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
+        return entries[batch_of, row_of, :, 1:]
+
+    return rows
 
 
 def _short_charge(entries: Array, weights: Array) -> Array:
-    """What short pulses add to their cells' edge charge [C], (..., rows, cols): the cells'
-    short-pulse entries (..., rows, cols, nodes) weighted by their rows' (..., rows, nodes)."""
-    return np.einsum("...rcn,...rn->...rc", entries, weights)
+    """What short pulses add to their cells' edge charge [C], (rows, cols): the cells'
+    short-pulse entries (rows, cols, nodes) weighted by their rows' (rows, nodes)."""
+    return np.einsum("rcn,rn->rc", entries, weights)
 
 
 def _short_weights(nodes: Array, widths: Array) -> Array:
@@ -997,11 +1038,15 @@ def _loads(column: ColumnModel) -> dict[str, Any]:
 
 
 def _k_columns(
-    circuits: HeadCircuits, cells: Array, edge: Array, widths: Array
+    circuits: HeadCircuits,
+    cells: Array,
+    edge: Array,
+    widths: Array,
+    short: ShortEntries | None = None,
 ) -> tuple[Array, NDArray[np.bool_] | None]:
     """The K columns' charges (as :func:`_column_charges`) and, with the comparator model,
     whether each ReLU converter gives a pulse (None: its final charge decides)."""
-    edge = _pulse_edge(circuits, edge, widths)
+    edge = _pulse_edge(circuits, edge, widths, short)
     column, recovery = circuits.column, circuits.relu_recovery
     if column is None or recovery is None:
         return _column_charges(circuits, cells, edge, widths, "k"), None
@@ -1043,21 +1088,29 @@ def _products(
     valid: NDArray[np.bool_],
     edge_k: Array | None = None,
     edge_v: Array | None = None,
+    short_k: ShortEntries | None = None,
+    short_v: ShortEntries | None = None,
 ) -> dict[str, Array]:
     """Both analog products and the conversions, shared by the head and the single-tile
     model. widths (B, d) [s]; each cell's current coefficients (:func:`_cell_models`)
     [A / V^k] rows first: cur_k (B, d, W, terms) (the K array's rows are the dimensions),
     cur_v (B, W, d, terms) (the V array's rows are the tokens); valid (W,) slots holding a
     token; edge_k (B, d, W), edge_v (B, W, d) [C]: charge each cell adds per pulse of any
-    width > 0, or the cells' edge entries (one more axis last, :func:`_pulse_edge`)."""
+    width > 0, or the cells' edge entries (one more axis last, :func:`_pulse_edge`);
+    short_k, short_v: the short-pulse entries of given rows in those layouts."""
     batch, d, window, _ = cur_k.shape
     tiles = window // config.tile
     edge_k = np.zeros(cur_k.shape[:-1]) if edge_k is None else edge_k
     edge_v = np.zeros(cur_v.shape[:-1]) if edge_v is None else edge_v
-    charge, pulses = _k_columns(circuits, cur_k, edge_k, widths)
+    charge, pulses = _k_columns(circuits, cur_k, edge_k, widths, short_k)
     # V rows are tokens: per tile, (B x tiles, tile rows, d columns, terms), a view.
     by_tile = cur_v.reshape(batch * tiles, config.tile, d, -1)
     edge_by_tile = edge_v.reshape(batch * tiles, config.tile, d, *edge_v.shape[3:])
+    short_by_tile = None
+    if short_v is not None:
+
+        def short_by_tile(tile_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
+            return short_v(tile_of // tiles, (tile_of % tiles) * config.tile + row_of)
 
     def tile_charges(phi_width: Array) -> Array:
         charges = _column_charges(
@@ -1066,6 +1119,7 @@ def _products(
             edge_by_tile,
             phi_width.reshape(batch * tiles, config.tile),
             "v",
+            short_by_tile,
         )
         return charges.reshape(batch, tiles, d)
 

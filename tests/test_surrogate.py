@@ -183,8 +183,9 @@ def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
 
 
 KNOWN_MISSES = {
-    # within 0.1 fC of the switching point the width scatters by 20 .. 35 ps
-    "relu-c2p-step": 0.035,
+    # one hold-out point at ss, 11 C, 0.076 fC above the switching point (10.6 ps of 1.01 ns);
+    # the bisection's 0.004 fC is worth 3 ps there
+    "relu-c2p-step": 0.011,
     # within 0.3 fC above the sign flip the converter is metastable (no pulse or its minimum)
     "signed-c2p-step": 0.7,
     # three gap nodes for an exponential recovery; the comparator model fitted on it (what the
