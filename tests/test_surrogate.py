@@ -186,8 +186,6 @@ KNOWN_MISSES = {
     # one hold-out point at ss, 11 C, 0.076 fC above the switching point (10.6 ps of 1.01 ns);
     # the bisection's 0.004 fC is worth 3 ps there
     "relu-c2p-step": 0.011,
-    # within 0.3 fC above the sign flip the converter is metastable (no pulse or its minimum)
-    "signed-c2p-step": 0.7,
     # three gap nodes for an exponential recovery; the comparator model fitted on it (what the
     # array uses) is held to its own bound in test_comparator_model_predicts_the_recovery_hold_out
     "relu-c2p-recovery": 0.14,
