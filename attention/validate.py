@@ -269,8 +269,10 @@ def _compare_and_write(
     jobs: int,
     overwrite: bool = False,
 ) -> TileValidation:
-    for result in results:  # build each condition's circuits before timing the array
-        circuits(result.corner, result.temperature)
+    for result in results:  # build each condition's circuits (and tables) before timing
+        built = circuits(result.corner, result.temperature)
+        if built.column is not None:
+            built.written_cells(0.0)
     started = time.perf_counter()
     for case, result in zip(cases, results, strict=True):
         tile_model(circuits(result.corner, result.temperature), case.q, case.k, case.v)
