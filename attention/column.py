@@ -12,9 +12,9 @@ conducting cell's current a polynomial ``sum_k c_k x^k``, the column charge obey
 which :func:`mac_charge` integrates by Picard iteration on a uniform 1 ns time mesh: a row
 conducts over the fraction of each interval before its pulse ends, and between mesh points the
 column voltage is taken as linear, so the mean current over an interval is closed form
-(the means of x, x^2 and x^3 over a linear ramp, exact for the head's cubic polynomials;
-:func:`mean_powers` for higher orders). Against a mesh on every pulse end the charges agree
-within 0.04 fC on 64-row tiles. The column moves slowly against the MAC time (its time
+(the means of x^k over a linear ramp, :func:`ramp_means`, exact for the cells'
+polynomials). Against a mesh on every pulse end the charges agree within 0.04 fC on 64-row
+tiles. The column moves slowly against the MAC time (its time
 constant C / sum g is tens of ns), so a few iterations converge to well under 0.1 % of the
 charge.
 
@@ -31,6 +31,7 @@ edge at the start the column sat too low and its charges came out 1.5..3 fC too 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal, NamedTuple, overload
 
 import numpy as np
@@ -46,19 +47,21 @@ MESH_STEP_S = 1e-9
 """Longest interval of the time mesh [s]."""
 
 
+def ramp_means(x_a: Array, x_b: Array, order: int) -> Iterator[Array]:
+    """Mean of ``x^k`` for k = 1..order over a linear ramp from ``x_a`` to ``x_b``, one at a
+    time: ``(x_b^(k+1) - x_a^(k+1)) / ((k + 1) (x_b - x_a))`` written without the division,
+    S_k / (k + 1) with S_k = sum of ``x_a^i x_b^(k-i)`` = ``x_b S_(k-1) + x_a^k``."""
+    power_a, sums = np.ones_like(x_a), np.ones_like(x_a)
+    for k in range(1, order + 1):
+        power_a = power_a * x_a
+        sums = x_b * sums + power_a
+        yield sums * (1.0 / (k + 1))
+
+
 def mean_powers(x_a: Array, x_b: Array, order: int) -> Array:
-    """Mean of ``x^k`` for k = 0..order over a linear ramp from ``x_a`` to ``x_b``, stacked on
-    a new last axis: ``(x_b^(k+1) - x_a^(k+1)) / ((k + 1) (x_b - x_a))`` written without the
-    division (the sum of ``x_a^i x_b^(k-i)`` over i, divided by k + 1)."""
-    powers_a = [np.ones_like(x_a)]
-    powers_b = [np.ones_like(x_b)]
-    for _ in range(order):
-        powers_a.append(powers_a[-1] * x_a)
-        powers_b.append(powers_b[-1] * x_b)
-    means = [
-        sum(powers_a[i] * powers_b[k - i] for i in range(k + 1)) / (k + 1) for k in range(order + 1)
-    ]
-    return np.stack(means, axis=-1)
+    """Mean of ``x^k`` for k = 0..order over a linear ramp (:func:`ramp_means`), stacked on a
+    new last axis."""
+    return np.stack([np.ones_like(x_a), *ramp_means(x_a, x_b, order)], axis=-1)
 
 
 class ColumnTrajectory(NamedTuple):
@@ -188,14 +191,9 @@ def mac_charge(
     for _ in range(PICARD_ITERATIONS):
         x = np.clip(-np.concatenate([u0[..., None], u], axis=-1), lo, hi)
         x_a, x_b = x[..., :-1], x[..., 1:]
-        # The means of x^k over a linear ramp (:func:`mean_powers`) by the recurrence
-        # S_k = x_b S_(k-1) + x_a^k (S_k = sum of x_a^i x_b^(k-i)), mean = S_k / (k + 1).
         current = totals[:, :, 0].copy()
-        power_a, sums = np.ones_like(x_a), np.ones_like(x_a)
-        for k in range(1, order + 1):
-            power_a = power_a * x_a
-            sums = x_b * sums + power_a
-            current += totals[:, :, k] * (sums * (1.0 / (k + 1)))
+        for k, mean in enumerate(ramp_means(x_a, x_b, order), start=1):
+            current += totals[:, :, k] * mean
         u = u0[..., None] + np.cumsum((current * dt[:, None, :] + arriving) / column_c, axis=-1)
     if trajectory:
         return ColumnTrajectory(

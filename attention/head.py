@@ -598,18 +598,15 @@ def _pulse_cell_model(
     def current(v: Array) -> Array:
         return np.interp(v, stored, a0)
 
-    def edge(v: Array) -> Array:
-        return edges(v)
-
     x = levels - V_MID
     x_range = (float(x[0]), float(x[-1]))
     if not has_column or levels.size <= COLUMN_POLY_ORDER:
-        return current, edge, residual, None, x_range, short
+        return current, edges, residual, None, x_range, short
     # a(x) - a(0) = sum_{k>=1} c_k x^k, least squares per stored value.
     powers = np.stack([x**k for k in range(1, COLUMN_POLY_ORDER + 1)], axis=1)
     higher, *_ = np.linalg.lstsq(powers, (a - a0[:, None]).T, rcond=None)
     table = np.concatenate([a0[:, None], higher.T], axis=1)  # (stored, order + 1)
-    return current, edge, residual, CellTable(stored, table), x_range, short
+    return current, edges, residual, CellTable(stored, table), x_range, short
 
 
 def _first_entry(function: Callable[[Array], Array]) -> Callable[[Array], Array]:
@@ -1197,26 +1194,24 @@ def tile_model(
         coefficients, edge = _cell_models(circuits, volts)
         return coefficients.reshape(*x.shape, -1), edge.reshape(*x.shape, -1)
 
-    def pulse_edge(x: Array, edge: Array, widths: Array) -> Array:
-        """The cells' charge per pulse beyond their current (rows, cols) [C] for their rows'
-        ``widths`` (:func:`_pulse_edge`; from ``written``: short-pulse entries looked up for
-        the rows with short pulses only)."""
-        nodes = circuits.short_pulses
-        if written is None or written[1] is None or nodes is None:
-            return _pulse_edge(circuits, edge[None], widths[None])[0]
-        rows = np.flatnonzero((widths > 0) & (widths < nodes[-1]))
-        per_pulse = edge[..., 0].copy()
-        if rows.size:
-            short = written[1](np.clip(x[rows], *KV_RANGE) + STORE_OFFSET)
-            per_pulse[rows] += _short_charge(short, _short_weights(nodes, widths[rows]))
-        return per_pulse
+    def short_of(x: Array) -> ShortEntries | None:
+        """The short-pulse edge entries of given rows of the cells ``x`` (rows, cols), looked
+        up in ``written`` for those rows only (:func:`_pulse_edge`)."""
+        if written is None or written[1] is None:
+            return None
+        short = written[1]
+
+        def rows(batch_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
+            return short(np.clip(x[row_of], *KV_RANGE) + STORE_OFFSET)
+
+        return rows
 
     k_rows = k_arr.T  # K: rows are the dimensions, columns the tokens (rows first)
     cur_k, edge_k = cells(k_rows)
     cur_v, edge_v = cells(v_arr)  # V tile: column d, rows = tokens
     q_widths = np.clip(q_arr, *Q_RANGE) * circuits.t_max
     charges, pulses = _k_columns(
-        circuits, cur_k[None], pulse_edge(k_rows, edge_k, q_widths)[None], q_widths[None]
+        circuits, cur_k[None], edge_k[None], q_widths[None], short_of(k_rows)
     )
     charge_k = charges[0]
     phi_width = _phi_widths(circuits, charges, pulses)[0]
@@ -1225,8 +1220,9 @@ def tile_model(
         if v_input_widths is None
         else np.asarray(v_input_widths, dtype=np.float64)
     )
-    edge_v = pulse_edge(v_arr, edge_v, inputs)
-    charge_v = _column_charges(circuits, cur_v[None], edge_v[None], inputs[None], "v")[0]
+    charge_v = _column_charges(
+        circuits, cur_v[None], edge_v[None], inputs[None], "v", short_of(v_arr)
+    )[0]
     out_width, negative = circuits.signed(charge_v)
     return {
         "s": charge_k / (circuits.t_max * circuits.current_scale),
