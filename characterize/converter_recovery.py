@@ -29,11 +29,21 @@ from gaincell.circuits.runner import LoadedCircuit
 if TYPE_CHECKING:
     from gaincell.characterize.spec import SweepSpec
 
+NEAR_BRACKET_C = (-6e-15, 18e-15)
+"""Final charges between which the switching point is searched first [C] (every point of
+the shipped grid lies within -2.5 .. 12 fC)."""
+NEAR_BISECTIONS = 12
+"""Halvings of the near bracket: 24 fC / 2^12, the switching point to 0.006 fC (the
+smallest corner's points span 2.8 fC: 0.2 % of it)."""
 BRACKET_C = (-15e-15, 45e-15)
-"""Final charges between which the switching point is searched [C] (a 300 mV excursion
-ending 1.5 ns before the window moves it to about 10 fC at ss / 85 C)."""
-BISECTIONS = 10
-"""Halvings of the bracket: 60 fC / 2^10, the switching point to 0.06 fC."""
+"""The wider bracket searched when the near one does not hold the switching point [C]."""
+BISECTIONS = 14
+"""Halvings of the wider bracket: 60 fC / 2^14, the switching point to 0.004 fC."""
+GUESS_HALF_WIDTH_C = 0.6e-15
+"""Half width of the bracket around the previous temperature's switching point [C] (adjacent
+temperatures of the shipped grid moved it by at most 0.4 fC); tried first when there is one."""
+GUESS_BISECTIONS = 8
+"""Halvings of the bracket around a guess: 1.2 fC / 2^8, the switching point to 0.005 fC."""
 RAMP_S = 1e-9
 """Length of the ramp to the final charge [s]."""
 STATIC_GAP_S = 12e-9
@@ -56,7 +66,7 @@ class ReluConverterRecovery(Characterization):
     axes = ("corner", "temperature", "excursion", "gap")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)
         "excursion": AxisSpec(
-            Axis(3e-3, 0.3, 4, "log"),
+            Axis(3e-3, 0.3, 5, "log"),
             1e-4,
             0.6,
             "V",
@@ -64,7 +74,7 @@ class ReluConverterRecovery(Characterization):
             "its capacitor, ~2 pF)",
         ),
         "gap": AxisSpec(
-            Axis(1.5e-9, 4.5e-9, 3),
+            Axis(1.5e-9, 4.5e-9, 8, "log"),  # denser where the recovery is steep
             0.5e-9,
             10e-9,
             "s",
@@ -81,7 +91,7 @@ class ReluConverterRecovery(Characterization):
         Quantity(
             "point",
             "C",
-            "final charge above which the converter gives a pulse (bisection to 0.06 fC), "
+            "final charge above which the converter gives a pulse (bisection to 0.006 fC), "
             "after the excursion, its ramp ending gap before the window",
         ),
         Quantity(
@@ -173,13 +183,26 @@ class ReluConverterRecovery(Characterization):
         temperature: float,
         excursion_v: float,
         gap: float,
+        guess: float = np.nan,
     ) -> float:
+        """The switching point [C]: bisected around ``guess`` (the previous temperature's
+        point) if that brackets it, else within the near bracket, else the wide one."""
+
         def run(q: float) -> tuple[float, float]:
             return self._run(circuit, spec, corner, temperature, excursion_v, gap, q), np.nan
 
-        point = ConverterStepCharacterization._bisect(
-            run, BRACKET_C, BISECTIONS, lambda w, s: w > 0
-        )
+        def switched(width: float, _sign: float) -> bool:
+            return width > 0
+
+        searches = [(NEAR_BRACKET_C, NEAR_BISECTIONS), (BRACKET_C, BISECTIONS)]
+        if np.isfinite(guess):
+            around = (guess - GUESS_HALF_WIDTH_C, guess + GUESS_HALF_WIDTH_C)
+            searches.insert(0, (around, GUESS_BISECTIONS))
+        point = np.nan
+        for bracket, halvings in searches:
+            point = ConverterStepCharacterization._bisect(run, bracket, halvings, switched)
+            if np.isfinite(point):
+                break
         if not np.isfinite(point):
             self.failures.append(
                 {
@@ -200,18 +223,26 @@ class ReluConverterRecovery(Characterization):
         out = {q.name: np.full(shape, np.nan) for q in self.quantities}
         for ti, temperature in enumerate(spec.temperatures):
 
-            def at(excursion_v: float, gap: float, temperature: float = temperature) -> float:
-                return self._switching_point(
-                    circuit, spec, task.corner, temperature, excursion_v, gap
+            def at(
+                name: str,
+                where: tuple[int, int],
+                excursion_v: float,
+                gap: float,
+                temperature: float = temperature,
+                ti: int = ti,
+            ) -> None:
+                guess = out[name][(ti - 1, *where)] if ti > 0 else np.nan
+                out[name][(ti, *where)] = self._switching_point(
+                    circuit, spec, task.corner, temperature, excursion_v, gap, guess
                 )
 
             if task.start == 0:  # the points without excursion, once per corner
-                out["static_point"][ti, 0] = at(0.0, STATIC_GAP_S)
+                at("static_point", (0, 0), 0.0, STATIC_GAP_S)
                 for gi, gap in enumerate(gaps):
-                    out["rested_point"][ti, 0, gi] = at(0.0, float(gap))
+                    at("rested_point", (0, gi), 0.0, float(gap))
             for gi, gap in enumerate(gaps):
                 for ei, excursion in enumerate(excursions):
-                    out["point"][ti, ei, gi] = at(float(excursion), float(gap))
+                    at("point", (ei, gi), float(excursion), float(gap))
         return out
 
     def surrogate_extras(self, data: CharacterizationData) -> dict[str, Extra]:

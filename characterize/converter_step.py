@@ -38,9 +38,10 @@ if TYPE_CHECKING:
 BRACKET_C = (-15e-15, 15e-15)
 """Charges between which the switching point is searched [C] (every corner and temperature
 of the shipped grids switches within +-8 fC)."""
-BISECTIONS = 13
-"""Halvings of the bracket: 30 fC / 2^13, the switching point to 0.004 fC (a tenth of the
-first offset: at 0.03 fC the width at 0.05 fC scattered by 20 .. 35 ps)."""
+BISECTIONS = 16
+"""Halvings of the bracket: 30 fC / 2^16, the switching point to 0.0005 fC (a hundredth of
+the first offset: the width there rises by ~1.3 ps per 0.001 fC, so 0.004 fC left up to
+5 ps, 0.5 % of the output's range, in each of a fitted point and a hold-out point)."""
 DEADBAND_C = 4e-15
 """How far above the sign flip the signed converter's first pulse is searched [C]."""
 DEADBAND_BISECTIONS = 10
