@@ -8,7 +8,7 @@ import numpy as np
 
 from gaincell.characterize.axes import Axis, AxisSpec, SettingSpec, SpecError
 from gaincell.characterize.base import Characterization, Extra, Quantity, Task
-from gaincell.characterize.measure import energy, pulse_width
+from gaincell.characterize.measure import drawn_power, energy, pulse_width
 from gaincell.characterize.store import CharacterizationData
 from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, V_MID
 from gaincell.circuits.runner import LoadedCircuit, RunLimits
@@ -134,8 +134,8 @@ class ChargeToPulseCharacterization(Characterization):
                 start, stop = settings["conv_start"], settings["t_stop"]
                 out["width"][ti, qi] = pulse_width(t, vec["v(out)"], LOGIC_THRESHOLD_V, start, stop)
                 # Energy drawn from the supply and the reference; what they take back is lost.
-                power = np.maximum(vec["v(vdd)"] * -vec["i(vdd)"], 0.0) + np.maximum(
-                    vec["v(vmid)"] * -vec["i(vmid)"], 0.0
+                power = drawn_power(vec["v(vdd)"], vec["i(vdd)"]) + drawn_power(
+                    vec["v(vmid)"], vec["i(vmid)"]
                 )
                 out["e_conversion"][ti, qi] = energy(t, power, start, stop)
                 out["e_total"][ti, qi] = energy(t, power, 0.0, stop)

@@ -8,7 +8,13 @@ import numpy as np
 
 from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError
 from gaincell.characterize.base import Characterization, Quantity, Task
-from gaincell.characterize.measure import LSB_V, energy, retention_time_constant, time_to_drift
+from gaincell.characterize.measure import (
+    LSB_V,
+    drawn_power,
+    energy,
+    retention_time_constant,
+    time_to_drift,
+)
 from gaincell.circuits.design import GEAR
 from gaincell.circuits.runner import LoadedCircuit
 
@@ -144,7 +150,9 @@ class LeakageCharacterization(Characterization):
                 out["tau"][ti, vi] = retention_time_constant(t_hold, v_hold)
                 out["t_level_loss"][ti, vi] = time_to_drift(t_hold, v_hold, LSB_V)
                 out["t_half_level"][ti, vi] = time_to_drift(t_hold, v_hold, LSB_V / 2)
-                power = vec["v(wbl)"] * -vec["i(vwbls)"] + vec["v(wwl)"] * -vec["i(vwwl)"]
                 # Energy drawn from the drivers; charge they take back is not recovered.
-                out["e_write"][ti, vi] = energy(t, np.maximum(power, 0.0), 0.0, hold_start)
+                power = drawn_power(vec["v(wbl)"], vec["i(vwbls)"]) + drawn_power(
+                    vec["v(wwl)"], vec["i(vwwl)"]
+                )
+                out["e_write"][ti, vi] = energy(t, power, 0.0, hold_start)
         return out

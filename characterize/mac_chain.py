@@ -9,7 +9,7 @@ import numpy as np
 
 from gaincell.characterize.axes import Axis, AxisSpec, SettingSpec, SpecError
 from gaincell.characterize.base import Characterization, Quantity, Task
-from gaincell.characterize.measure import energy, pulse_width
+from gaincell.characterize.measure import drawn_power, energy, pulse_width
 from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, T_MAX
 from gaincell.circuits.runner import LoadedCircuit
 
@@ -175,8 +175,7 @@ class MacChainCharacterization(Characterization):
                 out["out_sign"][ti, ci] = float(vec["v(sign)"][-1] > LOGIC_THRESHOLD_V)
 
                 def drawn(source: str, node: str, vec: dict = vec) -> np.ndarray:
-                    """Power drawn from a source; power it takes back is not recovered."""
-                    return np.maximum(vec[f"v({node})"] * -vec[f"i({source})"], 0.0)
+                    return drawn_power(vec[f"v({node})"], vec[f"i({source})"])
 
                 mac_power = drawn("vdda", "vdda") + sum(drawn(f"v{d}", d) for d in drivers)
                 mac = energy(t, mac_power, K_MAC[0], K_MAC[1]) + energy(t, mac_power, *V_MAC)

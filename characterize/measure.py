@@ -68,6 +68,20 @@ def energy(t: np.ndarray, power: np.ndarray, start: float, stop: float) -> float
     return float(np.trapezoid(values, times))
 
 
+def drawn_power(voltage: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Power an ideal voltage source delivers to the circuit [W] from its voltage and its
+    branch current (SPICE's sign: positive into its + terminal); what it takes back is lost
+    (a real supply does not recover it)."""
+    return np.maximum(-np.asarray(voltage, float) * np.asarray(current, float), 0.0)
+
+
+def metered_charge(t: np.ndarray, meter: np.ndarray, start: float, stop: float) -> float:
+    """Charge a 1 pF meter (a current-controlled source into 1 pF: volts = pC) gained between
+    ``start`` and ``stop`` [C], interpolated on the simulator's steps."""
+    gained = np.interp(stop, t, meter) - np.interp(start, t, meter)
+    return float(gained) * 1e-12
+
+
 def pulse_width(t: np.ndarray, v: np.ndarray, threshold: float, start: float, stop: float) -> float:
     """Total time within ``[start, stop]`` that ``v`` is above ``threshold``, with crossings
     interpolated linearly (0 for no pulse)."""

@@ -9,7 +9,8 @@ import numpy as np
 
 from gaincell.characterize.axes import CORE_DEVICE_MAX_V, Axis, AxisSpec, SettingSpec, SpecError
 from gaincell.characterize.base import Characterization, Quantity, Task
-from gaincell.circuits.design import GEAR
+from gaincell.characterize.measure import metered_charge
+from gaincell.circuits.design import GEAR, V_DD
 from gaincell.circuits.runner import LoadedCircuit
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ CELLS = 16
 """Cells in the testbench: pulse widths are simulated 16 per transient."""
 SETTLE_S = 3e-9
 """Time after the longest pulse until the charge is read."""
+PRE_PULSE_S = 0.5e-9
+"""How long before the pulse the charge and the energy are counted from [s]."""
 
 
 class MultiplierPulseCharacterization(Characterization):
@@ -63,6 +66,20 @@ class MultiplierPulseCharacterization(Characterization):
             "charge the cell draws from the column (held at v_col) for one pulse, edges and "
             "storage-node coupling included; positive when v_store > mid-rail",
         ),
+        Quantity(
+            "e_supply",
+            "J",
+            "energy the cell draws from its own supply for one pulse (what a sourcing cell "
+            "gives the column, its read pair's crowbar and the supply's share of the edges), "
+            f"from {PRE_PULSE_S * 1e9:g} ns before the pulse to the end of the transient",
+        ),
+        Quantity(
+            "e_drivers",
+            "J",
+            "energy of the pulse's two enable drivers (ideal sources counted as CMOS drivers: "
+            "the charge each delivers into its node times its 1.8 V swing), same window",
+        ),
+        Quantity("energy", "J", "e_supply + e_drivers: what one pulse costs the cell's row"),
     )
 
     def check_spec(self, spec: SweepSpec) -> None:
@@ -117,8 +134,10 @@ class MultiplierPulseCharacterization(Characterization):
         widths = spec.axes["width"].values()
         columns = spec.axes["v_col"].values()
         t_pulse = self.t_pulse(spec)
-        out = np.full((len(spec.temperatures), len(values), len(columns), len(widths)), np.nan)
+        shape = (len(spec.temperatures), len(values), len(columns), len(widths))
+        out = {q.name: np.full(shape, np.nan) for q in self.quantities}
         meters = list(self.standalone_vectors)
+        energy_meters = [f"v({m}{k})" for k in range(CELLS) for m in ("sup", "din", "dinb")]
         for ci, column in enumerate(columns):
             for start in range(0, len(widths), CELLS):
                 block = widths[start : start + CELLS]
@@ -135,10 +154,24 @@ class MultiplierPulseCharacterization(Characterization):
                         commands = self._value_commands(spec, value)
                         if not self.run_point(circuit, commands, task.corner, temperature, point):
                             continue
-                        vec = circuit.vectors(["time", *meters])
-                        before = np.searchsorted(vec["time"], t_pulse - 0.5e-9)
-                        for k in range(len(block)):
-                            meter = vec[meters[k]]
-                            charge = (meter[-1] - meter[before]) * 1e-12  # 1 pF meter
-                            out[ti, vi, ci, start + k] = charge
-        return {"charge": out}
+                        vec = circuit.vectors(["time", *meters, *energy_meters])
+                        t = vec["time"]
+                        since = t_pulse - PRE_PULSE_S
+                        for k, width in enumerate(block):
+                            at = (ti, vi, ci, start + k)
+                            # the enable rises at the pulse's start, its complement at its end
+                            middle = t_pulse + 0.5 * float(width)
+                            charges = {
+                                name: metered_charge(t, vec[f"v({name}{k})"], *window)
+                                for name, window in (
+                                    ("q", (since, t[-1])),
+                                    ("sup", (since, t[-1])),
+                                    ("din", (since, middle)),
+                                    ("dinb", (middle, t[-1])),
+                                )
+                            }
+                            out["charge"][at] = charges["q"]
+                            out["e_supply"][at] = V_DD * charges["sup"]
+                            out["e_drivers"][at] = V_DD * (charges["din"] + charges["dinb"])
+                            out["energy"][at] = out["e_supply"][at] + out["e_drivers"][at]
+        return out

@@ -129,14 +129,19 @@ def merge_characterizations(parts: list[CharacterizationData]) -> Characterizati
     """Merge files of one circuit (e.g. a coarse charge sweep and a fine one near zero):
     two files that differ along exactly one axis are merged along it, values sorted, the
     earlier file winning where they coincide, until one is left (so files that cover a grid
-    in blocks, e.g. two column ranges each at three width ranges, merge too). The first
+    in blocks, e.g. two column ranges each at three width ranges, merge too), on the
+    quantities every file has. The first
     file's provenance is kept; the others' sweep specs are listed under
     ``merged_sweep_specs``."""
     first = parts[0]
     for other in parts[1:]:
-        if other.circuit != first.circuit or set(other.quantities) != set(first.quantities):
+        if other.circuit != first.circuit:
             raise SurrogateError(f"cannot merge a {other.circuit} file into a {first.circuit} file")
-    merged = list(parts)
+    shared = set.intersection(*(set(p.quantities) for p in parts))
+    if not shared:
+        raise SurrogateError(f"the {first.circuit} files to merge share no quantity")
+    # a file with more quantities (e.g. energies measured since) merges on the shared ones
+    merged = [_only(p, shared) for p in parts]
     while len(merged) > 1:
         pair = next(
             (
@@ -157,6 +162,19 @@ def merge_characterizations(parts: list[CharacterizationData]) -> Characterizati
         merged[i] = _merge_pair(merged[i], merged[j])
         del merged[j]
     return merged[0]
+
+
+def _only(data: CharacterizationData, names: set[str]) -> CharacterizationData:
+    """``data`` with only the quantities ``names``."""
+    if set(data.quantities) == names:
+        return data
+    return replace(
+        data,
+        **{
+            field: {n: v for n, v in getattr(data, field).items() if n in names}
+            for field in ("quantities", "quantity_axes", "units", "descriptions")
+        },
+    )
 
 
 def _differing(one: CharacterizationData, other: CharacterizationData) -> set[str]:

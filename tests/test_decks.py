@@ -115,7 +115,9 @@ def test_multiplier_pulse_deck_reproduces_a_shipped_point(tmp_path, monkeypatch,
     column = float(columns[len(columns) // 2])  # the deck's column: the middle of its axis
     shipped = data.select("charge", corner="tt", temperature=27.0, v_store=value, v_col=column)
     shipped = shipped[: len(widths)]
-    np.testing.assert_allclose(charge, shipped, atol=1e-18)
+    # the shipped charges predate the testbench's energy meters, which move ngspice's time
+    # steps a little: 2e-5 of the charge
+    np.testing.assert_allclose(charge, shipped, rtol=1e-4, atol=1e-18)
 
 
 @pytest.mark.slow

@@ -40,3 +40,17 @@ def test_pulse_charge_is_affine_in_width_and_exceeds_the_dc_current(tmp_path):
     held = load("multiplier").at(corner="tt", temperature=27.0, v_in=1.8)
     ratio = charge[[0, 2], -1] / (held(v_store=np.array([0.45, 1.35])) * 15e-9)
     assert np.all((ratio > 1.05) & (ratio < 1.4))
+    # energy: the two enable drivers cost the same for every pulse (their gate loads), the
+    # supply what a sourcing cell gives the column at 1.8 V, little for a sinking one
+    from gaincell.circuits.design import V_DD
+
+    supply = data.select("e_supply", corner="tt", temperature=27.0, v_col=0.9)
+    drivers = data.select("e_drivers", corner="tt", temperature=27.0, v_col=0.9)
+    total = data.select("energy", corner="tt", temperature=27.0, v_col=0.9)
+    assert np.allclose(total, supply + drivers)
+    assert np.all(np.abs(drivers[:, 0]) < 1e-17) and np.all(np.abs(supply[:, 0]) < 1e-15)
+    assert np.ptp(drivers[:, 1:]) < 0.1 * drivers[:, 1:].mean()  # about the same per pulse
+    assert 2e-15 < drivers[:, 1:].mean() < 20e-15
+    sourced = -charge[0, 1:]  # v_store 0.45 V sources charge into the column
+    assert np.allclose(supply[0, 1:], V_DD * sourced, rtol=0.05, atol=1e-15)
+    assert np.all(supply[2, 1:] < 0.2 * supply[0, 1:])  # a sinking cell draws little
