@@ -42,8 +42,18 @@ def test_relu_grows_with_charge_then_saturates_at_t_max(relu):
 
 
 @pytest.mark.spice
-def test_relu_conversion_costs_picojoules(relu):
-    assert np.all((relu["e_conversion"] > 0.1e-12) & (relu["e_conversion"] < 100e-12))
+@pytest.mark.parametrize("converter", ["relu", "signed"])
+def test_a_conversion_costs_picojoules_mostly_static_bias(converter, request):
+    """Energy per conversion: supply and reference, a few pJ; the control drivers' gate
+    loads tens of fJ, the same at every charge; the static bias ~0.1..1 mW, which over the
+    40 ns transient is most of the total."""
+    c = request.getfixturevalue(converter)
+    assert np.all((c["e_conversion"] > 0.1e-12) & (c["e_conversion"] < 100e-12))
+    assert np.all((c["e_drivers"] > 5e-15) & (c["e_drivers"] < 0.2e-12))
+    assert np.ptp(c["e_drivers"]) < 0.2 * c["e_drivers"].mean()
+    assert np.all((c["p_static"] > 0.05e-3) & (c["p_static"] < 1e-3))
+    assert np.all(c["e_total"] > c["e_conversion"])
+    assert np.all(c["p_static"] * 40e-9 > 0.5 * c["e_total"])
 
 
 @pytest.mark.spice
