@@ -107,6 +107,15 @@ class ChargeToPulseCharacterization(Characterization):
                 "comparator and bias mirrors on): the static bias power",
             ),
         )
+        base += (
+            Quantity(
+                "e_cycle",
+                "J",
+                "energy of one conversion cycle (reset, MAC, conversion) above the static "
+                "bias: e_total - p_static x the transient's length, plus e_drivers (what the "
+                "data costs; the bias is p_static x however long the converter is powered)",
+            ),
+        )
         if self.signed:
             base += (Quantity("sign", "", "latched sign output at the end: 1 = negative charge"),)
         return base
@@ -173,6 +182,11 @@ class ChargeToPulseCharacterization(Characterization):
                 out["e_drivers"][ti, qi] = V_DD * (reset_moved + window_opened)
                 quiet = start - STATIC_WINDOW_S
                 out["p_static"][ti, qi] = energy(t, power, quiet, start) / STATIC_WINDOW_S
+                out["e_cycle"][ti, qi] = (
+                    out["e_total"][ti, qi]
+                    - out["p_static"][ti, qi] * stop
+                    + out["e_drivers"][ti, qi]
+                )
                 if self.signed:
                     out["sign"][ti, qi] = float(vec["v(sign)"][-1] > LOGIC_THRESHOLD_V)
         return out

@@ -54,6 +54,10 @@ def test_a_conversion_costs_picojoules_mostly_static_bias(converter, request):
     assert np.all((c["p_static"] > 0.05e-3) & (c["p_static"] < 1e-3))
     assert np.all(c["e_total"] > c["e_conversion"])
     assert np.all(c["p_static"] * 40e-9 > 0.5 * c["e_total"])
+    # the cycle above the bias: what the data costs, the bias added back for the 40 ns
+    cycle = c["e_cycle"] + c["p_static"] * 40e-9 - c["e_drivers"]
+    np.testing.assert_allclose(cycle, c["e_total"], rtol=1e-12)
+    assert np.all(np.abs(c["e_cycle"]) < 0.3 * c["e_total"])
 
 
 @pytest.mark.spice
