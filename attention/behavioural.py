@@ -59,6 +59,9 @@ class AttentionTrace:
     """Activation ``clamp(S / s_sat, 0, 1)``, shape ``(..., T, T)``; masked entries are 0."""
     output: NDArray[np.float64]
     """Attention output, the sum of the tiles' clamped (and quantized) outputs, ``(..., T, d)``."""
+    energy: dict[str, NDArray[np.float64]] | None = None
+    """Energy per token by module [J], each ``(..., T)`` (the array simulation with energy
+    models, :mod:`gaincell.attention.energy`); None where nothing draws energy."""
 
 
 def _power_coefficients(coefficients: Sequence[float], x_max: float) -> NDArray[np.float64]:

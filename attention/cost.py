@@ -16,13 +16,14 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from gaincell.attention.head import PAPER_STEP_TIME
 from gaincell.circuits.files import REFERENCE_DIR
 from gaincell.errors import InputError
 
 GPU_BASELINES = REFERENCE_DIR / "gpu_baselines.json"
 """The authors' GPU measurements of one 12-head layer (d 64, 1024 decoding steps, batch 64,
 energy = power above idle), per token."""
+PAPER_STEP_TIME = 65e-9
+"""The paper's latency of one attention step [s]."""
 PAPER_DIGITAL_J = 4e-9
 """The paper's digital control and routing energy per head-token [J] (assumed, not modelled
 by any netlist here)."""

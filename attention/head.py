@@ -48,6 +48,8 @@ from gaincell.attention.behavioural import (
     quantize,
 )
 from gaincell.attention.column import mac_charge
+from gaincell.attention.cost import PAPER_STEP_TIME
+from gaincell.attention.energy import MODULES, EnergyModels, pulse_energy, step_energy
 from gaincell.characterize.tile import CONV_START, MAC_START
 from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
 from gaincell.errors import InputError
@@ -59,8 +61,6 @@ Array = NDArray[np.float64]
 RECOVERY_MARGIN_C = 30e-15
 """K columns ending farther than this from the ReLU converter's switching point [C] are
 decided by their final charge alone (the comparator model cannot change them)."""
-PAPER_STEP_TIME = 65e-9
-"""The paper's latency of one attention step [s]."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +254,8 @@ class HeadCircuits:
     relu_first_width: float = 0.0
     """The ReLU converter's width just above its switching point [s]: a pulse the comparator
     model lets through for a charge below that point gets it."""
+    energy: EnergyModels | None = None
+    """What each operation draws (:mod:`gaincell.attention.energy`); None: no bookkeeping."""
     description: str = ""
     """Where the models come from."""
     derivation: dict[str, float] = field(default_factory=dict)
@@ -349,6 +351,7 @@ class HeadCircuits:
         converter_steps: bool = True,
         edge_split: bool = True,
         short_pulses: bool = True,
+        energy: bool = False,
     ) -> HeadCircuits:
         """Circuits from surrogates (shipped names or file paths) at one corner and
         temperature, with the scale factors derived from them.
@@ -369,7 +372,8 @@ class HeadCircuits:
         (None: the charge grids' own estimate); ``relu_recovery``: the ReLU comparator's
         memory of the column's path (:mod:`surrogate.recovery`, with the column model; None:
         the final charge alone decides). Switching these off is for measuring what each
-        contributes.
+        contributes. ``energy``: charge every operation with the energy surrogates
+        (:meth:`EnergyModels.from_surrogates`, no power gating, the paper's digital part).
         """
         from gaincell.surrogate import load
 
@@ -513,6 +517,7 @@ class HeadCircuits:
             column=column_model,
             relu_recovery=recovery,
             relu_first_width=first_width if np.isfinite(first_width) else 0.0,
+            energy=EnergyModels.from_surrogates(corner, temperature) if energy else None,
             description=f"surrogates {pulse or multiplier}, {leakage}, {relu}, {signed} at "
             f"{corner}, {temperature:g} C",
             derivation=derivation,
@@ -688,6 +693,9 @@ class StepResult:
     """K column charges per slot [C], (..., window)."""
     tile_charge: Array
     """V column charges per tile [C], (..., tiles, d)."""
+    energy: dict[str, Array] | None = None
+    """This step's energy by module [J], each shaped like the batch
+    (:func:`gaincell.attention.energy.step_energy`); None without energy models."""
 
 
 class GainCellHead:
@@ -704,6 +712,7 @@ class GainCellHead:
         self.config = config or HeadConfig()
         """Geometry, resolution, timing."""
         self._table: Array | None = None
+        self._pulse_energy: Array | None = None
         self._level_bit_lines: Array | None = None
         self.reset()
 
@@ -828,6 +837,10 @@ class GainCellHead:
                 edge_k.transpose(0, 2, 1, 3),
                 edge_v,
             )
+        energy = None
+        if self.circuits.energy is not None:
+            written = np.concatenate([self._k[:, slot], self._v[:, slot]], axis=1)
+            energy = self._energy(widths, result, ages, valid, written)
         self.position += 1
         shape = self.batch_shape
         return StepResult(
@@ -837,6 +850,61 @@ class GainCellHead:
             result["output"].reshape(*shape, c.d),
             result["column_charge"].reshape(*shape, c.window),
             result["tile_charge"].reshape(*shape, c.window // c.tile, c.d),
+            None if energy is None else {k: e.reshape(shape) for k, e in energy.items()},
+        )
+
+    # -- energy -----------------------------------------------------------------------------
+    def _energy_table(self) -> Array:
+        """Pulse energy coefficients (a, b) per (age in steps, DAC code), (window, codes, 2)
+        [J, J/s]: the cells' stored voltages as in :meth:`_cell_table`."""
+        if self._pulse_energy is None:
+            c = self.config
+            assert self.circuits.energy is not None and c.levels is not None
+            targets = self._dac(np.linspace(*KV_RANGE, c.levels[1]))[0]
+            hold, target = np.meshgrid(np.arange(c.window) * c.step_time, targets, indexing="ij")
+            volts = self.circuits.leakage(hold.ravel(), target.ravel())
+            self._pulse_energy = self.circuits.energy.pulse(volts).reshape(c.window, -1, 2)
+        return self._pulse_energy
+
+    def _energy(
+        self,
+        widths: Array,
+        result: dict[str, Array],
+        ages: NDArray[np.int64],
+        valid: NDArray[np.bool_],
+        written: Array,
+    ) -> dict[str, Array]:
+        """One step's energy by module (:func:`attention.energy.step_energy`), (batch,)."""
+        c, models = self.config, self.circuits.energy
+        assert models is not None
+        phi_width = result["phi"] * self.circuits.t_max  # (B, W), 0 in empty slots
+        if c.levels is not None:
+            table = self._energy_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, 2)
+            table = np.where(valid[:, None, None], table, 0.0)
+            batch, codes = self._onehot_k.shape[0], table.shape[1]
+            inputs = np.stack([(widths > 0).astype(np.float64), widths], axis=-1)  # (B, d, 2)
+            per_code = np.matmul(self._onehot_k.reshape(batch, c.window * codes, c.d), inputs)
+            k_array = np.einsum("wck,bwck->b", table, per_code.reshape(batch, c.window, codes, 2))
+            cells = self._onehot_v.sum(axis=-1)  # (B, W, codes): a row's cells per code
+            rows = np.stack([(phi_width > 0).astype(np.float64), phi_width], axis=-1)
+            v_array = np.einsum("wck,bwc,bwk->b", table, cells, rows)
+        else:
+            hold = (np.clip(ages, 0, None) * c.step_time)[None, :, None]
+            hold = np.broadcast_to(hold, self._k.shape).ravel()
+            k_entries = models.pulse(self.circuits.leakage(hold, self._k.ravel()))
+            v_entries = models.pulse(self.circuits.leakage(hold, self._v.ravel()))
+            k_entries = k_entries.reshape(*self._k.shape, 2) * valid[None, :, None, None]
+            v_entries = v_entries.reshape(*self._v.shape, 2) * valid[None, :, None, None]
+            k_array = pulse_energy(k_entries, widths[:, None, :]).sum(axis=(1, 2))
+            v_array = pulse_energy(v_entries, phi_width[:, :, None]).sum(axis=(1, 2))
+        return step_energy(
+            models,
+            c.step_time,
+            k_array,
+            v_array,
+            result["column_charge"],
+            result["tile_charge"],
+            written,
         )
 
     def _coded_products(
@@ -909,13 +977,19 @@ class GainCellHead:
         s = np.zeros((*batch, tokens, tokens))
         phi = np.zeros_like(s)
         out = np.zeros((*batch, tokens, d))
+        energy = None
+        if self.circuits.energy is not None:
+            energy = {name: np.zeros((*batch, tokens)) for name in MODULES}
         for t in range(tokens):
             step = self.step(*(a[..., t, :] for a in arrays))
             held = step.positions >= 0
             s[..., t, step.positions[held]] = step.s[..., held]
             phi[..., t, step.positions[held]] = step.phi[..., held]
             out[..., t, :] = step.output
-        return AttentionTrace(s, phi, out)
+            if energy is not None and step.energy is not None:
+                for name, value in step.energy.items():
+                    energy[name][..., t] = value
+        return AttentionTrace(s, phi, out, energy)
 
 
 def _cell_models(circuits: HeadCircuits, volts: Array) -> tuple[Array, Array]:

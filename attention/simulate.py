@@ -38,7 +38,8 @@ from gaincell.attention.behavioural import (
     AttentionTrace,
     behavioural_attention,
 )
-from gaincell.attention.head import PAPER_STEP_TIME, GainCellHead, HeadCircuits, HeadConfig
+from gaincell.attention.cost import PAPER_STEP_TIME
+from gaincell.attention.head import GainCellHead, HeadCircuits, HeadConfig
 from gaincell.circuits.design import STORE_OFFSET
 from gaincell.errors import InputError
 

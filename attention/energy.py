@@ -1,0 +1,197 @@
+"""What the head's circuits draw, token by token: the energy models the array simulation
+charges each operation with, and the bookkeeping of one step.
+
+Every part comes from an energy surrogate fitted to SPICE (``gaincell surrogates`` shows each
+one's hold-out error) except the digital control and routing, an explicit parameter:
+
+- a cell's input pulse: ``multiplier-pulse-energy`` (the cell's own supply and its two enable
+  drivers, the drivers counted as CMOS drivers: charge delivered x 1.8 V), taken at the
+  mid-rail column as ``a(V) + b(V) x width`` for any width > 0 (``a``, ``b`` fitted per stored
+  voltage over the surrogate's 1..15 ns nodes; the energy is within a few % of affine there);
+- a conversion: ``relu-c2p-cycle`` / ``signed-c2p-cycle`` over the column charge (reset, MAC
+  and conversion above the static bias, plus the control drivers), and the converters' static
+  bias ``relu-c2p-static`` / ``signed-c2p-static`` [W] for as long as they are powered: the
+  whole step by default, or ``converter_on_time`` (a power-gating assumption);
+- a cell write: ``write-energy`` over the written bit-line voltage (word line and bit-line
+  drivers, from the write's transient).
+
+A step writes one K and one V column (2 d cells), pulses every K cell whose row's query pulse
+is non-zero and every V cell whose token's Phi pulse is, converts every K column (one ReLU
+converter per window slot) and every V column of every tile (one signed converter each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gaincell.attention.cost import PAPER_DIGITAL_J, TokenEnergy
+from gaincell.circuits.design import V_MID
+from gaincell.errors import InputError
+
+Array = NDArray[np.float64]
+
+PULSE_ENERGY_STORED = np.linspace(0.40, 1.40, 201)
+"""Stored voltages [V] the pulse energy's affine coefficients are tabulated at (5 mV; the
+write's feedthrough leaves values tens of mV below the 0.45 V the surrogate starts at, where
+the surrogate's edge is continued)."""
+MODULES = TokenEnergy.MEASURED + TokenEnergy.ASSUMED
+"""The parts of a head-token's energy, as :class:`~gaincell.attention.cost.TokenEnergy`."""
+
+
+@dataclass(frozen=True)
+class EnergyModels:
+    """What each operation of the head draws, at one corner and temperature."""
+
+    pulse: Callable[[Array], Array]
+    """Stored voltage [V] -> (..., 2): a pulse of width w > 0 costs ``[0] + [1] w`` [J, J/s]."""
+    relu_cycle: Callable[[Array], Array]
+    """K column charge [C] -> its ReLU converter's cycle above the static bias [J]."""
+    signed_cycle: Callable[[Array], Array]
+    """V column charge [C] -> its signed converter's cycle above the static bias [J]."""
+    relu_static: Callable[[Array], Array]
+    """K column charge [C] -> the ReLU converter's static bias power [W]."""
+    signed_static: Callable[[Array], Array]
+    """V column charge [C] -> the signed converter's static bias power [W]."""
+    write: Callable[[Array], Array]
+    """Bit-line voltage [V] -> energy of writing one cell [J]."""
+    digital: float = PAPER_DIGITAL_J
+    """Digital control, counters and routing per head-token [J] (assumed)."""
+    converter_on_time: float | None = None
+    """How long each converter is biased per step [s]; None: the whole step (no power
+    gating)."""
+    description: str = ""
+    """Where the models come from."""
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.digital) and self.digital >= 0):
+            raise InputError(f"EnergyModels.digital must be an energy >= 0 J, got {self.digital!r}")
+        on = self.converter_on_time
+        if on is not None and not (np.isfinite(on) and on >= 0):
+            raise InputError(f"EnergyModels.converter_on_time must be >= 0 s or None, got {on!r}")
+
+    @classmethod
+    def from_surrogates(
+        cls,
+        corner: str = "tt",
+        temperature: float = 27.0,
+        *,
+        pulse: str = "multiplier-pulse-energy",
+        relu_cycle: str = "relu-c2p-cycle",
+        signed_cycle: str = "signed-c2p-cycle",
+        relu_static: str = "relu-c2p-static",
+        signed_static: str = "signed-c2p-static",
+        write: str = "write-energy",
+        digital: float = PAPER_DIGITAL_J,
+        converter_on_time: float | None = None,
+    ) -> EnergyModels:
+        """The energy surrogates (shipped names or paths) at ``corner`` and ``temperature``."""
+        from gaincell.surrogate import load
+
+        def over_charge(name: str) -> Callable[[Array], Array]:
+            model = load(name).at(corner=corner, temperature=temperature)
+
+            def evaluate(charge: Array) -> Array:
+                # Beyond the characterized charges the converter is flat (off or saturated).
+                return model(charge=np.asarray(charge, dtype=np.float64), out_of_domain="clamp")
+
+            return evaluate
+
+        written = load(write).at(corner=corner, temperature=temperature)
+
+        def write_energy(volts: Array) -> Array:
+            return written(v_store=np.asarray(volts, dtype=np.float64), out_of_domain="clamp")
+
+        return cls(
+            pulse=_pulse_affine(load(pulse), corner, temperature),
+            relu_cycle=over_charge(relu_cycle),
+            signed_cycle=over_charge(signed_cycle),
+            relu_static=over_charge(relu_static),
+            signed_static=over_charge(signed_static),
+            write=write_energy,
+            digital=digital,
+            converter_on_time=converter_on_time,
+            description=f"energy surrogates {pulse}, {relu_cycle}, {signed_cycle}, "
+            f"{relu_static}, {signed_static}, {write} at {corner}, {temperature:g} C",
+        )
+
+    def on_time(self, step_time: float) -> float:
+        """How long each converter is biased in a step of ``step_time`` [s]."""
+        return step_time if self.converter_on_time is None else self.converter_on_time
+
+
+def _pulse_affine(model: Any, corner: str, temperature: float) -> Callable[[Array], Array]:
+    """Stored voltage -> (a, b) of the pulse energy ``a + b w`` (w > 0) at the mid-rail
+    column: least squares over the surrogate's width nodes from 1 ns (below them the
+    surrogate itself continues its first cell the same way)."""
+    from gaincell.attention.head import CellTable
+
+    sliced = model.at(corner=corner, temperature=temperature, v_col=V_MID)
+    widths = sliced.nodes["width"]
+    widths = widths[widths >= 1e-9 * (1 - 1e-9)]
+    if widths.size < 2:
+        raise InputError(f"{model.name}: needs width nodes from 1 ns on to fit a + b w")
+    volts, w = np.meshgrid(PULSE_ENERGY_STORED, widths, indexing="ij")
+    energies = sliced(v_store=volts.ravel(), width=w.ravel(), out_of_domain="extrapolate")
+    design = np.stack([np.ones_like(widths), widths], axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, energies.reshape(volts.shape).T, rcond=None)
+    return CellTable(PULSE_ENERGY_STORED, np.ascontiguousarray(coefficients.T))
+
+
+def pulse_energy(entries: Array, widths: Array) -> Array:
+    """Energy of pulses [J]: per-cell ``entries`` (..., 2) from :attr:`EnergyModels.pulse`,
+    ``widths`` [s] broadcasting against ``entries[..., 0]``; nothing for width 0."""
+    on = widths > 0
+    return np.where(on, entries[..., 0] + entries[..., 1] * widths, 0.0)
+
+
+def conversion_energy(
+    cycle: Callable[[Array], Array],
+    static: Callable[[Array], Array],
+    charges: Array,
+    on_time: float,
+    axes: tuple[int, ...],
+) -> Array:
+    """Energy of converters [J] summed over ``axes`` of their ``charges`` [C]: each its cycle
+    plus its static bias for ``on_time``."""
+    flat = charges.ravel()
+    per = (cycle(flat) + static(flat) * on_time).reshape(charges.shape)
+    return per.sum(axis=axes)
+
+
+def step_energy(
+    models: EnergyModels,
+    step_time: float,
+    k_array: Array,
+    v_array: Array,
+    column_charge: Array,
+    tile_charge: Array,
+    written: Array,
+) -> dict[str, Array]:
+    """One step's energy per module [J], each shaped like the batch: the arrays' pulses
+    (``k_array``, ``v_array``: already summed per batch element), the K columns' ReLU
+    conversions (``column_charge`` (B, W): every converter, empty slots at 0 C), the V
+    columns' signed conversions (``tile_charge`` (B, tiles, d)), the writes (``written`` (B,
+    2 d) bit-line voltages) and the digital part."""
+    on = models.on_time(step_time)
+    return {
+        "k_array": k_array,
+        "relu_conversion": conversion_energy(
+            models.relu_cycle, models.relu_static, column_charge, on, (1,)
+        ),
+        "v_array": v_array,
+        "signed_conversion": conversion_energy(
+            models.signed_cycle, models.signed_static, tile_charge, on, (1, 2)
+        ),
+        "write": models.write(written.ravel()).reshape(written.shape).sum(axis=1),
+        "digital": np.full(k_array.shape, models.digital),
+    }
+
+
+def total(energy: dict[str, Array]) -> Array:
+    """Sum over the modules of a step's (or a trace's) energy [J]."""
+    return sum(energy[name] for name in MODULES)  # type: ignore[return-value]

@@ -1,0 +1,98 @@
+"""The head's energy bookkeeping: every operation charged once, coded and per-cell paths
+agreeing, the trace's parts adding up."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from gaincell.attention import GainCellHead, HeadCircuits, HeadConfig
+from gaincell.attention.energy import MODULES, EnergyModels, total
+from gaincell.errors import InputError
+
+
+def _models(**changes: object) -> EnergyModels:
+    """Energy models with simple, distinguishable laws (J, W)."""
+
+    def pulse(v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v, dtype=np.float64)
+        return np.stack([1e-15 * (1 + v), 2e-7 * v], axis=-1)
+
+    models = EnergyModels(
+        pulse=pulse,
+        relu_cycle=lambda q: 1e-12 + 1e-3 * np.abs(q),
+        signed_cycle=lambda q: 2e-12 + 2e-3 * np.abs(q),
+        relu_static=lambda q: np.full(np.shape(q), 3e-4),
+        signed_static=lambda q: np.full(np.shape(q), 4e-4),
+        write=lambda v: 1e-14 * np.asarray(v),
+    )
+    return replace(models, **changes)
+
+
+def _on_levels(shape: tuple[int, ...], levels: int, high: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, levels, shape) * high / (levels - 1)
+
+
+def test_coded_and_per_cell_paths_charge_the_same_energy():
+    """Inputs already on the DAC and pulse levels: the coded tables and the per-cell
+    evaluation see the same cells and pulses, so they must charge the same energy."""
+    circuits = replace(HeadCircuits.ideal(), energy=_models())
+    tokens, d, window = 40, 8, 32
+    q = _on_levels((tokens, d), 16, 1.0, 1)
+    k, v = _on_levels((tokens, d), 8, 0.9, 2), _on_levels((tokens, d), 8, 0.9, 3)
+    coded = GainCellHead(circuits, HeadConfig(d=d, window=window, tile=16)).run(q, k, v)
+    cells = GainCellHead(circuits, HeadConfig(d=d, window=window, tile=16, levels=None))
+    per_cell = cells.run(q, k, v)
+    assert coded.energy is not None and per_cell.energy is not None
+    for name in MODULES:
+        np.testing.assert_allclose(coded.energy[name], per_cell.energy[name], rtol=1e-9)
+
+
+def test_each_module_is_what_its_operations_cost():
+    models = _models()
+    circuits = replace(HeadCircuits.ideal(), energy=models)
+    config = HeadConfig(d=4, window=8, tile=4)
+    head = GainCellHead(circuits, config)
+    rng = np.random.default_rng(5)
+    q, k, v = rng.uniform(0, 1, (3, 4)), rng.uniform(0, 0.9, (3, 4)), rng.uniform(0, 0.9, (3, 4))
+    steps = [head.step(q[t], k[t], v[t]) for t in range(3)]
+    step = steps[-1]
+    assert step.energy is not None
+    on = config.step_time  # no power gating: biased the whole step
+    relu = np.sum(1e-12 + 1e-3 * np.abs(step.column_charge) + 3e-4 * on)
+    signed = np.sum(2e-12 + 2e-3 * np.abs(step.tile_charge) + 4e-4 * on)
+    assert step.energy["relu_conversion"] == pytest.approx(relu, rel=1e-12)
+    assert step.energy["signed_conversion"] == pytest.approx(signed, rel=1e-12)
+    assert step.energy["digital"] == pytest.approx(4e-9)
+    # writes: one K and one V cell per dimension, at their DAC bit-line voltages
+    assert 8 * 1e-14 * 0.45 <= step.energy["write"] <= 8 * 1e-14 * 1.35
+    # the K array: every held slot's cells in rows with a query pulse
+    assert step.energy["k_array"] > 0 and step.energy["v_array"] >= 0
+    # power gating charges the bias only for the converters' own time
+    gated = GainCellHead(replace(circuits, energy=_models(converter_on_time=30e-9)), config)
+    gated_step = [gated.step(q[t], k[t], v[t]) for t in range(3)][-1]
+    assert gated_step.energy is not None
+    saved = step.energy["relu_conversion"] - gated_step.energy["relu_conversion"]
+    assert saved == pytest.approx(8 * 3e-4 * (on - 30e-9), rel=1e-9)
+
+
+def test_the_trace_carries_each_tokens_energy_and_none_without_models():
+    circuits = replace(HeadCircuits.ideal(), energy=_models())
+    rng = np.random.default_rng(7)
+    q, k, v = (rng.uniform(0, 0.9, (2, 5, 4)) for _ in range(3))  # a batch of 2
+    trace = GainCellHead(circuits, HeadConfig(d=4, window=8, tile=4)).run(q, k, v)
+    assert trace.energy is not None
+    assert all(trace.energy[name].shape == (2, 5) for name in MODULES)
+    assert np.all(total(trace.energy) > 4e-9)
+    plain = GainCellHead(HeadCircuits.ideal(), HeadConfig(d=4, window=8, tile=4)).run(q, k, v)
+    assert plain.energy is None
+
+
+def test_bad_energy_parameters_are_refused():
+    with pytest.raises(InputError, match="digital"):
+        _models(digital=-1.0)
+    with pytest.raises(InputError, match="converter_on_time"):
+        _models(converter_on_time=float("nan"))
