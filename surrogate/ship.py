@@ -68,6 +68,18 @@ SHIPPED_FITS = (
     ShippedFit("signed-c2p-step", "signed_c2p_step_sky130", FitOptions(method="pchip", seed=9)),
     # pchip over excursion (log) and gap; the comparator model is fitted on it as well.
     ShippedFit("relu-c2p-recovery", "relu_c2p_recovery_sky130", FitOptions(method="pchip")),
+    # Energy (attention/energy.py): a pulse's energy (the cell's supply and enable drivers),
+    # each converter's cycle above its static bias and the bias itself, a cell's write.
+    ShippedFit(
+        "multiplier-pulse-energy",
+        "multiplier_pulse_energy_sky130",
+        FitOptions(quantity="energy", method="pchip", seed=12),
+    ),
+    ShippedFit("relu-c2p-cycle", "relu_c2p_sky130", FitOptions(quantity="e_cycle", seed=12)),
+    ShippedFit("relu-c2p-static", "relu_c2p_sky130", FitOptions(quantity="p_static", seed=12)),
+    ShippedFit("signed-c2p-cycle", "signed_c2p_sky130", FitOptions(quantity="e_cycle", seed=12)),
+    ShippedFit("signed-c2p-static", "signed_c2p_sky130", FitOptions(quantity="p_static", seed=12)),
+    ShippedFit("write-energy", "leakage_sky130", FitOptions(quantity="e_write", seed=12)),
 )
 """Every shipped surrogate, in data-flow order."""
 
