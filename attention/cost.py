@@ -86,6 +86,61 @@ class TokenEnergy:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """One attention step's critical path [s]: the write of the token's K and V column runs
+    in parallel with the MAC (the paper's pipeline), so it is not on it."""
+
+    reset: float
+    """From the release of the converters' column reset to the MAC (the reset itself
+    overlaps the write)."""
+    k_mac: float
+    """The query pulses (up to T_max): the first product."""
+    relu_settle: float
+    """From the MAC's end to the ReLU converters' window."""
+    relu_conversion: float
+    """The ReLU window; its Phi pulses drive the V array, so this is the second product too."""
+    signed_settle: float
+    """From the V MAC's end to the signed converters' window."""
+    signed_conversion: float
+    """The signed window (the longest output pulse, its delay included)."""
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise InputError(f"Schedule.{field.name} must be a time >= 0 s, got {value!r}")
+
+    @property
+    def latency(self) -> float:
+        """One step [s]."""
+        return sum(getattr(self, field.name) for field in fields(self))
+
+    @classmethod
+    def characterized(cls, t_max: float, t_max_out: float) -> Schedule:
+        """The schedule the circuits were characterized under: the pulse windows are the
+        converters' saturated widths (``t_max``, ``t_max_out`` [s], from their surrogates),
+        the gaps and the reset those of the whole-chain transient (``mac_chain_tb``, where
+        every stage works: reset released 1 ns before the MAC, 2 ns from the MAC to the ReLU
+        window, 3 ns from the V MAC to the signed window)."""
+        from gaincell.characterize.mac_chain import (
+            K_MAC,
+            RELU_CONVERSION,
+            RESET_RELEASE,
+            SIGNED_CONVERSION,
+            V_MAC,
+        )
+
+        return cls(
+            reset=K_MAC[0] - RESET_RELEASE,
+            k_mac=t_max,
+            relu_settle=RELU_CONVERSION[0] - K_MAC[1],
+            relu_conversion=t_max,
+            signed_settle=SIGNED_CONVERSION[0] - V_MAC[1],
+            signed_conversion=t_max_out,
+        )
+
+
+@dataclass(frozen=True)
 class TokenCost:
     """Latency and energy of one token: one head, and a layer of ``heads`` heads in
     parallel."""

@@ -23,6 +23,8 @@ RELU_CONVERSION = (27e-9, 45e-9)
 V_MAC = (27e-9, 42e-9)
 SIGNED_CONVERSION = (45e-9, 68e-9)
 """Windows of the testbench's phases, in seconds."""
+RESET_RELEASE = 9e-9
+"""When the K converter's reset is released (``vrstk`` falls) [s]: 1 ns before the MAC."""
 STOP_S = 68e-9
 """End of the transient, in seconds."""
 

@@ -393,6 +393,43 @@ def cmd_simulate_head(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cost(args: argparse.Namespace) -> int:
+    from gaincell.attention.simulate import load_qkv, random_qkv
+    from gaincell.attention.token_cost import format_cost, token_cost, write_cost
+    from gaincell.circuits.h5 import claimed_output
+
+    if args.qkv:
+        q, k, v = load_qkv(args.qkv)
+        inputs = f"q, k, v from {args.qkv}"
+    else:
+        if args.tokens is None or args.seed is None:
+            raise InputError("--tokens and --seed are required unless --qkv gives the inputs")
+        if args.tokens < 1 or args.d < 1:
+            raise InputError(f"--tokens and --d must be >= 1, got {args.tokens} and {args.d}")
+        q, k, v = random_qkv(args.tokens, args.d, args.seed)
+        inputs = f"{args.tokens} random tokens, seed {args.seed}"
+    if args.heads < 1:
+        raise InputError(f"--heads must be >= 1, got {args.heads}")
+    out = _default_out(args.out, "cost.h5")
+    with claimed_output(out, overwrite=args.overwrite) as out:  # before any work
+        report = token_cost(
+            q,
+            k,
+            v,
+            window=args.window,
+            heads=args.heads,
+            corner=args.corner,
+            temperature=args.temp,
+            digital=args.digital,
+            converter_on_time=args.converter_on_time,
+            inputs=inputs,
+        )
+        write_cost(out, report, overwrite=args.overwrite)
+    print(format_cost(report))
+    print(f"-> {out}")
+    return 0
+
+
 def simulate_head_to(
     qkv: tuple[np.ndarray, np.ndarray, np.ndarray],
     out: Path,
@@ -727,6 +764,34 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", help="output .h5 (default build/simulate_head.h5)")
     _add_overwrite(sim)
     sim.set_defaults(handler=cmd_simulate_head)
+
+    cost = commands.add_parser(
+        "cost",
+        help="energy and latency per token of a head and a layer, from the circuits, against "
+        "the paper and its GPUs",
+    )
+    cost.add_argument("--heads", type=int, default=12, help="heads per layer")
+    cost.add_argument("--window", type=int, default=1024, help="sliding window M")
+    cost.add_argument("--d", type=int, default=64, help="head dimension (random inputs)")
+    cost.add_argument("--corner", default="tt")
+    cost.add_argument("--temp", type=float, default=27.0, help="temperature in degrees C")
+    cost.add_argument("--tokens", type=int, help="tokens to simulate (required unless --qkv)")
+    cost.add_argument("--seed", type=int, help="seed of the random q, k, v (unless --qkv)")
+    cost.add_argument("--qkv", help=".npz with arrays q, k, v of shape (T, d) (not random)")
+    cost.add_argument(
+        "--digital",
+        type=float,
+        default=4e-9,
+        help="digital control and routing per head-token in J (assumed; the paper's 4 nJ)",
+    )
+    cost.add_argument(
+        "--converter-on-time",
+        type=float,
+        help="seconds each converter is biased per step (power gating); default: the whole step",
+    )
+    cost.add_argument("--out", help="output .h5 (default build/cost.h5)")
+    _add_overwrite(cost)
+    cost.set_defaults(handler=cmd_cost)
 
     run = commands.add_parser(
         "run",

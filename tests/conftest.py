@@ -84,3 +84,32 @@ def small_sweep(tmp_path_factory, small_spec) -> Path:
     out = tmp_path_factory.mktemp("sweep") / "multiplier_small.h5"
     run_sweep(small_spec, out, jobs=2, progress=False)
     return out
+
+
+@pytest.fixture
+def energy_models():
+    """A factory of energy models with simple, distinguishable laws (J, W); keyword
+    arguments replace fields."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from gaincell.attention.energy import EnergyModels
+
+    def pulse(v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v, dtype=np.float64)
+        return np.stack([1e-15 * (1 + v), 2e-7 * v], axis=-1)
+
+    models = EnergyModels(
+        pulse=pulse,
+        relu_cycle=lambda q: 1e-12 + 1e-3 * np.abs(q),
+        signed_cycle=lambda q: 2e-12 + 2e-3 * np.abs(q),
+        relu_static=lambda q: np.full(np.shape(q), 3e-4),
+        signed_static=lambda q: np.full(np.shape(q), 4e-4),
+        write=lambda v: 1e-14 * np.asarray(v),
+    )
+
+    def make(**changes: object) -> EnergyModels:
+        return replace(models, **changes)
+
+    return make

@@ -39,3 +39,42 @@ def test_a_layer_of_other_heads_scales_the_baseline_and_bad_parts_are_refused():
         TokenEnergy(k_array=-1.0, relu_conversion=0, v_array=0, signed_conversion=0, write=0)
     with pytest.raises(InputError, match="latency"):
         TokenCost(PAPER_COST.energy, latency=0.0)
+
+
+def test_the_characterized_schedule_is_the_whole_chain_transients():
+    from gaincell.attention.cost import Schedule
+
+    schedule = Schedule.characterized(15e-9, 15.2e-9)
+    # 1 ns reset release, 15 ns K MAC, 2 ns, 15 ns ReLU window = V MAC, 3 ns, 15.2 ns
+    assert schedule.latency == pytest.approx(51.2e-9)
+    with pytest.raises(InputError, match="k_mac"):
+        Schedule.characterized(-1.0, 15e-9)
+
+
+def test_token_cost_runs_a_head_writes_and_reads_back(tmp_path, energy_models):
+    """The cost pipeline on ideal circuits with simple energy laws: means over the tokens
+    with a full window, the layer scaled by heads, the table and the file."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from gaincell.attention import HeadCircuits
+    from gaincell.attention.token_cost import format_cost, read_cost, token_cost, write_cost
+
+    circuits = replace(HeadCircuits.ideal(), energy=energy_models())
+    rng = np.random.default_rng(3)
+    q, k, v = rng.uniform(0, 1, (20, 4)), rng.uniform(0, 0.9, (20, 4)), rng.uniform(0, 0.9, (20, 4))
+    report = token_cost(q, k, v, window=16, heads=3, tile=8, circuits=circuits, inputs="test")
+    assert report.steady.sum() == 5  # tokens 15..19 see a full window of 16
+    assert report.cost.energy.digital == pytest.approx(4e-9)
+    assert report.cost.layer_energy == pytest.approx(3 * report.cost.energy.total)
+    # 16 ReLU converters biased the whole step at 3e-4 W
+    assert report.static["relu_conversion"] == pytest.approx(16 * 3e-4 * report.cost.latency)
+    text = format_cost(report)
+    assert "RTX 4090" in text and "assumed" in text and "measured" in text
+    path = write_cost(tmp_path / "cost.h5", report)
+    stored = read_cost(path)
+    assert stored["cost"]["energy_head"] == pytest.approx(report.cost.energy.total)
+    assert stored["per_token"]["k_array"].shape == (1, 20)
+    with pytest.raises(InputError, match="heads"):
+        token_cost(q[None], k[None], v[None], window=16, heads=3, tile=8, circuits=circuits)

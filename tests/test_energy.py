@@ -9,26 +9,8 @@ import numpy as np
 import pytest
 
 from gaincell.attention import GainCellHead, HeadCircuits, HeadConfig
-from gaincell.attention.energy import MODULES, EnergyModels, total
+from gaincell.attention.energy import MODULES, total
 from gaincell.errors import InputError
-
-
-def _models(**changes: object) -> EnergyModels:
-    """Energy models with simple, distinguishable laws (J, W)."""
-
-    def pulse(v: np.ndarray) -> np.ndarray:
-        v = np.asarray(v, dtype=np.float64)
-        return np.stack([1e-15 * (1 + v), 2e-7 * v], axis=-1)
-
-    models = EnergyModels(
-        pulse=pulse,
-        relu_cycle=lambda q: 1e-12 + 1e-3 * np.abs(q),
-        signed_cycle=lambda q: 2e-12 + 2e-3 * np.abs(q),
-        relu_static=lambda q: np.full(np.shape(q), 3e-4),
-        signed_static=lambda q: np.full(np.shape(q), 4e-4),
-        write=lambda v: 1e-14 * np.asarray(v),
-    )
-    return replace(models, **changes)
 
 
 def _on_levels(shape: tuple[int, ...], levels: int, high: float, seed: int) -> np.ndarray:
@@ -36,10 +18,10 @@ def _on_levels(shape: tuple[int, ...], levels: int, high: float, seed: int) -> n
     return rng.integers(0, levels, shape) * high / (levels - 1)
 
 
-def test_coded_and_per_cell_paths_charge_the_same_energy():
+def test_coded_and_per_cell_paths_charge_the_same_energy(energy_models):
     """Inputs already on the DAC and pulse levels: the coded tables and the per-cell
     evaluation see the same cells and pulses, so they must charge the same energy."""
-    circuits = replace(HeadCircuits.ideal(), energy=_models())
+    circuits = replace(HeadCircuits.ideal(), energy=energy_models())
     tokens, d, window = 40, 8, 32
     q = _on_levels((tokens, d), 16, 1.0, 1)
     k, v = _on_levels((tokens, d), 8, 0.9, 2), _on_levels((tokens, d), 8, 0.9, 3)
@@ -51,8 +33,8 @@ def test_coded_and_per_cell_paths_charge_the_same_energy():
         np.testing.assert_allclose(coded.energy[name], per_cell.energy[name], rtol=1e-9)
 
 
-def test_each_module_is_what_its_operations_cost():
-    models = _models()
+def test_each_module_is_what_its_operations_cost(energy_models):
+    models = energy_models()
     circuits = replace(HeadCircuits.ideal(), energy=models)
     config = HeadConfig(d=4, window=8, tile=4)
     head = GainCellHead(circuits, config)
@@ -72,15 +54,15 @@ def test_each_module_is_what_its_operations_cost():
     # the K array: every held slot's cells in rows with a query pulse
     assert step.energy["k_array"] > 0 and step.energy["v_array"] >= 0
     # power gating charges the bias only for the converters' own time
-    gated = GainCellHead(replace(circuits, energy=_models(converter_on_time=30e-9)), config)
+    gated = GainCellHead(replace(circuits, energy=energy_models(converter_on_time=30e-9)), config)
     gated_step = [gated.step(q[t], k[t], v[t]) for t in range(3)][-1]
     assert gated_step.energy is not None
     saved = step.energy["relu_conversion"] - gated_step.energy["relu_conversion"]
     assert saved == pytest.approx(8 * 3e-4 * (on - 30e-9), rel=1e-9)
 
 
-def test_the_trace_carries_each_tokens_energy_and_none_without_models():
-    circuits = replace(HeadCircuits.ideal(), energy=_models())
+def test_the_trace_carries_each_tokens_energy_and_none_without_models(energy_models):
+    circuits = replace(HeadCircuits.ideal(), energy=energy_models())
     rng = np.random.default_rng(7)
     q, k, v = (rng.uniform(0, 0.9, (2, 5, 4)) for _ in range(3))  # a batch of 2
     trace = GainCellHead(circuits, HeadConfig(d=4, window=8, tile=4)).run(q, k, v)
@@ -91,8 +73,8 @@ def test_the_trace_carries_each_tokens_energy_and_none_without_models():
     assert plain.energy is None
 
 
-def test_bad_energy_parameters_are_refused():
+def test_bad_energy_parameters_are_refused(energy_models):
     with pytest.raises(InputError, match="digital"):
-        _models(digital=-1.0)
+        energy_models(digital=-1.0)
     with pytest.raises(InputError, match="converter_on_time"):
-        _models(converter_on_time=float("nan"))
+        energy_models(converter_on_time=float("nan"))
