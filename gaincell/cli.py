@@ -362,7 +362,9 @@ def cmd_surrogates(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_simulate_head(args: argparse.Namespace) -> int:
+def _qkv(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """q, k, v from ``--qkv``, or random from ``--tokens``, ``--d`` (default 64) and
+    ``--seed``; and where they came from."""
     from gaincell.attention.simulate import load_qkv, random_qkv
 
     if args.qkv:
@@ -379,6 +381,11 @@ def cmd_simulate_head(args: argparse.Namespace) -> int:
             raise InputError(f"--tokens and --d must be >= 1, got {args.tokens} and {d}")
         q, k, v = random_qkv(args.tokens, d, args.seed)
         source = {"seed": args.seed}
+    return q, k, v, source
+
+
+def cmd_simulate_head(args: argparse.Namespace) -> int:
+    q, k, v, source = _qkv(args)
     simulate_head_to(
         (q, k, v),
         _default_out(args.out, "simulate_head.h5"),
@@ -394,20 +401,13 @@ def cmd_simulate_head(args: argparse.Namespace) -> int:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from gaincell.attention.simulate import load_qkv, random_qkv
     from gaincell.attention.token_cost import format_cost, token_cost, write_cost
     from gaincell.circuits.h5 import claimed_output
 
-    if args.qkv:
-        q, k, v = load_qkv(args.qkv)
-        inputs = f"q, k, v from {args.qkv}"
-    else:
-        if args.tokens is None or args.seed is None:
-            raise InputError("--tokens and --seed are required unless --qkv gives the inputs")
-        if args.tokens < 1 or args.d < 1:
-            raise InputError(f"--tokens and --d must be >= 1, got {args.tokens} and {args.d}")
-        q, k, v = random_qkv(args.tokens, args.d, args.seed)
-        inputs = f"{args.tokens} random tokens, seed {args.seed}"
+    q, k, v, source = _qkv(args)
+    inputs = (
+        f"q, k, v from {args.qkv}" if args.qkv else f"{len(q)} random tokens, seed {source['seed']}"
+    )
     if args.heads < 1:
         raise InputError(f"--heads must be >= 1, got {args.heads}")
     out = _default_out(args.out, "cost.h5")
@@ -424,7 +424,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
             converter_on_time=args.converter_on_time,
             inputs=inputs,
         )
-        write_cost(out, report, overwrite=args.overwrite)
+        write_cost(out, report, provenance=source, overwrite=args.overwrite)
     print(format_cost(report))
     print(f"-> {out}")
     return 0
@@ -772,7 +772,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cost.add_argument("--heads", type=int, default=12, help="heads per layer")
     cost.add_argument("--window", type=int, default=1024, help="sliding window M")
-    cost.add_argument("--d", type=int, default=64, help="head dimension (random inputs)")
+    cost.add_argument("--d", type=int, help="head dimension (default 64, or the --qkv arrays')")
     cost.add_argument("--corner", default="tt")
     cost.add_argument("--temp", type=float, default=27.0, help="temperature in degrees C")
     cost.add_argument("--tokens", type=int, help="tokens to simulate (required unless --qkv)")
