@@ -93,7 +93,7 @@ import h5py
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gaincell.characterize.measure import pulse_width
+from gaincell.characterize.measure import drawn_power, energy, metered_charge, pulse_width
 from gaincell.characterize.parallel import run_parallel
 from gaincell.circuits.design import (
     GEAR,
@@ -233,6 +233,15 @@ class ColumnMeasurements:
     """Wall time of the ngspice run that simulated each column [s] (load + transient)."""
     peak_rss: NDArray[np.float64]
     """Peak resident memory of the process that ran each column, up to the end of its run [B]."""
+    e_cells: NDArray[np.float64]
+    """Energy the column's cells drew from their read supply, reset release to the end [J]
+    (NaN in files written before energies were measured)."""
+    e_rows: NDArray[np.float64]
+    """Energy of the row drivers' pulses into the column's cells [J] (charge delivered x
+    1.8 V)."""
+    e_converter: NDArray[np.float64]
+    """Energy of the column's converter over the whole transient [J]: supply, reference,
+    output load, reset and window drivers."""
     reasons: list[str]
     """ngspice's reason per failed column, ``""`` where the column succeeded."""
     ngspice_version: str = ""
@@ -377,6 +386,14 @@ def _testbench(kind: Kind, stored: NDArray[np.float64], widths: NDArray[np.float
         f"* converter {_CONVERTER[kind]} with its own 10 uA reference and output load.",
         f"vdd vdd 0 {V_DD:g}",
         f"vdda vdda 0 {V_DD:g}",
+        f"vdrv vdrv 0 {V_DD:g}",
+        "* energy meters (1 pF: 1 V = 1 pC, the simulator's own integration): v(qcells) the charge",
+        "* the cells' read supply vdda delivered, v(dinr) / v(dinbr) what row r's enable drivers",
+        "* delivered into their lines (einbr through vinbr); the converters' vdd and vmid, and the",
+        "* control sources, are integrated from their currents (as in the converter testbenches)",
+        "fqcells 0 qcells vdda -1",
+        f"cqcells qcells 0 {C_METER:g}",
+        "rqcells qcells 0 1e15",
         f"vmid vmid 0 {V_MID:g}",
         f"vwwl wwl 0 pwl(0 0 {WRITE_RISE[0]:.6g} 0 {WRITE_RISE[1]:.6g} {V_WRITE:g} "
         f"{WRITE_FALL[0]:.6g} {V_WRITE:g} {WRITE_FALL[1]:.6g} 0)",
@@ -388,7 +405,12 @@ def _testbench(kind: Kind, stored: NDArray[np.float64], widths: NDArray[np.float
     lines.append(".model spice_tile_meter_reset sw vt=0.9 vh=0 ron=1 roff=1e15")
     for r in range(rows):
         lines.append(f"vin{r} in{r} 0 pwl({_pwl(float(widths[r]))})")
-        lines.append(f"einb{r} inb{r} vdd in{r} 0 -1")
+        lines.append(f"einb{r} inbd{r} vdrv in{r} 0 -1")
+        lines.append(f"vinb{r} inb{r} inbd{r} 0")
+        for meter, source in ((f"din{r}", f"vin{r}"), (f"dinb{r}", f"vinb{r}")):
+            lines.append(f"f{meter} 0 {meter} {source} -1")
+            lines.append(f"c{meter} {meter} 0 {C_METER:g}")
+            lines.append(f"r{meter} {meter} 0 1e15")
     for c in range(cols):
         lines.append(f"* column {c}")
         for r in range(rows):
@@ -417,6 +439,8 @@ def _testbench(kind: Kind, stored: NDArray[np.float64], widths: NDArray[np.float
         lines.append(f"cout_{c} out_{c} 0 {C_OUT:g}")
     # The cells held mid-rail before this write (as in leakage_tb / multiplier_pulse_tb).
     lines += [f".ic v(xr{r}c{c}.store)={V_MID:g}" for c in range(cols) for r in range(rows)]
+    meters = ["qcells", *(f"{m}{r}" for r in range(rows) for m in ("din", "dinb"))]
+    lines += [f".ic v({m})=0" for m in meters]
     return "\n".join(lines) + "\n"
 
 
@@ -483,22 +507,11 @@ def column_deck(
 # Running
 # ---------------------------------------------------------------------------------------------
 def _empty(kind: Kind, rows: int, cols: int) -> ColumnMeasurements:
-    def nan(*shape: int) -> NDArray[np.float64]:
-        return np.full(shape, np.nan)
-
-    return ColumnMeasurements(
-        kind=kind,
-        width=nan(cols),
-        sign=nan(cols),
-        charge=nan(cols),
-        v_col=nan(cols),
-        v_col_min=nan(cols),
-        v_col_max=nan(cols),
-        stored=nan(rows, cols),
-        seconds=nan(cols),
-        peak_rss=nan(cols),
-        reasons=[""] * cols,
-    )
+    arrays = {
+        name: np.full((rows, cols) if name == "stored" else (cols,), np.nan)
+        for name in _COLUMN_FIELDS
+    }
+    return ColumnMeasurements(kind=kind, reasons=[""] * cols, **arrays)
 
 
 @lru_cache(maxsize=4)
@@ -561,6 +574,7 @@ def _simulate(
     names += [f"v(q_{c})" for c in range(cols)] + [f"v(out_{c})" for c in range(cols)]
     if kind == "v":
         names += [f"v(sign_{c})" for c in range(cols)]
+    names += ENERGY_VECTORS + [f"v({m}{r})" for r in range(rows) for m in ("din", "dinb")]
     store_names = [f"v(xr{r}c{c}.store)" for c in range(cols) for r in range(rows)]
     # Only the vectors measured below: a 64x64 tile has ~30 000 nodes otherwise.
     wanted = names[1:] + store_names
@@ -594,7 +608,42 @@ def _simulate(
         out.v_col_max[c] = float(col[mac].max())
         for r in range(rows):
             out.stored[r, c] = float(np.interp(MAC_START, t, vec[f"v(xr{r}c{c}.store)"]))
+    # One run's energy; a run of several columns shares its rows and supplies: split evenly.
+    for name, value in _run_energy(t, vec, widths).items():
+        getattr(out, name)[:] = value / cols
     return out
+
+
+ENERGY_VECTORS = ["v(qcells)", "i(vdd)", "i(vmid)", "i(vrst)", "i(vconv)"]
+"""What a tile run saves for its energy, besides the row drivers' meters."""
+
+
+def _run_energy(
+    t: NDArray[np.float64], vec: dict[str, NDArray[np.float64]], widths: NDArray[np.float64]
+) -> dict[str, float]:
+    """Energy one tile run drew [J]: the cells' read supply over the MAC and the conversion
+    (its metered charge x 1.8 V), the row drivers (the charge each delivered into its line,
+    the enable on the pulse's rise, its complement on the pulse's end, x 1.8 V: CMOS drivers),
+    and the converters (supply and reference as drawn power over the whole transient, as in
+    the converter testbenches, plus their reset and window drivers)."""
+    cells = metered_charge(t, vec["v(qcells)"], RESET_END, T_STOP)
+    rows = 0.0
+    for r, width in enumerate(widths):
+        middle = MAC_START + 0.5 * float(width)
+        rows += metered_charge(t, vec[f"v(din{r})"], RESET_END, middle)
+        rows += metered_charge(t, vec[f"v(dinb{r})"], middle, T_STOP)
+    supply = drawn_power(np.full_like(t, V_DD), vec["i(vdd)"]) + drawn_power(
+        np.full_like(t, V_MID), vec["i(vmid)"]
+    )
+    # into the control lines: -i; the reset line's fall, the window's rise (as in c2p.py)
+    control = -energy(t, -vec["i(vrst)"], 0.0, MAC_START) + energy(
+        t, -vec["i(vconv)"], CONV_START - 1e-9, CONV_START + 0.5 * T_MAX
+    )
+    return {
+        "e_cells": V_DD * cells,
+        "e_rows": V_DD * rows,
+        "e_converter": energy(t, supply, 0.0, T_STOP) + V_DD * control,
+    }
 
 
 def _run_one(
@@ -612,19 +661,15 @@ def _run_one(
 
 def _merge(kind: Kind, parts: Sequence[ColumnMeasurements]) -> ColumnMeasurements:
     """Concatenate per-run measurements along the columns."""
+    arrays = {
+        name: np.concatenate([getattr(p, name) for p in parts], axis=1 if name == "stored" else 0)
+        for name in _COLUMN_FIELDS
+    }
     return ColumnMeasurements(
         kind=kind,
-        width=np.concatenate([p.width for p in parts]),
-        sign=np.concatenate([p.sign for p in parts]),
-        charge=np.concatenate([p.charge for p in parts]),
-        v_col=np.concatenate([p.v_col for p in parts]),
-        v_col_min=np.concatenate([p.v_col_min for p in parts]),
-        v_col_max=np.concatenate([p.v_col_max for p in parts]),
-        stored=np.concatenate([p.stored for p in parts], axis=1),
-        seconds=np.concatenate([p.seconds for p in parts]),
-        peak_rss=np.concatenate([p.peak_rss for p in parts]),
         reasons=[r for p in parts for r in p.reasons],
         ngspice_version=next((p.ngspice_version for p in parts if p.ngspice_version), ""),
+        **arrays,
     )
 
 
@@ -916,6 +961,9 @@ _COLUMN_FIELDS = {
     "stored": ("V", "stored voltage of each cell at the MAC start, after the write feedthrough"),
     "seconds": ("s", "wall time of the ngspice run that simulated the column"),
     "peak_rss": ("B", "peak resident memory of the worker process up to the end of that run"),
+    "e_cells": ("J", "energy the column's cells drew from their read supply (NaN: not measured)"),
+    "e_rows": ("J", "energy of the row drivers' pulses into the column's cells (charge x 1.8 V)"),
+    "e_converter": ("J", "energy of the column's converter over the transient, drivers included"),
 }
 _TILE_AXES = {"k": ("dim", "token"), "v": ("token", "dim")}  # (rows, cols) of each tile
 _KV_TEXT = "{0} in model units [token j, dim d]; stored as {0} + 0.45 V"
@@ -1162,8 +1210,11 @@ def read_tile_results(path: str | Path) -> TileResultsFile:
         for i in range(len(cases)):
             measured = {}
             for kind in ("k", "v"):
-                fields = {name: spice[kind][name][i] for name in _COLUMN_FIELDS}
-                cols = fields["width"].shape[0]
+                cols = spice[kind]["width"].shape[1]
+                fields = {  # files written before energies were measured lack them
+                    name: spice[kind][name][i] if name in spice[kind] else np.full(cols, np.nan)
+                    for name in _COLUMN_FIELDS
+                }
                 measured[kind] = ColumnMeasurements(
                     kind=kind,  # type: ignore[arg-type]
                     reasons=[reasons.get((i, kind, c), "") for c in range(cols)],

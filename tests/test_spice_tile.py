@@ -206,6 +206,18 @@ def test_small_whole_tile_and_column_runs_agree(kind):
     np.testing.assert_allclose(whole.stored, columns.stored, atol=1e-5)
     if kind == "v":
         np.testing.assert_array_equal(whole.sign, columns.sign)
+    # Energy: a whole tile shares its rows and supplies (split evenly over its columns), the
+    # column runs each drive one column: the tile's totals agree.
+    for name in ("e_cells", "e_rows", "e_converter"):
+        total = getattr(whole, name).sum()
+        assert getattr(columns, name).sum() == pytest.approx(total, rel=0.02), name
+    # each pulsed row's two enable drivers: a few fJ per cell (gate loads, 1.8 V)
+    pulsed = np.count_nonzero(widths > 0)
+    assert 3e-15 < columns.e_rows.mean() / pulsed < 12e-15
+    # the converter: mostly its static bias over the 53 ns transient (~0.1 .. 1 mW)
+    assert np.all(
+        (columns.e_converter > 0.1e-3 * st.T_STOP) & (columns.e_converter < 1e-3 * st.T_STOP)
+    )
 
 
 # -- model units and storage -----------------------------------------------------------------
