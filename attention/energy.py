@@ -124,6 +124,24 @@ class EnergyModels:
         return step_time if self.converter_on_time is None else self.converter_on_time
 
 
+ENERGY_SURROGATES = (
+    "multiplier-pulse-energy",
+    "relu-c2p-cycle",
+    "signed-c2p-cycle",
+    "relu-c2p-static",
+    "signed-c2p-static",
+    "write-energy",
+)
+"""The shipped energy surrogates :meth:`EnergyModels.from_surrogates` reads by default."""
+
+
+def energy_shipped() -> bool:
+    """Whether every default energy surrogate is shipped."""
+    from gaincell.surrogate.store import shipped
+
+    return set(ENERGY_SURROGATES) <= set(shipped())
+
+
 def _pulse_affine(model: Any, corner: str, temperature: float) -> Callable[[Array], Array]:
     """Stored voltage -> (a, b) of the pulse energy ``a + b w`` (w > 0) at the mid-rail
     column: least squares over the surrogate's width nodes from 1 ns (below them the

@@ -50,7 +50,7 @@ from gaincell.attention.behavioural import (
 from gaincell.attention.column import mac_charge
 from gaincell.attention.cost import PAPER_STEP_TIME
 from gaincell.attention.energy import MODULES, EnergyModels, pulse_energy, step_energy
-from gaincell.characterize.tile import CONV_START, MAC_START
+from gaincell.characterize.tile import CONV_START, MAC_START, T_STOP
 from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
 from gaincell.errors import InputError
 from gaincell.surrogate.converter import ConverterTransfer, aux_at
@@ -1245,7 +1245,9 @@ def tile_model(
     q (dims,); k, v (tokens, dims) in model units. ``v_input_widths`` (tokens,) [s] replaces
     the V rows' input pulses (default: this model's own Phi widths), to compare the second
     product alone. Returns ``s`` and ``charge_k`` (tokens,), ``phi_width`` (tokens,) [s],
-    ``charge_v`` (dims,) [C], ``out_width`` (dims,) [s] and ``out_negative`` (dims,).
+    ``charge_v`` (dims,) [C], ``out_width`` (dims,) [s] and ``out_negative`` (dims,); with
+    energy models also ``energy_k_cells``, ``energy_k_converter`` (tokens,) and
+    ``energy_v_cells``, ``energy_v_converter`` (dims,) [J] (:func:`_tile_energy`).
     """
     q_arr, k_arr, v_arr = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
     if k_arr.ndim != 2 or v_arr.shape != k_arr.shape or q_arr.shape != k_arr.shape[1:]:
@@ -1298,11 +1300,47 @@ def tile_model(
         circuits, cur_v[None], edge_v[None], inputs[None], "v", short_of(v_arr)
     )[0]
     out_width, negative = circuits.signed(charge_v)
-    return {
+    result = {
         "s": charge_k / (circuits.t_max * circuits.current_scale),
         "charge_k": charge_k,
         "phi_width": phi_width,
         "charge_v": charge_v,
         "out_width": out_width,
         "out_negative": np.asarray(negative, dtype=bool),
+    }
+    if circuits.energy is not None:
+        result |= _tile_energy(
+            circuits, k_rows, v_arr, q_widths, inputs, charge_k, charge_v, hold_time
+        )
+    return result
+
+
+def _tile_energy(
+    circuits: HeadCircuits,
+    k_rows: Array,
+    v_cells: Array,
+    q_widths: Array,
+    phi_widths: Array,
+    charge_k: Array,
+    charge_v: Array,
+    hold_time: float = 0.0,
+) -> dict[str, Array]:
+    """Per column of a SPICE-like tile [J]: the cells' pulses (supply and row drivers) and
+    the converter over the tile transient's length (its cycle above the bias, the bias for
+    the whole transient, as the SPICE tile's converters are powered)."""
+    models = circuits.energy
+    assert models is not None
+
+    def pulses(x: Array, widths: Array) -> Array:
+        target = np.clip(x, *KV_RANGE) + STORE_OFFSET
+        volts = circuits.leakage(np.full(target.size, float(hold_time)), target.ravel())
+        entries = models.pulse(volts).reshape(*x.shape, 2)
+        return pulse_energy(entries, widths[:, None]).sum(axis=0)
+
+    return {
+        "energy_k_cells": pulses(k_rows, q_widths),
+        "energy_k_converter": models.relu_cycle(charge_k) + models.relu_static(charge_k) * T_STOP,
+        "energy_v_cells": pulses(v_cells, phi_widths),
+        "energy_v_converter": models.signed_cycle(charge_v)
+        + models.signed_static(charge_v) * T_STOP,
     }

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gaincell.attention.behavioural import OUT_RANGE, PAPER_COEFFICIENTS, cubic_current
+from gaincell.attention.energy import energy_shipped
 from gaincell.attention.head import HeadCircuits, HeadConfig, tile_model
 from gaincell.characterize.tile import (
     T_MAX,
@@ -79,8 +80,9 @@ CircuitsFor = Callable[[str, float], HeadCircuits]
 
 
 def surrogate_circuits() -> CircuitsFor:
-    """(corner, temperature) -> the shipped surrogates' circuits, built once per condition."""
-    return lru_cache(maxsize=None)(HeadCircuits.from_surrogates)
+    """(corner, temperature) -> the shipped surrogates' circuits, built once per condition,
+    with energy models when the energy surrogates are shipped."""
+    return lru_cache(maxsize=None)(partial(HeadCircuits.from_surrogates, energy=energy_shipped()))
 
 
 def model_outputs(
@@ -113,6 +115,17 @@ def model_outputs(
             "array/output_v_given_phi",
             np.where(given["out_negative"], -1, 1) * given["out_width"] / T_MAX,
         )
+        if "energy_k_cells" in chained:  # K from the chained run, V on SPICE's Phi pulses
+            for part in ENERGY_PARTS:
+                add(
+                    f"array/energy_{part}", (chained if part[0] == "k" else given)[f"energy_{part}"]
+                )
+                kind, what = part.split("_")
+                measured = getattr(result, kind)
+                add(
+                    f"spice/energy_{part}",
+                    measured.e_cells + measured.e_rows if what == "cells" else measured.e_converter,
+                )
         for name, s_sat, out_scale in (
             ("behavioural", 80.0, 40.0),
             ("behavioural_matched", constants["s_sat"], constants["out_scale"]),
@@ -125,6 +138,40 @@ def model_outputs(
                 _behavioural_tile(case, spice_phi_in, s_sat, out_scale)[1],
             )
     return {name: np.stack(values) for name, values in out.items()}
+
+
+ENERGY_PARTS = ("k_cells", "k_converter", "v_cells", "v_converter")
+"""Energy per tile column compared with SPICE: each tile's cells (supply and row drivers) and
+converters."""
+ENERGY_TOLERANCE = 0.05
+"""The array simulation's energy of a tile must be within 5 % of SPICE's."""
+
+
+def energy_metrics(outputs: dict[str, Array]) -> dict[str, Any]:
+    """Relative error of the array simulation's energy against SPICE per case and tile (K,
+    V: all its columns' cells and converters) and per part, and the worst; empty when SPICE
+    measured no energy (files from before energies were measured)."""
+    if "spice/energy_k_cells" not in outputs:
+        return {}
+    spice = {part: outputs[f"spice/energy_{part}"].sum(axis=1) for part in ENERGY_PARTS}
+    array = {part: outputs[f"array/energy_{part}"].sum(axis=1) for part in ENERGY_PARTS}
+    if not all(np.all(np.isfinite(values)) for values in spice.values()):
+        return {}
+    out: dict[str, Any] = {}
+    for tile in ("k", "v"):
+        parts = [p for p in ENERGY_PARTS if p.startswith(tile)]
+        measured = sum(spice[p] for p in parts)
+        modelled = sum(array[p] for p in parts)
+        out[f"{tile}_tile"] = {
+            "spice_J": measured.tolist(),
+            "array_J": modelled.tolist(),
+            "relative_error": ((modelled - measured) / measured).tolist(),
+            "worst": float(np.max(np.abs((modelled - measured) / measured))),
+        }
+    for part in ENERGY_PARTS:
+        error = (array[part] - spice[part]) / spice[part]
+        out[part] = {"relative_error": error.tolist(), "worst": float(np.max(np.abs(error)))}
+    return out
 
 
 def error_metrics(
@@ -194,6 +241,8 @@ class TileValidation:
     """Wall time of the array simulation of one case (both tiles)."""
     equivalent_constants: dict[str, float]
     """The converters' s_sat and out_scale in the paper's units (first condition)."""
+    energy: dict[str, Any] = field(default_factory=dict)
+    """:func:`energy_metrics` (empty without SPICE energies or energy models)."""
 
 
 def validate_tiles(
@@ -279,20 +328,28 @@ def _compare_and_write(
     array_seconds = (time.perf_counter() - started) / len(cases)
     outputs = model_outputs(cases, results, circuits)
     metrics = error_metrics(outputs)
+    energy = energy_metrics(outputs)
     by_condition = condition_metrics(outputs, results)
     first = circuits(results[0].corner, results[0].temperature)
     constants = first.equivalent_constants()
     extra = {name: value for name, value in outputs.items() if not name.startswith("spice/")}
     described = {
         name: {
-            "units": "",
+            "units": "J" if name.split("/")[1].startswith("energy_") else "",
             "description": _DESCRIPTIONS[name.split("/")[1]].format(model=name.split("/")[0]),
         }
         for name in extra
     }
+    extra |= {name: value for name, value in outputs.items() if name.startswith("spice/energy_")}
+    described |= {
+        name: {"units": "J", "description": _DESCRIPTIONS[name.split("/")[1]].format(model="spice")}
+        for name in outputs
+        if name.startswith("spice/energy_")
+    }
     root: dict[str, Any] = {
         "metrics": metrics,
         "metrics_by_condition": by_condition,
+        "energy_metrics": energy,
         "spice_seconds": spice_seconds,
         "jobs": jobs,
         "array_seconds_per_case": array_seconds,
@@ -310,6 +367,7 @@ def _compare_and_write(
         spice_seconds,
         array_seconds,
         constants,
+        energy,
     )
 
 
@@ -347,6 +405,10 @@ def ablation(
 
 
 _DESCRIPTIONS = {
+    "energy_k_cells": "{model}: energy of each K column's cells, supply and row drivers [J]",
+    "energy_k_converter": "{model}: energy of each K column's ReLU converter [J]",
+    "energy_v_cells": "{model}: energy of each V column's cells on SPICE's Phi pulses [J]",
+    "energy_v_converter": "{model}: energy of each V column's signed converter [J]",
     "phi": "{model}: Phi per token (K tile output width / t_max)",
     "output": "{model}: signed V tile output (width / t_max), on its own Phi pulses",
     "output_v_given_phi": "{model}: signed V tile output on SPICE's Phi pulses",

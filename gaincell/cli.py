@@ -522,6 +522,12 @@ def cmd_validate_tile(args: argparse.Namespace) -> int:
         f"(x{result.spice_seconds / result.cases / result.array_seconds_per_case:,.0f}) -> {out}"
     )
     print_tile_metrics(result.metrics, result.by_condition)
+    if result.energy:
+        print("  energy, array simulation vs SPICE (relative error per case; worst):")
+        for name, entry in result.energy.items():
+            errors = " ".join(f"{e:+.1%}" for e in entry["relative_error"][:8])
+            more = " ..." if len(entry["relative_error"]) > 8 else ""
+            print(f"  {name:12s} {errors}{more}   worst {entry['worst']:.1%}")
     constants = result.equivalent_constants
     print(
         f"  these converters implement s_sat = {constants['s_sat']:.1f}, "

@@ -78,3 +78,40 @@ def test_bad_energy_parameters_are_refused(energy_models):
         energy_models(digital=-1.0)
     with pytest.raises(InputError, match="converter_on_time"):
         energy_models(converter_on_time=float("nan"))
+
+
+def test_a_tile_model_charges_each_column_its_cells_and_converter(energy_models):
+    from gaincell.attention import tile_model
+    from gaincell.characterize.tile import T_STOP
+
+    circuits = replace(HeadCircuits.ideal(), energy=energy_models())
+    rng = np.random.default_rng(9)
+    q, k, v = rng.uniform(0, 1, 4), rng.uniform(0, 0.9, (6, 4)), rng.uniform(0, 0.9, (6, 4))
+    q[0] = 0.0  # a row without a pulse costs nothing
+    out = tile_model(circuits, q, k, v)
+    widths = q * circuits.t_max
+    volts = k.T + 0.45  # ideal leakage at hold 0: the written values
+    expected = ((1e-15 * (1 + volts) + 2e-7 * volts * widths[:, None]) * (widths > 0)[:, None]).sum(
+        0
+    )
+    np.testing.assert_allclose(out["energy_k_cells"], expected, rtol=1e-12)
+    converter = 1e-12 + 1e-3 * np.abs(out["charge_k"]) + 3e-4 * T_STOP
+    np.testing.assert_allclose(out["energy_k_converter"], converter, rtol=1e-12)
+    assert out["energy_v_cells"].shape == (4,) and np.all(out["energy_v_converter"] > 0)
+    assert "energy_k_cells" not in tile_model(HeadCircuits.ideal(), q, k, v)
+
+
+def test_energy_metrics_compare_each_tile_and_part_with_spice():
+    from gaincell.attention.validate import ENERGY_PARTS, energy_metrics
+
+    spice = {f"spice/energy_{p}": np.full((2, 3), 1e-12) for p in ENERGY_PARTS}
+    array = {f"array/energy_{p}": np.full((2, 3), 1.02e-12) for p in ENERGY_PARTS}
+    array["array/energy_v_converter"] = np.full((2, 3), 0.9e-12)
+    metrics = energy_metrics(spice | array)
+    assert metrics["k_tile"]["worst"] == pytest.approx(0.02)
+    assert metrics["v_tile"]["relative_error"] == pytest.approx([-0.04, -0.04])
+    assert metrics["v_converter"]["worst"] == pytest.approx(0.1)
+    # files from before energies were measured: nothing to compare
+    spice["spice/energy_k_cells"][:] = np.nan
+    assert energy_metrics(spice | array) == {}
+    assert energy_metrics({"spice/phi": np.zeros((1, 3))}) == {}
