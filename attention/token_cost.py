@@ -141,6 +141,76 @@ def token_cost(
     )
 
 
+DESIGN_WINDOWS = (64, 256, 1024, 4096)
+"""Window lengths of the design space."""
+DESIGN_DIMS = (32, 64, 128)
+"""Head dimensions of the design space (at the paper's window)."""
+DESIGN_CONDITIONS = (("tt", 27.0), ("ss", 85.0), ("ff", -40.0), ("sf", 27.0), ("fs", 27.0))
+"""Corner and temperature conditions of the design space (at the paper's geometry)."""
+
+
+def design_space(
+    *,
+    windows: tuple[int, ...] = DESIGN_WINDOWS,
+    dims: tuple[int, ...] = DESIGN_DIMS,
+    conditions: tuple[tuple[str, float], ...] = DESIGN_CONDITIONS,
+    qkv: tuple[Array, Array, Array] | None = None,
+    extra_tokens: int = 8,
+    seed: int = 1,
+    heads: int = 12,
+) -> list[dict[str, Any]]:
+    """Energy and latency per token over the window (tt, 27 C, d 64), the head dimension
+    (window 1024), the corner and temperature (window 1024, d 64), on random inputs (each
+    point ``window + extra_tokens`` tokens, the means over the last ``extra_tokens + 1``), and
+    with ``qkv`` (T, 64) on those inputs too (window 1024, tt, 27 C, if T > 1024). Each row:
+    what varied, its value, the cost (:func:`~gaincell.attention.cost.as_dict`) and the
+    converters' static parts."""
+    from gaincell.attention.simulate import random_qkv
+
+    points: list[tuple[str, Any, int, int, str, float, str]] = []
+    points += [("window", w, w, 64, "tt", 27.0, "random") for w in windows]
+    points += [("d", d, 1024, d, "tt", 27.0, "random") for d in dims if d != 64]
+    points += [("condition", f"{c}/{t:g}", 1024, 64, c, t, "random") for c, t in conditions]
+    if qkv is not None:
+        points.append(("data", "file", 1024, qkv[0].shape[1], "tt", 27.0, "file"))
+    rows = []
+    circuits: dict[tuple[str, float], HeadCircuits] = {}
+    for varied, value, window, d, corner, temperature, data in points:
+        key = (corner, temperature)
+        if key not in circuits:
+            circuits[key] = HeadCircuits.from_surrogates(corner, temperature, energy=True)
+        q, k, v = (
+            qkv
+            if data == "file" and qkv is not None
+            else random_qkv(window + extra_tokens, d, seed)
+        )
+        report = token_cost(
+            q,
+            k,
+            v,
+            window=window,
+            heads=heads,
+            corner=corner,
+            temperature=temperature,
+            circuits=circuits[key],
+            inputs=data,
+        )
+        rows.append(
+            {
+                "varied": varied,
+                "value": value,
+                "window": window,
+                "d": d,
+                "corner": corner,
+                "temperature": temperature,
+                "data": data,
+                **as_dict(report.cost),
+                **{f"static_{name}": joules for name, joules in report.static.items()},
+            }
+        )
+    return rows
+
+
 def _row(label: str, ours: str, paper: str = "", note: str = "") -> str:
     return f"  {label:34s} {ours:>14s} {paper:>14s}  {note}".rstrip()
 
