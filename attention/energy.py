@@ -8,10 +8,14 @@ one's hold-out error) except the digital control and routing, an explicit parame
   drivers, the drivers counted as CMOS drivers: charge delivered x 1.8 V), taken at the
   mid-rail column as ``a(V) + b(V) x width`` for any width > 0 (``a``, ``b`` fitted per stored
   voltage over the surrogate's 1..15 ns nodes; the energy is within a few % of affine there);
-- a conversion: ``relu-c2p-cycle`` / ``signed-c2p-cycle`` over the column charge (reset, MAC
-  and conversion above the static bias, plus the control drivers), and the converters' static
-  bias ``relu-c2p-static`` / ``signed-c2p-static`` [W] for as long as they are powered: the
-  whole step by default, or ``converter_on_time`` (a power-gating assumption);
+- a conversion: ``relu-c2p-energy`` / ``signed-c2p-energy``, the energy of the converter's
+  testbench cycle (reset, MAC, conversion: supply and reference) over the column charge, less
+  its static bias ``relu-c2p-static`` / ``signed-c2p-static`` [W] times that cycle's length:
+  the cycle above the bias; and the bias for as long as the converter is powered: the whole
+  step by default, or ``converter_on_time`` (a power-gating assumption). Both surrogates
+  include the fine sweeps near zero charge, where the comparator lingers and draws more. (The
+  reset and window drivers, tens of fJ against ~15 pJ, are in the characterizations'
+  ``e_drivers``, not in these sums.)
 - a cell write: ``write-energy`` over the written bit-line voltage (word line and bit-line
   drivers, from the write's transient).
 
@@ -81,8 +85,8 @@ class EnergyModels:
         temperature: float = 27.0,
         *,
         pulse: str = "multiplier-pulse-energy",
-        relu_cycle: str = "relu-c2p-cycle",
-        signed_cycle: str = "signed-c2p-cycle",
+        relu_cycle: str = "relu-c2p-energy",
+        signed_cycle: str = "signed-c2p-energy",
         relu_static: str = "relu-c2p-static",
         signed_static: str = "signed-c2p-static",
         write: str = "write-energy",
@@ -101,6 +105,16 @@ class EnergyModels:
 
             return evaluate
 
+        def above_bias(total: str, bias: str) -> Callable[[Array], Array]:
+            """A converter's testbench cycle less its bias over the cycle's length."""
+            cycle, power = over_charge(total), over_charge(bias)
+            length = _cycle_length(load(total))
+
+            def evaluate(charge: Array) -> Array:
+                return cycle(charge) - power(charge) * length
+
+            return evaluate
+
         written = load(write).at(corner=corner, temperature=temperature)
 
         def write_energy(volts: Array) -> Array:
@@ -108,8 +122,8 @@ class EnergyModels:
 
         return cls(
             pulse=_pulse_affine(load(pulse), corner, temperature),
-            relu_cycle=over_charge(relu_cycle),
-            signed_cycle=over_charge(signed_cycle),
+            relu_cycle=above_bias(relu_cycle, relu_static),
+            signed_cycle=above_bias(signed_cycle, signed_static),
             relu_static=over_charge(relu_static),
             signed_static=over_charge(signed_static),
             write=write_energy,
@@ -126,8 +140,8 @@ class EnergyModels:
 
 ENERGY_SURROGATES = (
     "multiplier-pulse-energy",
-    "relu-c2p-cycle",
-    "signed-c2p-cycle",
+    "relu-c2p-energy",
+    "signed-c2p-energy",
     "relu-c2p-static",
     "signed-c2p-static",
     "write-energy",
@@ -140,6 +154,15 @@ def energy_shipped() -> bool:
     from gaincell.surrogate.store import shipped
 
     return set(ENERGY_SURROGATES) <= set(shipped())
+
+
+def _cycle_length(model: Any) -> float:
+    """The length of the converter testbench's transient a ``*-c2p-energy`` surrogate was
+    characterized over (its ``e_total`` spans it) [s]."""
+    try:
+        return float(model.provenance["source_provenance"]["sweep_spec"]["settings"]["t_stop"])
+    except (KeyError, TypeError) as error:
+        raise InputError(f"{model.name}: no testbench length (t_stop) in its provenance") from error
 
 
 def _pulse_affine(model: Any, corner: str, temperature: float) -> Callable[[Array], Array]:
