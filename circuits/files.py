@@ -29,6 +29,8 @@ SURROGATE_DIR = DATA_DIR / "surrogates"
 """Shipped surrogate files."""
 TILE_DIR = DATA_DIR / "tiles"
 """Shipped SPICE tile results."""
+COST_DIR = DATA_DIR / "cost"
+"""Shipped costs per token (``gaincell cost``) and the design space."""
 REFERENCE_DIR = DATA_DIR / "reference"
 """The paper's published data (MIT-licensed, copied with attribution)."""
 SHIPPED_SUFFIXES = (".h5", ".npz", ".json")

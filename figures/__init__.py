@@ -83,6 +83,12 @@ def _tile_matrix(source: Path, out: Path) -> Path:
     return plot_tile_matrix(source, out)
 
 
+def _cost(source: Path, out: Path) -> Path:
+    from gaincell.figures.cost import plot_cost
+
+    return plot_cost(source, out)
+
+
 _CHARACTERIZE = "gaincell characterize {circuit} --job {stem} --out {path}"
 _VALIDATE_TILE = "gaincell validate-tile --out {path}"
 
@@ -106,6 +112,12 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure("tiles/tile_matrix_64_sky130", "fig5ab_tile_parity.png", _tiles, _VALIDATE_TILE),
     Figure("tiles/tile_matrix_64_sky130", "fig5_tile_matrix.png", _tile_matrix, _VALIDATE_TILE),
+    Figure(
+        "cost/cost_sky130",
+        "fig5cde_cost.png",
+        _cost,
+        "gaincell cost --tokens 1032 --seed 1 --out {path}",
+    ),
 )
 """Every figure, in paper order."""
 

@@ -183,9 +183,9 @@ def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
 
 
 KNOWN_MISSES = {
-    # one hold-out point at ss, 11 C, 0.076 fC above the switching point (10.6 ps of 1.01 ns);
-    # the bisection's 0.004 fC is worth 3 ps there
-    "relu-c2p-step": 0.011,
+    # pulses of 20 ps: the energy grid starts at 1 ns and is continued down to any width > 0
+    # as a line (the charge has its own short-pulse sweeps; the energy does not yet)
+    "multiplier-pulse-energy": 0.026,
     # three gap nodes for an exponential recovery; the comparator model fitted on it (what the
     # array uses) is held to its own bound in test_comparator_model_predicts_the_recovery_hold_out
     "relu-c2p-recovery": 0.14,
