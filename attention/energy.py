@@ -39,10 +39,10 @@ from gaincell.errors import InputError
 
 Array = NDArray[np.float64]
 
-PULSE_ENERGY_STORED = np.linspace(0.40, 1.40, 201)
-"""Stored voltages [V] the pulse energy's affine coefficients are tabulated at (5 mV; the
-write's feedthrough leaves values tens of mV below the 0.45 V the surrogate starts at, where
-the surrogate's edge is continued)."""
+PULSE_ENERGY_BIT_LINES = np.linspace(0.40, 1.40, 201)
+"""Written bit-line values [V] the pulse energy's affine coefficients are tabulated at (5 mV;
+the surrogate's input, continued past its 0.45 .. 1.35 V edges), then placed at the stored
+voltages they leave (the write's feedthrough, as for the charge)."""
 MODULES = TokenEnergy.MEASURED + TokenEnergy.ASSUMED
 """The parts of a head-token's energy, as :class:`~gaincell.attention.cost.TokenEnergy`."""
 
@@ -90,10 +90,13 @@ class EnergyModels:
         relu_static: str = "relu-c2p-static",
         signed_static: str = "signed-c2p-static",
         write: str = "write-energy",
+        leakage: str = "leakage",
         digital: float = PAPER_DIGITAL_J,
         converter_on_time: float | None = None,
     ) -> EnergyModels:
-        """The energy surrogates (shipped names or paths) at ``corner`` and ``temperature``."""
+        """The energy surrogates (shipped names or paths) at ``corner`` and ``temperature``;
+        ``leakage`` maps the pulse surrogate's written bit-line value to the stored voltage
+        the head looks cells up by."""
         from gaincell.surrogate import load
 
         def over_charge(name: str) -> Callable[[Array], Array]:
@@ -121,7 +124,7 @@ class EnergyModels:
             return written(v_store=np.asarray(volts, dtype=np.float64), out_of_domain="clamp")
 
         return cls(
-            pulse=_pulse_affine(load(pulse), corner, temperature),
+            pulse=_pulse_affine(load(pulse), corner, temperature, load(leakage)),
             relu_cycle=above_bias(relu_cycle, relu_static),
             signed_cycle=above_bias(signed_cycle, signed_static),
             relu_static=over_charge(relu_static),
@@ -165,22 +168,27 @@ def _cycle_length(model: Any) -> float:
         raise InputError(f"{model.name}: no testbench length (t_stop) in its provenance") from error
 
 
-def _pulse_affine(model: Any, corner: str, temperature: float) -> Callable[[Array], Array]:
+def _pulse_affine(
+    model: Any, corner: str, temperature: float, leak: Any
+) -> Callable[[Array], Array]:
     """Stored voltage -> (a, b) of the pulse energy ``a + b w`` (w > 0) at the mid-rail
     column: least squares over the surrogate's width nodes from 1 ns (below them the
-    surrogate itself continues its first cell the same way)."""
-    from gaincell.attention.head import CellTable
+    surrogate itself continues its first cell the same way). The surrogate's input is the
+    written bit-line value; ``leak`` at t = 0 maps it to the stored voltage."""
+    from gaincell.attention.head import CellTable, _written
 
     sliced = model.at(corner=corner, temperature=temperature, v_col=V_MID)
     widths = sliced.nodes["width"]
     widths = widths[widths >= 1e-9 * (1 - 1e-9)]
     if widths.size < 2:
         raise InputError(f"{model.name}: needs width nodes from 1 ns on to fit a + b w")
-    volts, w = np.meshgrid(PULSE_ENERGY_STORED, widths, indexing="ij")
-    energies = sliced(v_store=volts.ravel(), width=w.ravel(), out_of_domain="extrapolate")
+    bit_lines, w = np.meshgrid(PULSE_ENERGY_BIT_LINES, widths, indexing="ij")
+    energies = sliced(v_store=bit_lines.ravel(), width=w.ravel(), out_of_domain="extrapolate")
     design = np.stack([np.ones_like(widths), widths], axis=1)
-    coefficients, *_ = np.linalg.lstsq(design, energies.reshape(volts.shape).T, rcond=None)
-    return CellTable(PULSE_ENERGY_STORED, np.ascontiguousarray(coefficients.T))
+    coefficients, *_ = np.linalg.lstsq(design, energies.reshape(bit_lines.shape).T, rcond=None)
+    stored = _written(leak, PULSE_ENERGY_BIT_LINES, corner, temperature)
+    order = np.argsort(stored)
+    return CellTable(stored[order], np.ascontiguousarray(coefficients.T[order]))
 
 
 def pulse_energy(entries: Array, widths: Array) -> Array:
