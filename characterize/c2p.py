@@ -8,9 +8,9 @@ import numpy as np
 
 from gaincell.characterize.axes import Axis, AxisSpec, SettingSpec, SpecError
 from gaincell.characterize.base import Characterization, Extra, Quantity, Task
-from gaincell.characterize.measure import drawn_power, energy, pulse_width
+from gaincell.characterize.measure import control_energy, drawn_power, energy, pulse_width
 from gaincell.characterize.store import CharacterizationData
-from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, V_DD, V_MID
+from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, V_MID
 from gaincell.circuits.runner import LoadedCircuit, RunLimits
 
 if TYPE_CHECKING:
@@ -170,16 +170,14 @@ class ChargeToPulseCharacterization(Characterization):
                 out["e_conversion"][ti, qi] = energy(t, power, start, stop)
                 out["e_total"][ti, qi] = energy(t, power, 0.0, stop)
                 out["v_col"][ti, qi] = float(np.interp(start, t, vec["v(col)"]))
-                # Into the node: -i. Integrated on the simulator's steps (their 50 ps edges
-                # get 2 .. 3 steps: ~10 % of tens of fJ, nothing beside the pJ conversion).
-                reset_moved = -energy(t, -vec["i(vrst)"], 0.0, start - DRIVER_GUARD_S)
-                window_opened = energy(
+                # 50 ps edges get 2 .. 3 steps: ~10 % of tens of fJ, nothing beside the pJ
+                out["e_drivers"][ti, qi] = control_energy(
                     t,
-                    -vec["i(vconv)"],
-                    start - DRIVER_GUARD_S,
-                    0.5 * (start + settings["conv_stop"]),
+                    vec["i(vrst)"],
+                    vec["i(vconv)"],
+                    (0.0, start - DRIVER_GUARD_S),
+                    (start - DRIVER_GUARD_S, 0.5 * (start + settings["conv_stop"])),
                 )
-                out["e_drivers"][ti, qi] = V_DD * (reset_moved + window_opened)
                 quiet = start - STATIC_WINDOW_S
                 out["p_static"][ti, qi] = energy(t, power, quiet, start) / STATIC_WINDOW_S
                 out["e_cycle"][ti, qi] = (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import curve_fit
 
+from gaincell.circuits.design import V_DD
+
 KV_LEVELS = 8
 """The paper's K/V precision: 3 bits."""
 STORE_RANGE_V = 0.9
@@ -80,6 +82,23 @@ def metered_charge(t: np.ndarray, meter: np.ndarray, start: float, stop: float) 
     ``start`` and ``stop`` [C], interpolated on the simulator's steps."""
     gained = np.interp(stop, t, meter) - np.interp(start, t, meter)
     return float(gained) * 1e-12
+
+
+def control_energy(
+    t: np.ndarray,
+    reset_current: np.ndarray,
+    window_current: np.ndarray,
+    reset_falls: tuple[float, float],
+    window_opens: tuple[float, float],
+) -> float:
+    """Energy of a converter's reset and window drivers counted as CMOS drivers [J]: the
+    charge the reset line's fall removes over ``reset_falls`` (its rise in the next cycle
+    puts it back) plus the charge the window line takes as it opens over ``window_opens``,
+    times the 1.8 V swing. Currents are the sources' branch currents (into the line: -i),
+    integrated on the simulator's steps."""
+    fell = -energy(t, -np.asarray(reset_current, float), *reset_falls)
+    opened = energy(t, -np.asarray(window_current, float), *window_opens)
+    return V_DD * (fell + opened)
 
 
 def pulse_width(t: np.ndarray, v: np.ndarray, threshold: float, start: float, stop: float) -> float:

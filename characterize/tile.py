@@ -93,7 +93,13 @@ import h5py
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gaincell.characterize.measure import drawn_power, energy, metered_charge, pulse_width
+from gaincell.characterize.measure import (
+    control_energy,
+    drawn_power,
+    energy,
+    metered_charge,
+    pulse_width,
+)
 from gaincell.characterize.parallel import run_parallel
 from gaincell.circuits.design import (
     GEAR,
@@ -635,14 +641,17 @@ def _run_energy(
     supply = drawn_power(np.full_like(t, V_DD), vec["i(vdd)"]) + drawn_power(
         np.full_like(t, V_MID), vec["i(vmid)"]
     )
-    # into the control lines: -i; the reset line's fall, the window's rise (as in c2p.py)
-    control = -energy(t, -vec["i(vrst)"], 0.0, MAC_START) + energy(
-        t, -vec["i(vconv)"], CONV_START - 1e-9, CONV_START + 0.5 * T_MAX
+    control = control_energy(
+        t,
+        vec["i(vrst)"],
+        vec["i(vconv)"],
+        (0.0, MAC_START),
+        (CONV_START - 1e-9, CONV_START + 0.5 * T_MAX),
     )
     return {
         "e_cells": V_DD * cells,
         "e_rows": V_DD * rows,
-        "e_converter": energy(t, supply, 0.0, T_STOP) + V_DD * control,
+        "e_converter": energy(t, supply, 0.0, T_STOP) + control,
     }
 
 
