@@ -99,25 +99,25 @@ class EnergyModels:
         the head looks cells up by."""
         from gaincell.surrogate import load
 
-        def over_charge(name: str) -> Callable[[Array], Array]:
-            model = load(name).at(corner=corner, temperature=temperature)
+        def over_charge(model: Any) -> Callable[[Array], Array]:
+            sliced = model.at(corner=corner, temperature=temperature)
 
             def evaluate(charge: Array) -> Array:
                 # Beyond the characterized charges the converter is flat (off or saturated).
-                return model(charge=np.asarray(charge, dtype=np.float64), out_of_domain="clamp")
+                return sliced(charge=np.asarray(charge, dtype=np.float64), out_of_domain="clamp")
 
             return evaluate
 
-        def above_bias(total: str, bias: str) -> Callable[[Array], Array]:
+        def above_bias(total: Any, bias: Callable[[Array], Array]) -> Callable[[Array], Array]:
             """A converter's testbench cycle less its bias over the cycle's length."""
-            cycle, power = over_charge(total), over_charge(bias)
-            length = _cycle_length(load(total))
+            cycle, length = over_charge(total), _cycle_length(total)
 
             def evaluate(charge: Array) -> Array:
-                return cycle(charge) - power(charge) * length
+                return cycle(charge) - bias(charge) * length
 
             return evaluate
 
+        relu_bias, signed_bias = over_charge(load(relu_static)), over_charge(load(signed_static))
         written = load(write).at(corner=corner, temperature=temperature)
 
         def write_energy(volts: Array) -> Array:
@@ -125,10 +125,10 @@ class EnergyModels:
 
         return cls(
             pulse=_pulse_affine(load(pulse), corner, temperature, load(leakage)),
-            relu_cycle=above_bias(relu_cycle, relu_static),
-            signed_cycle=above_bias(signed_cycle, signed_static),
-            relu_static=over_charge(relu_static),
-            signed_static=over_charge(signed_static),
+            relu_cycle=above_bias(load(relu_cycle), relu_bias),
+            signed_cycle=above_bias(load(signed_cycle), signed_bias),
+            relu_static=relu_bias,
+            signed_static=signed_bias,
             write=write_energy,
             digital=digital,
             converter_on_time=converter_on_time,

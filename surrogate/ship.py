@@ -69,34 +69,23 @@ SHIPPED_FITS = (
     # pchip over excursion (log) and gap; the comparator model is fitted on it as well.
     ShippedFit("relu-c2p-recovery", "relu_c2p_recovery_sky130", FitOptions(method="pchip")),
     # Energy (attention/energy.py): a pulse's energy (the cell's supply and enable drivers),
-    # each converter's cycle above its static bias and the bias itself, a cell's write.
+    # each converter's testbench cycle and its static bias, a cell's write.
     ShippedFit(
         "multiplier-pulse-energy",
         "multiplier_pulse_energy_sky130",
         FitOptions(quantity="energy", method="pchip", seed=12),
     ),
-    # The converters' energy over their testbench cycle and their static bias, merged with the
-    # fine sweeps near zero charge, where the comparator lingers and draws more (the signed
-    # one's bias there is 10 % above its rest; a 0.1 pC grid alone missed it by 87 %).
-    ShippedFit(
-        "relu-c2p-energy",
-        ("relu_c2p_sky130", "relu_c2p_zero_sky130"),
-        FitOptions(quantity="e_total", seed=12),
-    ),
-    ShippedFit(
-        "relu-c2p-static",
-        ("relu_c2p_sky130", "relu_c2p_zero_sky130"),
-        FitOptions(quantity="p_static", seed=12),
-    ),
-    ShippedFit(
-        "signed-c2p-energy",
-        ("signed_c2p_sky130", "signed_c2p_zero_sky130"),
-        FitOptions(quantity="e_total", seed=12),
-    ),
-    ShippedFit(
-        "signed-c2p-static",
-        ("signed_c2p_sky130", "signed_c2p_zero_sky130"),
-        FitOptions(quantity="p_static", seed=12),
+    # The converters' with the fine sweeps near zero charge merged in, where the comparator
+    # lingers and draws more (the signed one's bias there is 10 % above its rest; a 0.1 pC
+    # grid alone missed it by 87 %).
+    *(
+        ShippedFit(
+            f"{converter}-c2p-{name}",
+            (f"{converter}_c2p_sky130", f"{converter}_c2p_zero_sky130"),
+            FitOptions(quantity=quantity, seed=12),
+        )
+        for converter in ("relu", "signed")
+        for name, quantity in (("energy", "e_total"), ("static", "p_static"))
     ),
     ShippedFit("write-energy", "leakage_sky130", FitOptions(quantity="e_write", seed=12)),
 )
