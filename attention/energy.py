@@ -16,8 +16,10 @@ one's hold-out error) except the digital control and routing, an explicit parame
   include the fine sweeps near zero charge, where the comparator lingers and draws more. (The
   reset and window drivers, tens of fJ against ~15 pJ, are in the characterizations'
   ``e_drivers``, not in these sums.)
-- a cell write: ``write-energy`` over the written bit-line voltage (word line and bit-line
-  drivers, from the write's transient).
+- a cell write: ``write-energy`` over the written bit-line voltage, from ``write-line``: the
+  DAC's share (its bit line of 64 cells and met2 wire, from mid-rail to the value and back,
+  charge drawn x 1.8 V) and 1/64 of the word line's (64 written cells' gates and wire, pulsed
+  to 3.3 V, charge drawn x 3.3 V). The DAC's own circuit (ladder, references) is not modelled.
 
 A step writes one K and one V column (2 d cells), pulses every K cell whose row's query pulse
 is non-zero and every V cell whose token's Phi pulse is, converts every K column (one ReLU

@@ -149,9 +149,9 @@ class LeakageCharacterization(Characterization):
                 out["tau"][ti, vi] = retention_time_constant(t_hold, v_hold)
                 out["t_level_loss"][ti, vi] = time_to_drift(t_hold, v_hold, LSB_V)
                 out["t_half_level"][ti, vi] = time_to_drift(t_hold, v_hold, LSB_V / 2)
-                # Energy drawn from the drivers together; what they take back is not recovered.
-                # (Net of the two, as the shipped file was made: the write energy is to be
-                # redefined with the bit line's load and the DAC's share.)
+                # Energy drawn from the drivers together (net of the two, as the shipped file
+                # was made); what they take back is not recovered. This is the cell alone on
+                # ideal lines: the write on loaded lines, the DAC's share, is ``write-line``.
                 power = vec["v(wbl)"] * -vec["i(vwbls)"] + vec["v(wwl)"] * -vec["i(vwwl)"]
                 out["e_write"][ti, vi] = energy(t, np.maximum(power, 0.0), 0.0, hold_start)
         return out

@@ -12,6 +12,7 @@ from gaincell.characterize.leakage import LeakageCharacterization
 from gaincell.characterize.mac_chain import MacChainCharacterization
 from gaincell.characterize.multiplier import MultiplierCharacterization
 from gaincell.characterize.multiplier_pulse import MultiplierPulseCharacterization
+from gaincell.characterize.write_line import WriteLineCharacterization
 
 CHARACTERIZATIONS: dict[str, type[Characterization]] = {
     cls.name: cls
@@ -20,6 +21,7 @@ CHARACTERIZATIONS: dict[str, type[Characterization]] = {
         MultiplierPulseCharacterization,
         CellLoadCharacterization,
         LeakageCharacterization,
+        WriteLineCharacterization,
         ReluChargeToPulse,
         SignedChargeToPulse,
         ReluConverterStep,

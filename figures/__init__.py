@@ -83,6 +83,12 @@ def _tile_matrix(source: Path, out: Path) -> Path:
     return plot_tile_matrix(source, out)
 
 
+def _tile_energy(source: Path, out: Path) -> Path:
+    from gaincell.figures.tile_energy import plot_tile_energy
+
+    return plot_tile_energy(source, out)
+
+
 def _cost(source: Path, out: Path) -> Path:
     from gaincell.figures.cost import plot_cost
 
@@ -112,6 +118,12 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure("tiles/tile_matrix_64_sky130", "fig5ab_tile_parity.png", _tiles, _VALIDATE_TILE),
     Figure("tiles/tile_matrix_64_sky130", "fig5_tile_matrix.png", _tile_matrix, _VALIDATE_TILE),
+    Figure(
+        "tiles/tile_energy_64_sky130",
+        "fig5f_tile_energy_parity.png",
+        _tile_energy,
+        _VALIDATE_TILE,
+    ),
     Figure(
         "cost/cost_sky130",
         "fig5cde_cost.png",

@@ -87,7 +87,7 @@ SHIPPED_FITS = (
         for converter in ("relu", "signed")
         for name, quantity in (("energy", "e_total"), ("static", "p_static"))
     ),
-    ShippedFit("write-energy", "leakage_sky130", FitOptions(quantity="e_write", seed=12)),
+    ShippedFit("write-energy", "write_line_sky130", FitOptions(quantity="e_write", seed=12)),
 )
 """Every shipped surrogate, in data-flow order."""
 
