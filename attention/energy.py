@@ -47,6 +47,13 @@ the surrogate's input, continued past its 0.45 .. 1.35 V edges), then placed at 
 voltages they leave (the write's feedthrough, as for the charge)."""
 MODULES = TokenEnergy.MEASURED + TokenEnergy.ASSUMED
 """The parts of a head-token's energy, as :class:`~gaincell.attention.cost.TokenEnergy`."""
+STATIC_PARTS = ("relu_static", "signed_static")
+"""Of the conversions, the converters' static bias (their held charge's bias power x the
+time they are powered): inside ``relu_conversion`` and ``signed_conversion``, reported
+beside them."""
+ENERGY_KEYS = MODULES + STATIC_PARTS
+"""What a step's (and a trace's) energy breakdown holds: the modules, then the static parts
+inside two of them (not added again in :func:`total`)."""
 
 
 @dataclass(frozen=True)
@@ -206,12 +213,13 @@ def conversion_energy(
     charges: Array,
     on_time: float,
     axes: tuple[int, ...],
-) -> Array:
+) -> tuple[Array, Array]:
     """Energy of converters [J] summed over ``axes`` of their ``charges`` [C]: each its cycle
-    plus its static bias for ``on_time``."""
+    plus its static bias for ``on_time``; and of that, the static bias alone."""
     flat = charges.ravel()
-    per = (cycle(flat) + static(flat) * on_time).reshape(charges.shape)
-    return per.sum(axis=axes)
+    bias = (static(flat) * on_time).reshape(charges.shape)
+    per = cycle(flat).reshape(charges.shape) + bias
+    return per.sum(axis=axes), bias.sum(axis=axes)
 
 
 def step_energy(
@@ -223,23 +231,27 @@ def step_energy(
     tile_charge: Array,
     written: Array,
 ) -> dict[str, Array]:
-    """One step's energy per module [J], each shaped like the batch: the arrays' pulses
-    (``k_array``, ``v_array``: already summed per batch element), the K columns' ReLU
-    conversions (``column_charge`` (B, W): every converter, empty slots at 0 C), the V
+    """One step's energy per module [J] (:data:`ENERGY_KEYS`), each shaped like the batch:
+    the arrays' pulses (``k_array``, ``v_array``: already summed per batch element), the K
+    columns' ReLU conversions (``column_charge`` (B, W): every converter, empty slots at 0 C), the V
     columns' signed conversions (``tile_charge`` (B, tiles, d)), the writes (``written`` (B,
     2 d) bit-line voltages) and the digital part."""
     on = models.on_time(step_time)
+    relu, relu_static = conversion_energy(
+        models.relu_cycle, models.relu_static, column_charge, on, (1,)
+    )
+    signed, signed_static = conversion_energy(
+        models.signed_cycle, models.signed_static, tile_charge, on, (1, 2)
+    )
     return {
         "k_array": k_array,
-        "relu_conversion": conversion_energy(
-            models.relu_cycle, models.relu_static, column_charge, on, (1,)
-        ),
+        "relu_conversion": relu,
         "v_array": v_array,
-        "signed_conversion": conversion_energy(
-            models.signed_cycle, models.signed_static, tile_charge, on, (1, 2)
-        ),
+        "signed_conversion": signed,
         "write": models.write(written.ravel()).reshape(written.shape).sum(axis=1),
         "digital": np.full(k_array.shape, models.digital),
+        "relu_static": relu_static,
+        "signed_static": signed_static,
     }
 
 

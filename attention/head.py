@@ -49,7 +49,7 @@ from gaincell.attention.behavioural import (
 )
 from gaincell.attention.column import mac_charge
 from gaincell.attention.cost import PAPER_STEP_TIME
-from gaincell.attention.energy import MODULES, EnergyModels, pulse_energy, step_energy
+from gaincell.attention.energy import ENERGY_KEYS, EnergyModels, pulse_energy, step_energy
 from gaincell.characterize.tile import CONV_START, MAC_START, T_STOP
 from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
 from gaincell.errors import InputError
@@ -979,7 +979,7 @@ class GainCellHead:
         out = np.zeros((*batch, tokens, d))
         energy = None
         if self.circuits.energy is not None:
-            energy = {name: np.zeros((*batch, tokens)) for name in MODULES}
+            energy = {name: np.zeros((*batch, tokens)) for name in ENERGY_KEYS}
         for t in range(tokens):
             step = self.step(*(a[..., t, :] for a in arrays))
             held = step.positions >= 0

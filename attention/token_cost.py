@@ -31,7 +31,7 @@ from gaincell.attention.cost import (
     as_dict,
     gpu_baselines,
 )
-from gaincell.attention.energy import MODULES
+from gaincell.attention.energy import ENERGY_KEYS
 from gaincell.attention.head import GainCellHead, HeadCircuits, HeadConfig
 from gaincell.errors import InputError
 
@@ -112,17 +112,13 @@ def token_cost(
     trace = GainCellHead(circuits, config).run(q, k, v)
     seconds = time.perf_counter() - started
     assert trace.energy is not None
-    per_token = {name: trace.energy[name].reshape(-1, tokens) for name in MODULES}
+    per_token = {name: trace.energy[name].reshape(-1, tokens) for name in ENERGY_KEYS}
     steady = np.arange(tokens) >= window - 1
     over = steady if steady.any() else np.ones(tokens, dtype=bool)
-    means = {name: float(per_token[name][:, over].mean()) for name in MODULES}
-    on = circuits.energy.on_time(schedule.latency)
+    means = {name: float(per_token[name][:, over].mean()) for name in ENERGY_KEYS}
     static = {
-        "relu_conversion": float(np.mean(circuits.energy.relu_static(np.zeros(1)))) * on * window,
-        "signed_conversion": float(np.mean(circuits.energy.signed_static(np.zeros(1))))
-        * on
-        * d
-        * (window // tile),
+        "relu_conversion": means.pop("relu_static"),
+        "signed_conversion": means.pop("signed_static"),
     }
     cost = TokenCost(TokenEnergy(**means), schedule.latency, heads)
     return CostReport(
@@ -145,8 +141,35 @@ DESIGN_WINDOWS = (64, 256, 1024, 4096)
 """Window lengths of the design space."""
 DESIGN_DIMS = (32, 64, 128)
 """Head dimensions of the design space (at the paper's window)."""
-DESIGN_CONDITIONS = (("tt", 27.0), ("ss", 85.0), ("ff", -40.0), ("sf", 27.0), ("fs", 27.0))
+DESIGN_CONDITIONS = (
+    ("tt", 27.0),
+    ("ss", 85.0),
+    ("ff", -40.0),
+    ("sf", 27.0),
+    ("fs", 27.0),
+    ("tt", 85.0),
+    ("tt", -40.0),
+)
 """Corner and temperature conditions of the design space (at the paper's geometry)."""
+DESIGN_FORMAT = "gaincell-design-space"
+"""Root ``format`` attribute of a design-space file."""
+DESIGN_TEXT_FIELDS = ("varied", "value", "corner", "data")
+"""The design-space rows' text fields (the others are numbers)."""
+
+
+def data_window(tokens: int, tile: int = 64, longest: int = 1024) -> int:
+    """The window the data comparison runs at for a file of ``tokens`` tokens: the longest
+    power-of-two multiple of ``tile`` (at most ``longest``) that the file fills and then
+    decodes past (so some tokens see a full window)."""
+    window = tile
+    while window * 2 < tokens and window * 2 <= longest:
+        window *= 2
+    if window >= tokens:
+        raise InputError(
+            f"the data comparison needs more than {tile} tokens (a full {tile}-slot window and "
+            f"one more), the file has {tokens}"
+        )
+    return window
 
 
 def design_space(
@@ -158,38 +181,41 @@ def design_space(
     extra_tokens: int = 8,
     seed: int = 1,
     heads: int = 12,
+    tile: int = 64,
+    window: int = 1024,
 ) -> list[dict[str, Any]]:
     """Energy and latency per token over the window (tt, 27 C, d 64), the head dimension
-    (window 1024), the corner and temperature (window 1024, d 64), on random inputs (each
+    (at ``window``), the corner and temperature (``window``, d 64), on random inputs (each
     point ``window + extra_tokens`` tokens, the means over the last ``extra_tokens + 1``), and
-    with ``qkv`` (T, 64) on those inputs too (window 1024, tt, 27 C, if T > 1024). Each row:
-    what varied, its value, the cost (:func:`~gaincell.attention.cost.as_dict`) and the
-    converters' static parts."""
+    the data: ``qkv`` (T, d) against random inputs of the same shape, both at
+    :func:`data_window` (tt, 27 C). Each row: what varied, its value, the cost
+    (:func:`~gaincell.attention.cost.as_dict`) and the converters' static parts."""
     from gaincell.attention.simulate import random_qkv
 
     points: list[tuple[str, Any, int, int, str, float, str]] = []
-    points += [("window", w, w, 64, "tt", 27.0, "random") for w in windows]
-    points += [("d", d, 1024, d, "tt", 27.0, "random") for d in dims if d != 64]
-    points += [("condition", f"{c}/{t:g}", 1024, 64, c, t, "random") for c, t in conditions]
+    points += [("window", str(w), w, 64, "tt", 27.0, "random") for w in windows]
+    points += [("d", str(d), window, d, "tt", 27.0, "random") for d in dims]
+    points += [("condition", f"{c}/{t:g}", window, 64, c, t, "random") for c, t in conditions]
     if qkv is not None:
-        points.append(("data", "file", 1024, qkv[0].shape[1], "tt", 27.0, "file"))
+        tokens, d = qkv[0].shape
+        fits = data_window(tokens, tile, window)
+        points.append(("data", "random", fits, d, "tt", 27.0, "random"))
+        points.append(("data", "file", fits, d, "tt", 27.0, "file"))
     rows = []
     circuits: dict[tuple[str, float], HeadCircuits] = {}
-    for varied, value, window, d, corner, temperature, data in points:
+    for varied, value, slots, d, corner, temperature, data in points:
         key = (corner, temperature)
         if key not in circuits:
             circuits[key] = HeadCircuits.from_surrogates(corner, temperature, energy=True)
-        q, k, v = (
-            qkv
-            if data == "file" and qkv is not None
-            else random_qkv(window + extra_tokens, d, seed)
-        )
+        tokens = slots + extra_tokens if varied != "data" or qkv is None else len(qkv[0])
+        q, k, v = qkv if data == "file" and qkv is not None else random_qkv(tokens, d, seed)
         report = token_cost(
             q,
             k,
             v,
-            window=window,
+            window=slots,
             heads=heads,
+            tile=tile,
             corner=corner,
             temperature=temperature,
             circuits=circuits[key],
@@ -199,15 +225,105 @@ def design_space(
             {
                 "varied": varied,
                 "value": value,
-                "window": window,
+                "window": slots,
                 "d": d,
                 "corner": corner,
                 "temperature": temperature,
                 "data": data,
                 **as_dict(report.cost),
                 **{f"static_{name}": joules for name, joules in report.static.items()},
+                "seconds": report.seconds,
             }
         )
+    return rows
+
+
+def format_design_space(rows: list[dict[str, Any]]) -> str:
+    """The design-space table: per point the energy per head-token by module, the static
+    bias in it, the layer's energy and the latency, and the total against the paper's."""
+    paper = PAPER_COST.energy.total
+    lines = [
+        f"  {'varied':9s} {'value':>7s} {'window':>6s} {'d':>4s}  {'K arr':>7s} {'ReLU':>7s} "
+        f"{'V arr':>7s} {'signed':>7s} {'write':>6s} {'static':>7s} {'head':>7s} {'layer':>8s} "
+        f"{'latency':>8s} {'x paper':>7s}",
+        f"  {'':9s} {'':>7s} {'':>6s} {'':>4s}  {'pJ':>7s} {'pJ':>7s} {'pJ':>7s} {'pJ':>7s} "
+        f"{'pJ':>6s} {'pJ':>7s} {'nJ':>7s} {'nJ':>8s} {'ns':>8s} {'':>7s}",
+    ]
+    for r in rows:
+        static = r["static_relu_conversion"] + r["static_signed_conversion"]
+        lines.append(
+            f"  {r['varied']:9s} {r['value']:>7s} {r['window']:6d} {r['d']:4d}  "
+            f"{r['energy_k_array'] * 1e12:7.0f} {r['energy_relu_conversion'] * 1e12:7.0f} "
+            f"{r['energy_v_array'] * 1e12:7.0f} {r['energy_signed_conversion'] * 1e12:7.0f} "
+            f"{r['energy_write'] * 1e12:6.1f} {static * 1e12:7.0f} "
+            f"{r['energy_head'] * 1e9:7.2f} {r['energy_layer'] * 1e9:8.1f} "
+            f"{r['latency'] * 1e9:8.1f} {r['energy_head'] / paper:7.2f}"
+        )
+    lines.append(
+        f"  (paper: {paper * 1e9:.2f} nJ per head-token with its 4 nJ digital part, "
+        f"{PAPER_COST.latency * 1e9:.0f} ns; ours includes the same assumed 4 nJ)"
+    )
+    return "\n".join(lines)
+
+
+def write_design_space(
+    path: str | Path,
+    rows: list[dict[str, Any]],
+    *,
+    provenance: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write the design-space rows to HDF5 atomically: one dataset per field (numbers with
+    their units, the text fields as strings), the paper's cost and provenance as attributes."""
+    from gaincell.circuits.files import stamp
+    from gaincell.circuits.h5 import atomic_h5
+
+    if not rows:
+        raise InputError("no design-space rows to write")
+    with atomic_h5(path, overwrite=overwrite) as h5:
+        h5.attrs.update(
+            {
+                "format": DESIGN_FORMAT,
+                "format_version": FORMAT_VERSION,
+                **stamp(),
+                "paper_cost": json.dumps(as_dict(PAPER_COST)),
+                "units": "energies J, times s, temperatures C",
+            }
+        )
+        for key, value in (provenance or {}).items():
+            h5.attrs[key] = json.dumps(value) if isinstance(value, dict) else value
+        for name in rows[0]:
+            values = [row[name] for row in rows]
+            if name in DESIGN_TEXT_FIELDS:
+                h5.create_dataset(name, data=np.array(values, dtype="S"))
+                continue
+            dataset = h5.create_dataset(name, data=np.asarray(values, dtype=np.float64))
+            unit = {"latency": "s", "temperature": "C", "seconds": "s"}.get(name, "")
+            dataset.attrs["units"] = "J" if name.startswith(("energy", "static")) else unit
+    return Path(path)
+
+
+def read_design_space(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a design-space file, as :func:`design_space` returned them."""
+    from gaincell.circuits.h5 import open_h5
+
+    with open_h5(Path(path), "gaincell design-space", InputError) as h5:
+        if h5.attrs.get("format") != DESIGN_FORMAT:
+            raise InputError(f"{path} is not a gaincell design-space file")
+        columns = {name: ds[()] for name, ds in h5.items()}
+    count = len(next(iter(columns.values())))
+    rows = []
+    for i in range(count):
+        row: dict[str, Any] = {}
+        for name, values in columns.items():
+            value = values[i]
+            if name in DESIGN_TEXT_FIELDS:
+                row[name] = value.decode()
+            elif name in ("window", "d", "heads"):
+                row[name] = int(value)
+            else:
+                row[name] = float(value)
+        rows.append(row)
     return rows
 
 

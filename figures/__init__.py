@@ -89,6 +89,12 @@ def _tile_energy(source: Path, out: Path) -> Path:
     return plot_tile_energy(source, out)
 
 
+def _design_space(source: Path, out: Path) -> Path:
+    from gaincell.figures.design_space import plot_design_space
+
+    return plot_design_space(source, out)
+
+
 def _cost(source: Path, out: Path) -> Path:
     from gaincell.figures.cost import plot_cost
 
@@ -129,6 +135,12 @@ FIGURES: tuple[Figure, ...] = (
         "fig5cde_cost.png",
         _cost,
         "gaincell cost --tokens 1032 --seed 1 --out {path}",
+    ),
+    Figure(
+        "cost/design_space_sky130",
+        "fig5g_design_space.png",
+        _design_space,
+        "gaincell design-space --out {path}",
     ),
 )
 """Every figure, in paper order."""

@@ -10,6 +10,7 @@ keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import threading
 import time
@@ -400,6 +401,73 @@ def cmd_simulate_head(args: argparse.Namespace) -> int:
     return 0
 
 
+def _integers(text: str, flag: str) -> tuple[int, ...]:
+    """A comma-separated list of positive integers from ``flag``."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(f"{flag} takes comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise InputError(f"{flag} takes positive integers, got {text!r}")
+    return values
+
+
+def _conditions(text: str) -> tuple[tuple[str, float], ...]:
+    """``corner/temperature`` pairs from ``--conditions``."""
+    from gaincell.circuits.pdk import CORNERS
+
+    pairs = []
+    for part in text.split(","):
+        corner, _, temperature = part.partition("/")
+        try:
+            value = float(temperature)
+        except ValueError:
+            raise InputError(f"--conditions takes corner/temperature pairs, got {part!r}") from None
+        if corner not in CORNERS or not math.isfinite(value):
+            raise InputError(f"--conditions: {part!r} is not a corner/temperature pair")
+        pairs.append((corner, value))
+    return tuple(pairs)
+
+
+def cmd_design_space(args: argparse.Namespace) -> int:
+    from gaincell.attention.simulate import load_qkv
+    from gaincell.attention.token_cost import (
+        design_space,
+        format_design_space,
+        write_design_space,
+    )
+    from gaincell.circuits.files import REFERENCE_DIR
+    from gaincell.circuits.h5 import claimed_output
+
+    windows = _integers(args.windows, "--windows")
+    dims = _integers(args.dims, "--dims")
+    conditions = _conditions(args.conditions)
+    import numpy as np
+
+    if args.qkv:
+        qkv = load_qkv(args.qkv)
+        source = str(Path(args.qkv).resolve())
+    else:  # the paper's test arrays, one after another: (10 x 64 tokens, 64)
+        with np.load(REFERENCE_DIR / "paper_64x64_arrays.npz") as paper:
+            qkv = tuple(np.asarray(paper[name], dtype=np.float64).reshape(-1, 64) for name in "qkv")
+        source = "data/reference/paper_64x64_arrays.npz (q, k, v of its 10 cases in order)"
+    out = _default_out(args.out, "design_space.h5")
+    with claimed_output(out, overwrite=args.overwrite) as out:  # before any work
+        rows = design_space(
+            windows=windows,
+            dims=dims,
+            conditions=conditions,
+            qkv=qkv,
+            seed=args.seed,
+            window=args.window,
+        )
+        provenance = {"qkv_file": source, "seed": args.seed}
+        write_design_space(out, rows, provenance=provenance, overwrite=args.overwrite)
+    print(format_design_space(rows))
+    print(f"-> {out}")
+    return 0
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     from gaincell.attention.token_cost import format_cost, token_cost, write_cost
     from gaincell.circuits.h5 import claimed_output
@@ -770,6 +838,36 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", help="output .h5 (default build/simulate_head.h5)")
     _add_overwrite(sim)
     sim.set_defaults(handler=cmd_simulate_head)
+
+    space = commands.add_parser(
+        "design-space",
+        help="energy and latency per token over window, head dimension, corner and "
+        "temperature, and the data (a table and an HDF5 file)",
+    )
+    space.add_argument(
+        "--qkv",
+        help=".npz with q, k, v (T, d) for the data comparison (default: the paper's ten 64x64 "
+        "test arrays, one after another)",
+    )
+    space.add_argument("--seed", type=int, default=1, help="seed of the random inputs")
+    space.add_argument(
+        "--windows", default="64,256,1024,4096", help="comma-separated window lengths"
+    )
+    space.add_argument("--dims", default="32,64,128", help="comma-separated head dimensions")
+    space.add_argument(
+        "--window",
+        type=int,
+        default=1024,
+        help="the window of the head-dimension, condition and data points",
+    )
+    space.add_argument(
+        "--conditions",
+        default="tt/27,ss/85,ff/-40,sf/27,fs/27,tt/85,tt/-40",
+        help="comma-separated corner/temperature pairs",
+    )
+    space.add_argument("--out", help="output .h5 (default build/design_space.h5)")
+    _add_overwrite(space)
+    space.set_defaults(handler=cmd_design_space)
 
     cost = commands.add_parser(
         "cost",

@@ -78,3 +78,59 @@ def test_token_cost_runs_a_head_writes_and_reads_back(tmp_path, energy_models):
     assert stored["per_token"]["k_array"].shape == (1, 20)
     with pytest.raises(InputError, match="heads"):
         token_cost(q[None], k[None], v[None], window=16, heads=3, tile=8, circuits=circuits)
+
+
+def test_data_window_is_the_longest_the_file_fills_and_decodes_past():
+    from gaincell.attention.token_cost import data_window
+
+    assert data_window(640) == 512  # the paper's ten 64-token cases
+    assert data_window(65) == 64
+    assert data_window(5000) == 1024
+    with pytest.raises(InputError, match="more than 64 tokens"):
+        data_window(64)
+
+
+def test_design_space_runs_the_shipped_circuits_stores_and_draws(tmp_path):
+    """A small design space on the shipped energy surrogates: every kind of point, the
+    static bias inside each converter's part, the file round trip and the figure."""
+    import numpy as np
+
+    from gaincell.attention.simulate import random_qkv
+    from gaincell.attention.token_cost import (
+        design_space,
+        format_design_space,
+        read_design_space,
+        write_design_space,
+    )
+    from gaincell.circuits.h5 import StoreError
+    from gaincell.figures.design_space import plot_design_space
+
+    qkv = random_qkv(72, 64, 5)
+    rows = design_space(
+        windows=(64,), dims=(32,), conditions=(("ss", 85.0),), qkv=qkv, window=64, seed=2
+    )
+    assert [(r["varied"], r["value"]) for r in rows] == [
+        ("window", "64"),
+        ("d", "32"),
+        ("condition", "ss/85"),
+        ("data", "random"),
+        ("data", "file"),
+    ]
+    for row in rows:
+        assert 0 < row["static_relu_conversion"] <= row["energy_relu_conversion"]
+        assert 0 < row["static_signed_conversion"] <= row["energy_signed_conversion"]
+        assert row["energy_head"] == pytest.approx(row["energy_measured"] + 4e-9)
+    # half the head dimension: half the ReLU converters' rows per column, half the signed ones
+    assert rows[1]["static_signed_conversion"] == pytest.approx(
+        rows[0]["static_signed_conversion"] / 2
+    )
+    assert "x paper" in format_design_space(rows)
+    path = write_design_space(tmp_path / "space.h5", rows)
+    stored = read_design_space(path)
+    for row, back in zip(rows, stored, strict=True):
+        assert back["varied"] == row["varied"] and back["window"] == row["window"]
+        assert np.isclose(back["energy_head"], row["energy_head"], rtol=1e-15)
+    with pytest.raises(StoreError, match="already exists"):
+        write_design_space(path, rows)
+    png = plot_design_space(path, tmp_path / "space.png")
+    assert png.stat().st_size > 10_000
