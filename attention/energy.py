@@ -109,13 +109,8 @@ class EnergyModels:
         from gaincell.surrogate import load
 
         def over_charge(model: Any) -> Callable[[Array], Array]:
-            sliced = model.at(corner=corner, temperature=temperature)
-
-            def evaluate(charge: Array) -> Array:
-                # Beyond the characterized charges the converter is flat (off or saturated).
-                return sliced(charge=np.asarray(charge, dtype=np.float64), out_of_domain="clamp")
-
-            return evaluate
+            # Beyond the characterized charges the converter is flat (off or saturated).
+            return _one_axis(model.at(corner=corner, temperature=temperature), "charge")
 
         def above_bias(total: Any, bias: Callable[[Array], Array]) -> Callable[[Array], Array]:
             """A converter's testbench cycle less its bias over the cycle's length."""
@@ -127,10 +122,7 @@ class EnergyModels:
             return evaluate
 
         relu_bias, signed_bias = over_charge(load(relu_static)), over_charge(load(signed_static))
-        written = load(write).at(corner=corner, temperature=temperature)
-
-        def write_energy(volts: Array) -> Array:
-            return written(v_store=np.asarray(volts, dtype=np.float64), out_of_domain="clamp")
+        write_energy = _one_axis(load(write).at(corner=corner, temperature=temperature), "v_store")
 
         return cls(
             pulse=_pulse_affine(load(pulse), corner, temperature, load(leakage)),
@@ -166,6 +158,26 @@ def energy_shipped() -> bool:
     from gaincell.surrogate.store import shipped
 
     return set(ENERGY_SURROGATES) <= set(shipped())
+
+
+def _one_axis(sliced: Any, axis: str) -> Callable[[Array], Array]:
+    """A surrogate sliced down to one ``axis``, clamped beyond its ends: for a linear grid,
+    ``np.interp`` on its node values (the same numbers, without the general lookup a step
+    would pay on every call); otherwise the surrogate itself."""
+    nodes = getattr(sliced, "nodes", {})
+    if getattr(sliced, "method", None) == "linear" and list(nodes) == [axis]:
+        x = np.asarray(nodes[axis], dtype=np.float64)
+        values = np.asarray(sliced(**{axis: x}), dtype=np.float64)
+
+        def table(points: Array) -> Array:
+            return np.interp(np.asarray(points, dtype=np.float64), x, values)
+
+        return table
+
+    def evaluate(points: Array) -> Array:
+        return sliced(**{axis: np.asarray(points, dtype=np.float64)}, out_of_domain="clamp")
+
+    return evaluate
 
 
 def _cycle_length(model: Any) -> float:

@@ -731,6 +731,7 @@ class GainCellHead:
         codes = c.levels[1] if c.levels is not None else 0
         self._onehot_k = np.zeros((batch, c.window, codes, c.d))
         self._onehot_v = np.zeros((batch, c.window, codes, c.d))
+        self._v_per_code = np.zeros((batch, c.window, codes))  # a V row's cells per code
         # With a column model the products need each cell's polynomial: gathered by code.
         self._code_k = np.zeros((batch, c.window, c.d), dtype=np.intp)
         self._code_v = np.zeros((batch, c.window, c.d), dtype=np.intp)
@@ -816,6 +817,7 @@ class GainCellHead:
                 onehot[:, slot] = 0.0
                 onehot[rows, slot, code, dims] = 1.0
             self._code_k[:, slot], self._code_v[:, slot] = code_k, code_v
+            self._v_per_code[:, slot] = self._onehot_v[:, slot].sum(axis=-1)
         self.written_at[slot] = self.position
         q_t = np.clip(q_t, *Q_RANGE)
         if c.levels is not None:
@@ -885,9 +887,9 @@ class GainCellHead:
             inputs = np.stack([(widths > 0).astype(np.float64), widths], axis=-1)  # (B, d, 2)
             per_code = np.matmul(self._onehot_k.reshape(batch, c.window * codes, c.d), inputs)
             k_array = np.einsum("wck,bwck->b", table, per_code.reshape(batch, c.window, codes, 2))
-            cells = self._onehot_v.sum(axis=-1)  # (B, W, codes): a row's cells per code
             rows = np.stack([(phi_width > 0).astype(np.float64), phi_width], axis=-1)
-            v_array = np.einsum("wck,bwc,bwk->b", table, cells, rows)
+            per_row = np.einsum("wck,bwc->bwk", table, self._v_per_code)  # (B, W, 2)
+            v_array = np.einsum("bwk,bwk->b", per_row, rows)
         else:
             hold = (np.clip(ages, 0, None) * c.step_time)[None, :, None]
             hold = np.broadcast_to(hold, self._k.shape).ravel()
