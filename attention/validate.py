@@ -426,3 +426,56 @@ def load_validation(path: str | Path) -> tuple[dict[str, Array], dict[str, Any]]
         ),
     } | {name: np.asarray(v, dtype=np.float64) for name, v in stored.extra.items()}
     return outputs, stored.provenance
+
+
+MAC_CHAIN_HOLD_S = 1.5e-9
+"""From the mac-chain testbench's write word line falling (8 .. 9 ns) to its K MAC (10 ns):
+the hold its cells are looked up at."""
+
+
+def mac_chain_energy(path: str | Path) -> dict[str, Any]:
+    """The array simulation's energy of the MAC-chain transients' ideally driven cells against
+    SPICE's (``e_k_cells``: the K column's 8 cells on their Q pulses; ``e_v_cells``: V rows
+    1..7 on the other tokens' Phi pulses), per corner, temperature and case: each cell's
+    pulse energy (:attr:`~gaincell.attention.energy.EnergyModels.pulse`) at the voltage its
+    bit line left, for its width. Returns per column kind the SPICE and array energies [J]
+    (corners, temperatures, cases), their relative errors and the worst."""
+    from gaincell.attention.energy import EnergyModels, pulse_energy
+    from gaincell.characterize.mac_chain import case_inputs
+    from gaincell.characterize.store import read_characterization
+
+    data = read_characterization(path)
+    if "e_k_cells" not in data.quantities:
+        raise InputError(f"{path} holds no per-column cell energies (a mac-chain file from before)")
+    corners = [str(c) for c in data.axes["corner"].values]
+    temperatures = [float(t) for t in data.axes["temperature"].values]
+    cases = data.axes["case"].values.round().astype(int)
+    seed = int(data.provenance["sweep_spec"]["settings"]["seed"])
+    shape = (len(corners), len(temperatures), len(cases))
+    array = {kind: np.full(shape, np.nan) for kind in ("k", "v")}
+    for ci, corner in enumerate(corners):
+        for ti, temperature in enumerate(temperatures):
+            circuits = HeadCircuits.from_surrogates(corner, temperature)
+            models = EnergyModels.from_surrogates(corner, temperature)
+            for ki, case in enumerate(cases):
+                inputs = case_inputs(int(case), seed)
+                for kind, volts, widths in (
+                    ("k", inputs["k"], inputs["wq"]),
+                    ("v", inputs["v"][1:], inputs["wp"][1:]),
+                ):
+                    bit_lines = np.asarray(volts, dtype=np.float64)
+                    stored = circuits.leakage(np.full(bit_lines.size, MAC_CHAIN_HOLD_S), bit_lines)
+                    cells = pulse_energy(models.pulse(stored), np.asarray(widths))
+                    array[kind][ci, ti, ki] = float(cells.sum())
+    out: dict[str, Any] = {}
+    for kind in ("k", "v"):
+        spice = data.quantities[f"e_{kind}_cells"]
+        error = (array[kind] - spice) / spice
+        out[kind] = {
+            "spice_J": spice,
+            "array_J": array[kind],
+            "relative_error": error,
+            "worst": float(np.nanmax(np.abs(error))),
+        }
+    out["conditions"] = {"corners": corners, "temperatures": temperatures, "cases": cases}
+    return out

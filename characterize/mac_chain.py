@@ -10,7 +10,7 @@ import numpy as np
 from gaincell.characterize.axes import Axis, AxisSpec, SettingSpec, SpecError
 from gaincell.characterize.base import Characterization, Quantity, Task
 from gaincell.characterize.measure import drawn_power, energy, pulse_width
-from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, T_MAX
+from gaincell.circuits.design import GEAR, LOGIC_THRESHOLD_V, T_MAX, V_DD
 from gaincell.circuits.runner import LoadedCircuit
 
 if TYPE_CHECKING:
@@ -27,6 +27,10 @@ RESET_RELEASE = 9e-9
 """When the K converter's reset is released (``vrstk`` falls) [s]: 1 ns before the MAC."""
 STOP_S = 68e-9
 """End of the transient, in seconds."""
+K_CELLS_WINDOW = (9.5e-9, 26.5e-9)
+V_CELLS_WINDOW = (26.5e-9, 45e-9)
+"""Where each column's cells' energy is integrated [s]: from just before their pulses to well
+after the last one ends (the K pulses end by 25 ns; the V pulses start at 27 ns)."""
 
 WAVEFORMS = {
     "v_q0": "v(q0)",
@@ -62,6 +66,33 @@ def case_inputs(case: int, seed: int) -> dict[str, list[float]]:
     }
 
 
+def cells_energy(
+    t: np.ndarray,
+    vec: dict[str, np.ndarray],
+    rows: list[str],
+    widths: list[float],
+    window: tuple[float, float],
+) -> float:
+    """Energy of a column's ideally driven cells over ``window`` [J], as ``multiplier-pulse``
+    counts a pulse: the cells' supply ``vdda`` (net charge, for the rows' cells: the other
+    column's cells are idle meanwhile) and each row's enable driver ``v<row>`` (charge it
+    delivers while rising, to the pulse's middle) and its complement ``e<row>b`` (the charge
+    it delivers as it rises back after the middle), every charge x 1.8 V."""
+    start, stop = window
+    supply = energy(t, -vec["i(vdda)"], start, stop)
+    drive = 0.0
+    for row, width in zip(rows, widths, strict=True):
+        middle = _pulse_start(row) + 0.5 * float(width)
+        drive += energy(t, -vec[f"i(v{row})"], start, middle)
+        drive += energy(t, -vec[f"i(e{row[0]}b{row[1:]})"], middle, stop)
+    return V_DD * (supply + drive)
+
+
+def _pulse_start(row: str) -> float:
+    """When a row's input pulse starts [s]: Q rows with the K MAC, Phi rows with the V MAC."""
+    return K_MAC[0] if row[0] == "q" else V_MAC[0]
+
+
 class MacChainCharacterization(Characterization):
     """``mac_chain_tb``: one transient per case, waveforms resampled on a uniform time grid."""
 
@@ -89,10 +120,29 @@ class MacChainCharacterization(Characterization):
             ("out_width", "s", "width of the signed converter's output pulse"),
             ("out_sign", "", "signed converter's sign at the end (1 = negative)"),
             (
+                "e_k_cells",
+                "J",
+                "the K column's 8 cells over the K MAC (9.5 .. 26.5 ns): their supply's charge "
+                "and the charge their enable drivers and complements deliver (each rising "
+                "edge), x 1.8 V, the convention of multiplier-pulse's energy",
+            ),
+            (
+                "e_v_cells",
+                "J",
+                "the V column's rows 1..7 (ideally driven) over the V MAC (26.5 .. 45 ns), "
+                "as e_k_cells",
+            ),
+            (
+                "e_v0_supply",
+                "J",
+                "V row 0's supply over the V MAC, x 1.8 V (its enables are the ReLU "
+                "converter's Phi and inverter, counted in the converter's supply)",
+            ),
+            (
                 "e_mac_cell",
                 "J",
-                "energy per cell per multiply-accumulate: read supply plus input "
-                "drivers over both MAC phases, divided by the 16 cells",
+                "energy per cell per multiply-accumulate: (e_k_cells + e_v_cells + "
+                "e_v0_supply) / 16",
             ),
             ("e_relu_conversion", "J", "converter supply and reference energy, 27 .. 45 ns"),
             ("e_signed_conversion", "J", "converter supply and reference energy, 45 .. 68 ns"),
@@ -139,6 +189,7 @@ class MacChainCharacterization(Characterization):
             for q in self.quantities
         }
         drivers = [f"q{i}" for i in range(ROWS)] + [f"p{i}" for i in range(1, ROWS)]
+        complements = [f"{d[0]}b{d[1:]}" for d in drivers]
         writers = [f"w{col}{i}" for col in "kv" for i in range(ROWS)]
         names = (
             [
@@ -146,6 +197,7 @@ class MacChainCharacterization(Characterization):
                 *WAVEFORMS.values(),
                 "v(vdda)",
                 "i(vdda)",
+                "i(vdda0)",
                 "v(vdd)",
                 "i(vdd)",
                 "v(vmid)",
@@ -155,6 +207,7 @@ class MacChainCharacterization(Characterization):
             ]
             + [f"v({d})" for d in drivers]
             + [f"i(v{d})" for d in drivers]
+            + [f"i(e{c})" for c in complements]
             + [f"v({w})" for w in writers]
             + [f"i(v{w})" for w in writers]
         )
@@ -179,9 +232,17 @@ class MacChainCharacterization(Characterization):
                 def drawn(source: str, node: str, vec: dict = vec) -> np.ndarray:
                     return drawn_power(vec[f"v({node})"], vec[f"i({source})"])
 
-                mac_power = drawn("vdda", "vdda") + sum(drawn(f"v{d}", d) for d in drivers)
-                mac = energy(t, mac_power, K_MAC[0], K_MAC[1]) + energy(t, mac_power, *V_MAC)
-                out["e_mac_cell"][ti, ci] = mac / (2 * ROWS)
+                inputs = case_inputs(int(case), int(spec.settings["seed"]))
+                for name, window, kind, widths in (
+                    ("e_k_cells", K_CELLS_WINDOW, "q", inputs["wq"]),
+                    ("e_v_cells", V_CELLS_WINDOW, "p", inputs["wp"][1:]),
+                ):
+                    rows = [d for d in drivers if d[0] == kind]
+                    out[name][ti, ci] = cells_energy(t, vec, rows, widths, window)
+                out["e_v0_supply"][ti, ci] = V_DD * energy(t, -vec["i(vdda0)"], *V_CELLS_WINDOW)
+                out["e_mac_cell"][ti, ci] = (
+                    out["e_k_cells"][ti, ci] + out["e_v_cells"][ti, ci] + out["e_v0_supply"][ti, ci]
+                ) / (2 * ROWS)
                 converter = drawn("vdd", "vdd") + drawn("vmid", "vmid")
                 out["e_relu_conversion"][ti, ci] = energy(t, converter, *RELU_CONVERSION)
                 out["e_signed_conversion"][ti, ci] = energy(t, converter, *SIGNED_CONVERSION)

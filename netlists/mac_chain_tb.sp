@@ -12,14 +12,17 @@
 *                        widths wp1..wp7 (ideal sources); the V cells integrate on colv.
 *   convert 45 .. 60 ns  the signed charge-to-pulse turns colv's charge into `out` plus `sign`.
 *
-* Supplies: vdda feeds the 16 cells' read pairs; vdd the converters and the phi inverter; vdrv
-* stands for the input drivers (the Q pulse sources are ideal, their energy is integrated
-* from their own currents). ibk, ibv: 10 uA references of the two converters.
+* Supplies: vdda feeds the read pairs of 15 cells, vdda0 that of V row 0 (the row the ReLU
+* converter's Phi drives, told apart from the ideally driven rows); vdd the converters and
+* the phi inverter. The Q and other tokens' Phi pulses are ideal sources and their
+* complements ideal inverting sources (e*): their energy is integrated from their own
+* currents. ibk, ibv: 10 uA references of the two converters.
 .param vdd_level=1.8 vmid_level=0.9 vwwl_level=3.3 ibias_level=10u cload=0.2p
 .param wq0=5n wq1=5n wq2=5n wq3=5n wq4=5n wq5=5n wq6=5n wq7=5n
 .param wp1=5n wp2=5n wp3=5n wp4=5n wp5=5n wp6=5n wp7=5n
 vdd vdd 0 {vdd_level}
 vdda vdda 0 {vdd_level}
+vdda0 vdda0 0 {vdd_level}
 vmid vmid 0 {vmid_level}
 ibk vdd ibk {ibias_level}
 ibv vdd ibv {ibias_level}
@@ -73,7 +76,7 @@ Xrelu colk rstk convk phi vmid ibk vdd 0 relu_c2p
 cphi phi 0 {cload}
 Xphib phi phib vdd 0 c2p_inv
 * V column: row 0 from the ReLU converter, rows 1..7 from other tokens' Phi pulses
-Xv0 wv0 wwl phi phib colv vdda 0 gaincell_multiplier
+Xv0 wv0 wwl phi phib colv vdda0 0 gaincell_multiplier
 vp1 p1 0 pulse(0 {vdd_level} 27n 50p 50p {max(wp1 - 50p, 1p)} 200n)
 epb1 pb1 vdd p1 0 -1
 Xv1 wv1 wwl p1 pb1 colv vdda 0 gaincell_multiplier
