@@ -1,10 +1,12 @@
 """Tile energy parity: what whole 64x64 K and V tiles draw in ngspice (each column's cells,
 supply and row drivers, and its converter) against the array simulation's energy models for
-the same cases, per column, and each tile's total error per case against the 5 % target."""
+the same cases, per column, and each tile's total error per case against the 5 % target; and
+the MAC-chain transients' cells likewise."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -17,6 +19,7 @@ from gaincell.attention.validate import (
     ENERGY_TOLERANCE,
     energy_metrics,
     load_validation,
+    mac_chain_energy,
 )
 from gaincell.figures.tiles import _case_conditions
 
@@ -28,9 +31,46 @@ TITLES = {
 }
 
 
+MAC_CHAIN_FILE = "mac_chain_energy_sky130.h5"
+"""The MAC-chain transients the figure also compares, in the characterization folder beside
+the tiles' folder."""
+
+
+def _mac_chain_panel(ax: Any, path: Path) -> None:
+    """SPICE against the array simulation for the MAC-chain transients' cells (K column: 8
+    cells on Q pulses; V column: rows 1..7 on Phi pulses), every corner, temperature and
+    case (:func:`~gaincell.attention.validate.mac_chain_energy`)."""
+    result = mac_chain_energy(path)
+    for kind, colour in (("k", "tab:blue"), ("v", "tab:orange")):
+        entry = result[kind]
+        ax.scatter(
+            entry["spice_J"].ravel() * 1e12,
+            entry["array_J"].ravel() * 1e12,
+            s=10,
+            lw=0,
+            color=colour,
+            label=f"{kind.upper()} column: worst {entry['worst']:.1%}",
+        )
+    spice = np.concatenate([result[k]["spice_J"].ravel() for k in "kv"]) * 1e12
+    lo, hi = float(spice.min()), float(spice.max())
+    ax.plot([lo, hi], [lo, hi], color="black", lw=0.7)
+    conditions = result["conditions"]
+    count = len(conditions["corners"]) * len(conditions["temperatures"])
+    ax.set_title(
+        f"MAC-chain transients: a column's cells, {count} corner/temperature conditions x "
+        f"{len(conditions['cases'])} cases",
+        fontsize=8.5,
+    )
+    ax.set_xlabel("SPICE [pJ]")
+    ax.set_ylabel("array simulation [pJ]")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
+
+
 def plot_tile_energy(source: Path, out: Path) -> Path:
     """Four parity panels (one per energy part, every column of every case, coloured by
-    condition) and beside them each case's K and V tile totals' relative error."""
+    condition), beside them each case's K and V tile totals' relative error and, when the
+    characterization folder beside holds :data:`MAC_CHAIN_FILE`, the MAC-chain parity."""
     outputs, attrs = load_validation(source)
     metrics = energy_metrics(outputs)
     if not metrics:
@@ -64,7 +104,10 @@ def plot_tile_energy(source: Path, out: Path) -> Path:
         ax.set_ylabel("array simulation [pJ]")
         ax.grid(alpha=0.3)
     panels[0].legend(fontsize=7, loc="upper left")
-    ax = fig.add_subplot(grid[:, 2])
+    chain = Path(source).parent.parent / "characterization" / MAC_CHAIN_FILE
+    ax = fig.add_subplot(grid[0, 2] if chain.is_file() else grid[:, 2])
+    if chain.is_file():
+        _mac_chain_panel(fig.add_subplot(grid[1, 2]), chain)
     x = np.arange(len(conditions))
     for offset, tile, colour in ((-0.2, "k", "tab:blue"), (0.2, "v", "tab:orange")):
         error = 100 * np.asarray(metrics[f"{tile}_tile"]["relative_error"])

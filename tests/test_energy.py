@@ -115,3 +115,19 @@ def test_energy_metrics_compare_each_tile_and_part_with_spice():
     spice["spice/energy_k_cells"][:] = np.nan
     assert energy_metrics(spice | array) == {}
     assert energy_metrics({"spice/phi": np.zeros((1, 3))}) == {}
+
+
+def test_the_mac_chain_transients_cells_energy_is_predicted_within_5_percent():
+    """Every corner, four temperatures, six random cases of the whole-chain transient: the
+    array simulation's pulse energies of a column's ideally driven cells against SPICE's."""
+    from gaincell.attention.energy import energy_shipped
+    from gaincell.attention.validate import ENERGY_TOLERANCE, mac_chain_energy
+    from gaincell.circuits.files import CHARACTERIZATION_DIR
+
+    if not energy_shipped():
+        pytest.skip("the energy surrogates are not shipped")
+    result = mac_chain_energy(CHARACTERIZATION_DIR / "mac_chain_energy_sky130.h5")
+    assert result["k"]["spice_J"].shape == (5, 4, 6)
+    for kind in ("k", "v"):
+        assert np.all(np.isfinite(result[kind]["relative_error"]))
+        assert result[kind]["worst"] < ENERGY_TOLERANCE, kind
