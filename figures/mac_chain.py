@@ -103,7 +103,7 @@ def plot_mac_chain(characterization: str | Path, out: str | Path, case: int = 0)
         0.5,
         0.005,
         f"Energy: {scalar['e_mac_cell'] * 1e15:.1f} fJ per cell per MAC (read supply + input "
-        f"drivers), {scalar['e_write_cell'] * 1e15:.1f} fJ per cell write, "
+        f"drivers), {scalar['e_write_cell'] * 1e15:.1f} fJ per cell write (ideal lines), "
         f"{scalar['e_relu_conversion'] * 1e12:.2f} pJ per ReLU conversion, "
         f"{scalar['e_signed_conversion'] * 1e12:.2f} pJ per signed conversion.",
         ha="center",
