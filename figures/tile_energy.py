@@ -57,8 +57,8 @@ def _mac_chain_panel(ax: Any, path: Path) -> None:
     conditions = result["conditions"]
     count = len(conditions["corners"]) * len(conditions["temperatures"])
     ax.set_title(
-        f"MAC-chain transients: a column's cells, {count} corner/temperature conditions x "
-        f"{len(conditions['cases'])} cases",
+        f"MAC-chain transients: a column's ideally driven cells,\n{count} corner/temperature "
+        f"conditions x {len(conditions['cases'])} cases (target 5 %)",
         fontsize=8.5,
     )
     ax.set_xlabel("SPICE [pJ]")
