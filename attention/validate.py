@@ -443,6 +443,7 @@ def mac_chain_energy(path: str | Path) -> dict[str, Any]:
     from gaincell.attention.energy import EnergyModels, pulse_energy
     from gaincell.characterize.mac_chain import case_inputs
     from gaincell.characterize.store import read_characterization
+    from gaincell.surrogate import load
 
     data = read_characterization(path)
     if "e_k_cells" not in data.quantities:
@@ -453,9 +454,9 @@ def mac_chain_energy(path: str | Path) -> dict[str, Any]:
     seed = int(data.provenance["sweep_spec"]["settings"]["seed"])
     shape = (len(corners), len(temperatures), len(cases))
     array = {kind: np.full(shape, np.nan) for kind in ("k", "v")}
+    leak = load("leakage")
     for ci, corner in enumerate(corners):
         for ti, temperature in enumerate(temperatures):
-            circuits = HeadCircuits.from_surrogates(corner, temperature)
             models = EnergyModels.from_surrogates(corner, temperature)
             for ki, case in enumerate(cases):
                 inputs = case_inputs(int(case), seed)
@@ -464,7 +465,13 @@ def mac_chain_energy(path: str | Path) -> dict[str, Any]:
                     ("v", inputs["v"][1:], inputs["wp"][1:]),
                 ):
                     bit_lines = np.asarray(volts, dtype=np.float64)
-                    stored = circuits.leakage(np.full(bit_lines.size, MAC_CHAIN_HOLD_S), bit_lines)
+                    stored = leak(
+                        v_store=bit_lines,
+                        time=MAC_CHAIN_HOLD_S,
+                        temperature=temperature,
+                        corner=corner,
+                        out_of_domain="extrapolate",
+                    )
                     cells = pulse_energy(models.pulse(stored), np.asarray(widths))
                     array[kind][ci, ti, ki] = float(cells.sum())
     out: dict[str, Any] = {}
