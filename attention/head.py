@@ -917,8 +917,8 @@ class GainCellHead:
         table[age, code] . (one-hot code map @ inputs); with one, each cell's polynomial is
         gathered by code and the column integrated (:func:`attention.column.mac_charge`)."""
         c = self.config
-        table = self._cell_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, terms + 1)
         if self.circuits.column is not None:
+            table = self._cell_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, entries)
             # Gathered straight into the layouts the products read (rows first, contiguous).
             split = table.shape[-1] - self.circuits.edge_entries
             coefficients = np.ascontiguousarray(table[..., :split])
@@ -947,20 +947,33 @@ class GainCellHead:
                 short_k if has_short else None,
                 short_v if has_short else None,
             )
-        # (W, codes, 1 + edge entries): mid-rail current, edge charge entries
+        # The table's entries that multiply (mid-rail current, edge charge entries), and of
+        # those only the ones some row's width weighs (a short-pulse node is used by few
+        # rows): each gathered for the window's ages, not the whole table.
+        cells = self._cell_table()
         edges = self.circuits.edge_entries
-        table = np.concatenate([table[..., :1], table[..., -edges:]], axis=-1)
-        batch, codes = self._onehot_k.shape[0], table.shape[1]
+        entries = np.concatenate([[0], np.arange(cells.shape[-1] - edges, cells.shape[-1])])
+        ages_index, codes_index = np.clip(ages, 0, c.window - 1), np.arange(cells.shape[1])
+
+        def gathered(used: NDArray[np.intp]) -> Array:
+            table = cells[np.ix_(ages_index, codes_index, entries[used])]  # (W, codes, used)
+            return table
+
+        batch, codes = self._onehot_k.shape[0], cells.shape[1]
         inputs = _pulse_inputs(self.circuits, widths)  # (B, d, 1 + edges)
-        per_code = np.matmul(self._onehot_k.reshape(batch, c.window * codes, c.d), inputs)
+        used = _used_entries(inputs)
+        per_code = np.matmul(
+            self._onehot_k.reshape(batch, c.window * codes, c.d), inputs[..., used]
+        )
         charge = np.einsum(
-            "wck,bwck->bw", table, per_code.reshape(batch, c.window, codes, 1 + edges)
+            "wck,bwck->bw", gathered(used), per_code.reshape(batch, c.window, codes, used.size)
         )
         tiles = c.window // c.tile
 
         def tile_charges(phi_width: Array) -> Array:
             pulses = _pulse_inputs(self.circuits, phi_width)
-            weight = np.einsum("wck,bwk->bwc", table, pulses)  # (B, W, codes)
+            used = _used_entries(pulses)
+            weight = np.einsum("wck,bwk->bwc", gathered(used), pulses[..., used])  # (B, W, codes)
             onehot = self._onehot_v.reshape(batch, tiles, c.tile * codes, c.d)
             return np.matmul(weight.reshape(batch, tiles, 1, c.tile * codes), onehot)[:, :, 0]
 
@@ -1099,6 +1112,12 @@ def _pulse_inputs(circuits: HeadCircuits, widths: Array) -> Array:
     if circuits.short_pulses is not None:
         parts.append(_short_weights(circuits.short_pulses, w))
     return np.concatenate(parts, axis=-1)
+
+
+def _used_entries(inputs: Array) -> NDArray[np.intp]:
+    """Indices of the last axis of ``inputs`` (:func:`_pulse_inputs`) not zero everywhere:
+    the width and pulse entries, and the short-pulse nodes some short pulse weighs."""
+    return np.flatnonzero(np.any(inputs != 0, axis=tuple(range(inputs.ndim - 1))))
 
 
 def _loads(column: ColumnModel) -> dict[str, Any]:
