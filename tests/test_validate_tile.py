@@ -86,3 +86,16 @@ def test_reuse_reads_files_written_before_the_matrix_and_merges_them(tmp_path, c
     assert not np.array_equal(outputs["array/output"], outputs["array/output_v_given_phi"])
     with pytest.raises(Exception, match="different files"):
         revalidate(out, out=out)
+
+
+def test_the_shipped_energy_tiles_agree_with_spice_within_5_percent():
+    """Every shipped 64x64 energy case (five conditions): each K and V tile's energy, and
+    each of its parts, within 5 % of what SPICE measured."""
+    from gaincell.attention.validate import ENERGY_TOLERANCE, energy_metrics, load_validation
+    from gaincell.circuits.files import TILE_DIR
+
+    outputs, _ = load_validation(TILE_DIR / "tile_energy_64_sky130.h5")
+    metrics = energy_metrics(outputs)
+    assert len(metrics["k_tile"]["relative_error"]) >= 5
+    for name, entry in metrics.items():
+        assert entry["worst"] < ENERGY_TOLERANCE, name
