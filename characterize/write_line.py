@@ -87,6 +87,8 @@ class WriteLineCharacterization(Characterization):
         ),
     )
 
+    standalone_vectors = ("i(vdacs)", "i(vwwl)", "v(wbl)", "v(wwl)", "v(xcell.store)")
+
     def _setup_commands(self, spec: SweepSpec) -> list[str]:
         s = spec.settings
         wire = s["cell_pitch"] * LINE_CELLS * s["wire_capacitance"]

@@ -14,10 +14,11 @@ from gaincell.characterize.c2p import ChargeToPulseCharacterization
 from gaincell.characterize.cell_load import measure_loads
 from gaincell.characterize.leakage import LeakageCharacterization
 from gaincell.characterize.mac_chain import RELU_CONVERSION, SIGNED_CONVERSION
-from gaincell.characterize.measure import pulse_width
+from gaincell.characterize.measure import energy, pulse_width
 from gaincell.characterize.multiplier_pulse import MultiplierPulseCharacterization
 from gaincell.characterize.spec import SweepSpec
-from gaincell.circuits.design import LOGIC_THRESHOLD_V
+from gaincell.characterize.write_line import V_WORD_LINE
+from gaincell.circuits.design import LOGIC_THRESHOLD_V, V_DD
 from gaincell.circuits.files import CHARACTERIZATION_DIR
 from gaincell.cli import main
 
@@ -31,6 +32,7 @@ TRANSIENTS = (
     "leakage",
     "multiplier-pulse",
     "mac-chain",
+    "write-line",
 )
 """Circuits whose deck simulates one point of the outer axis."""
 
@@ -118,6 +120,23 @@ def test_multiplier_pulse_deck_reproduces_a_shipped_point(tmp_path, monkeypatch,
     # the shipped charges predate the testbench's energy meters, which move ngspice's time
     # steps a little: 2e-5 of the charge
     np.testing.assert_allclose(charge, shipped, rtol=1e-4, atol=1e-18)
+
+
+@pytest.mark.slow
+@pytest.mark.spice
+def test_write_line_deck_reproduces_a_shipped_point(tmp_path, monkeypatch, capsys):
+    """Plain ngspice on the printed deck: the DAC's and the word line's energy of writing the
+    highest value at tt / 27 C, as the shipped file has them. About six minutes: plain
+    ngspice parses the 128-cell deck with every sky130 size bin."""
+    data = _shipped("write-line")
+    value = float(data.axes["v_store"].values[-1])
+    w = _run_deck("write-line", tmp_path, monkeypatch, capsys, at=value)
+    t = w["time"]
+    dac = V_DD * energy(t, np.maximum(-w["i(vdacs)"], 0.0), 0.0, t[-1])
+    word = V_WORD_LINE * energy(t, np.maximum(-w["i(vwwl)"], 0.0), 0.0, t[-1])
+    for name, got in (("e_dac", dac), ("e_word_line", word)):
+        shipped = float(data.select(name, corner="tt", temperature=27.0, v_store=value))
+        assert got == pytest.approx(shipped, rel=1e-6), name
 
 
 @pytest.mark.slow
