@@ -956,8 +956,7 @@ class GainCellHead:
         ages_index, codes_index = np.clip(ages, 0, c.window - 1), np.arange(cells.shape[1])
 
         def gathered(used: NDArray[np.intp]) -> Array:
-            table = cells[np.ix_(ages_index, codes_index, entries[used])]  # (W, codes, used)
-            return table
+            return cells[np.ix_(ages_index, codes_index, entries[used])]  # (W, codes, used)
 
         batch, codes = self._onehot_k.shape[0], cells.shape[1]
         inputs = _pulse_inputs(self.circuits, widths)  # (B, d, 1 + edges)

@@ -76,16 +76,22 @@ def cells_energy(
     """Energy of a column's ideally driven cells over ``window`` [J], as ``multiplier-pulse``
     counts a pulse: the cells' supply ``vdda`` (net charge, for the rows' cells: the other
     column's cells are idle meanwhile) and each row's enable driver ``v<row>`` (charge it
-    delivers while rising, to the pulse's middle) and its complement ``e<row>b`` (the charge
-    it delivers as it rises back after the middle), every charge x 1.8 V."""
+    delivers while rising, to the pulse's middle) and its complement's inverting source
+    ``e<complement>`` (:func:`complement`: the charge it delivers as it rises back after the
+    middle), every charge x 1.8 V."""
     start, stop = window
     supply = energy(t, -vec["i(vdda)"], start, stop)
     drive = 0.0
     for row, width in zip(rows, widths, strict=True):
         middle = _pulse_start(row) + 0.5 * float(width)
         drive += energy(t, -vec[f"i(v{row})"], start, middle)
-        drive += energy(t, -vec[f"i(e{row[0]}b{row[1:]})"], middle, stop)
+        drive += energy(t, -vec[f"i(e{complement(row)})"], middle, stop)
     return V_DD * (supply + drive)
+
+
+def complement(row: str) -> str:
+    """The node of a row's complementary enable in ``mac_chain_tb``: ``q3`` -> ``qb3``."""
+    return f"{row[0]}b{row[1:]}"
 
 
 def _pulse_start(row: str) -> float:
@@ -189,7 +195,7 @@ class MacChainCharacterization(Characterization):
             for q in self.quantities
         }
         drivers = [f"q{i}" for i in range(ROWS)] + [f"p{i}" for i in range(1, ROWS)]
-        complements = [f"{d[0]}b{d[1:]}" for d in drivers]
+        complements = [complement(d) for d in drivers]
         writers = [f"w{col}{i}" for col in "kv" for i in range(ROWS)]
         names = (
             [
