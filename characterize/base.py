@@ -50,6 +50,8 @@ class Task:
     """First index of the block along the blocked axis."""
     stop: int
     """One past the last index of the block."""
+    sample: int | None = None
+    """Monte Carlo sample index (None: the nominal models)."""
 
 
 class Characterization(ABC):
@@ -153,6 +155,12 @@ class Characterization(ABC):
         """Split the sweep into tasks: per corner, blocks of the outer axis so that there are
         at least four tasks per worker (keeps both cores busy until the end)."""
         length = self.blocked_axis_length(spec)
+        if spec.monte_carlo:  # a sample is one deck load: it runs whole, samples spread out
+            return [
+                Task(corner, 0, length, sample)
+                for corner in spec.corners
+                for sample in range(spec.monte_carlo.samples)
+            ]
         blocks_per_corner = max(1, min(length // 2, -(-4 * jobs // len(spec.corners))))
         edges = np.linspace(0, length, blocks_per_corner + 1).round().astype(int)
         return [

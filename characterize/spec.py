@@ -14,6 +14,7 @@ import numpy as np
 
 from gaincell.characterize.axes import TEMPERATURE_RANGE_C, Axis, SpecError
 from gaincell.characterize.registry import get_characterization
+from gaincell.circuits.montecarlo import PROCESS_UNAVAILABLE, MonteCarlo, MonteCarloError
 from gaincell.circuits.pdk import CORNERS
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
@@ -39,9 +40,16 @@ class SweepSpec:
     """Temperatures in degrees Celsius."""
     settings: dict[str, float] = field(default_factory=dict)
     """Circuit settings (time step, hold time, ...); missing ones take the circuit's defaults."""
+    monte_carlo: MonteCarlo | None = None
+    """Monte Carlo samples (None: the nominal models). Each sample repeats the whole sweep."""
 
     def __post_init__(self) -> None:
         characterization = get_characterization(self.circuit)  # raises for an unknown circuit
+        if self.monte_carlo is not None:
+            try:
+                object.__setattr__(self, "monte_carlo", MonteCarlo.from_dict(self.monte_carlo))
+            except (MonteCarloError, TypeError) as error:
+                raise SpecError(str(error)) from None
         object.__setattr__(self, "corners", tuple(self.corners))
         object.__setattr__(self, "temperatures", tuple(float(t) for t in self.temperatures))
         unknown = set(self.axes) - set(characterization.axis_specs)
@@ -85,6 +93,8 @@ class SweepSpec:
                     f"setting {name} = {value:g} {setting.units} outside "
                     f"{setting.low:g}..{setting.high:g} {setting.units}"
                 )
+        if self.monte_carlo is not None and self.monte_carlo.process:
+            raise SpecError(PROCESS_UNAVAILABLE)
         if not self.corners:
             raise SpecError("no corners given; choose from " + ", ".join(CORNERS))
         for corner in self.corners:
@@ -120,7 +130,7 @@ class SweepSpec:
             "corners": list(self.corners),
             "temperatures": list(self.temperatures),
             "settings": dict(self.settings),
-        }
+        } | ({"monte_carlo": self.monte_carlo.to_dict()} if self.monte_carlo else {})
 
     def to_json(self) -> str:
         """JSON text; :meth:`from_json` reads it back to an equal spec."""
@@ -179,16 +189,22 @@ class SweepSpec:
         return int(np.prod([axis.points for axis in self.axes.values()]))
 
     @property
+    def samples(self) -> int:
+        """Monte Carlo samples (1 without Monte Carlo)."""
+        return self.monte_carlo.samples if self.monte_carlo else 1
+
+    @property
     def points(self) -> int:
         """Total number of simulated points."""
-        return self.inner_points * len(self.corners) * len(self.temperatures)
+        return self.inner_points * len(self.corners) * len(self.temperatures) * self.samples
 
     def check_size(self, max_points: int = MAX_POINTS) -> None:
         """Refuse a sweep of more than ``max_points`` points (a typo in an axis can ask for
         days of SPICE)."""
         if self.points > max_points:
             raise SpecError(
-                f"the sweep has {self.points:,} points (axes x corners x temperatures), over "
+                f"the sweep has {self.points:,} points (axes x corners x temperatures"
+                f"{' x samples' if self.monte_carlo else ''}), over "
                 f"the limit of {max_points:,}; --max-points raises it"
             )
 

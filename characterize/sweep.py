@@ -28,6 +28,7 @@ from gaincell.circuits.h5 import (
     open_h5,
     output_lock,
 )
+from gaincell.circuits.montecarlo import with_sample
 from gaincell.circuits.netlist import Deck
 from gaincell.circuits.pdk import PDK_NAME
 from gaincell.circuits.runner import RunLimits
@@ -83,9 +84,12 @@ def run_task(spec_json: str, task: Task, limits: RunLimits | None = None) -> Tas
     characterization = get_characterization(spec.circuit)
     runner = get_runner()
     deck = _deck(spec.circuit, task.corner)
+    text = deck.text
+    if spec.monte_carlo is not None and task.sample is not None:
+        text = with_sample(text, spec.monte_carlo.deck_lines(task.sample))
     loads_before = runner.loads
     started = time.perf_counter()
-    with runner.limited(limits or RunLimits()), runner.loaded(deck.text, reuse=True) as circuit:
+    with runner.limited(limits or RunLimits()), runner.loaded(text, reuse=True) as circuit:
         loaded = time.perf_counter()
         try:
             arrays = characterization.simulate(circuit, spec, task)
@@ -110,6 +114,7 @@ def _block_failure(spec: SweepSpec, task: Task, reason: str) -> dict:
     values = spec.axes[outer].values()[task.start : task.stop]
     return {
         "corner": task.corner,
+        **({} if task.sample is None else {"sample": task.sample}),
         "temperature": None,
         "point": {outer: [float(v) for v in values]},
         "reason": reason,
@@ -121,7 +126,7 @@ def _missing(task: Task, results: dict[Task, TaskResult]) -> list[Task]:
     points after losing its worker) the points not yet committed."""
     if task in results:
         return []
-    points = [Task(task.corner, i, i + 1) for i in range(task.start, task.stop)]
+    points = [Task(task.corner, i, i + 1, task.sample) for i in range(task.start, task.stop)]
     done = [point for point in points if point in results]
     return [p for p in points if p not in results] if done else [task]
 
@@ -155,10 +160,11 @@ class Journal:
                     "resume with the same command, or delete that folder"
                 )
             layout = json.loads((self.folder / "blocks.json").read_text())
-            self.tasks = [Task(corner, start, stop) for corner, start, stop in layout]
+            # [corner, start, stop] (before Monte Carlo) or [corner, start, stop, sample]
+            self.tasks = [Task(*entry) for entry in layout]
         else:
             self.folder.mkdir()
-            layout = [[t.corner, t.start, t.stop] for t in tasks]
+            layout = [[t.corner, t.start, t.stop, t.sample] for t in tasks]
             for name, text in (("blocks.json", json.dumps(layout)), ("spec.json", self.spec_json)):
                 # spec.json last: it marks the journal as started
                 with atomic_output(self.folder / name, suffixes=(".json",)) as temporary:
@@ -166,7 +172,8 @@ class Journal:
 
     @staticmethod
     def _name(task: Task) -> str:
-        return f"block-{task.corner}-{task.start}-{task.stop}.h5"
+        sample = "" if task.sample is None else f"s{task.sample}-"
+        return f"block-{task.corner}-{sample}{task.start}-{task.stop}.h5"
 
     def finished(self) -> dict[Task, TaskResult]:
         """Every block committed so far (unreadable ones are deleted and run again)."""
@@ -175,8 +182,12 @@ class Journal:
             leftover.unlink(missing_ok=True)  # a write cut short by a kill
         for path in sorted(self.folder.glob("block-*.h5")):
             corner, start, stop = path.stem.removeprefix("block-").rsplit("-", 2)
+            sample = None
+            if corner.rsplit("-", 1)[-1].startswith("s"):  # Monte Carlo: block-tt-s7-0-37
+                corner, sample_text = corner.rsplit("-", 1)
+                sample = int(sample_text[1:])
             try:
-                done[Task(corner, int(start), int(stop))] = _read_block(path)
+                done[Task(corner, int(start), int(stop), sample)] = _read_block(path)
             except (OSError, KeyError, ValueError):  # StoreError is a ValueError
                 path.unlink(missing_ok=True)
         return done
@@ -264,26 +275,33 @@ def simulate_spec(
                     bar.update()
             # Split the blocks that lost their worker into single points and run those.
             split = {
-                Task(t.corner, i, i + 1): block_of[t] for t in lost for i in range(t.start, t.stop)
+                Task(t.corner, i, i + 1, t.sample): block_of[t]
+                for t in lost
+                for i in range(t.start, t.stop)
             }
             block_of |= split
             todo = list(split)
     seconds = time.perf_counter() - started
     arrays: dict[str, np.ndarray] = {}
+    samples = (spec.monte_carlo.samples,) if spec.monte_carlo else ()
     for task, result in results.items():
-        corner_index = spec.corners.index(task.corner)
+        where = (spec.corners.index(task.corner),) + (() if task.sample is None else (task.sample,))
         for name, block in result.arrays.items():
             if name not in arrays:
                 shape = (
                     len(spec.corners),
+                    *samples,
                     len(spec.temperatures),
                     characterization.blocked_axis_length(spec),
                     *block.shape[2:],
                 )
                 arrays[name] = np.full(shape, np.nan)
-            arrays[name][corner_index, :, task.start : task.stop] = block
+            arrays[name][(*where, slice(None), slice(task.start, task.stop))] = block
     ordered = [
-        results[t] for t in sorted(results, key=lambda t: (spec.corners.index(t.corner), t.start))
+        results[t]
+        for t in sorted(
+            results, key=lambda t: (spec.corners.index(t.corner), t.sample or 0, t.start)
+        )
     ]
     if not arrays:
         reasons = sorted({f["reason"] for r in ordered for f in r.failures})
@@ -293,6 +311,18 @@ def simulate_spec(
     for result in ordered:
         result.arrays = {}
     return arrays, SweepReport(spec.points, seconds, ordered)
+
+
+SAMPLE_AXIS_DESCRIPTION = (
+    "Monte Carlo sample: the ngspice seed (.option seed) it was drawn with, in sample order "
+    "(sample i of base seed S has seed MonteCarlo(seed=S).sample_seed(i))"
+)
+"""Description of the ``sample`` axis of a Monte Carlo characterization."""
+
+
+def _with_sample_axis(names: tuple[str, ...], spec: SweepSpec) -> tuple[str, ...]:
+    """A quantity's axes with ``sample`` after ``corner`` when the sweep is Monte Carlo."""
+    return (names[0], "sample", *names[1:]) if spec.monte_carlo else names
 
 
 def provenance(spec: SweepSpec, ngspice_version: str) -> dict[str, Any]:
@@ -355,12 +385,19 @@ def run_sweep(
         )
         axes = {
             "corner": AxisData(np.array(spec.corners), "", "process corner (n first, p second)"),
-            "temperature": AxisData(np.array(spec.temperatures), "degC", "simulation temperature"),
         }
+        if spec.monte_carlo:
+            axes["sample"] = AxisData(spec.monte_carlo.seeds(), "", SAMPLE_AXIS_DESCRIPTION)
+        axes["temperature"] = AxisData(
+            np.array(spec.temperatures), "degC", "simulation temperature"
+        )
         for name, (values, units, description) in characterization.axis_values(spec).items():
             axes[name] = AxisData(values, units, description)
         quantities = {q.name: q for q in characterization.quantities}
-        axes_of = {name: characterization.quantity_axes(quantities[name]) for name in arrays}
+        axes_of = {
+            name: _with_sample_axis(characterization.quantity_axes(quantities[name]), spec)
+            for name in arrays
+        }
         version = next(t.ngspice_version for t in report.tasks if t.ngspice_version)
         data = CharacterizationData(
             circuit=spec.circuit,

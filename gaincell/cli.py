@@ -147,6 +147,14 @@ def _spec_from_args(args: argparse.Namespace) -> SweepSpec:
             data["settings"][name.strip()] = float(text)
         except ValueError:
             raise SpecError(f"setting {item!r}: expected NAME=NUMBER") from None
+    monte_carlo = dict(data.get("monte_carlo") or {})
+    for flag, key in (("mc", "samples"), ("mc_seed", "seed"), ("mc_kind", "kind")):
+        if getattr(args, flag, None) is not None:
+            monte_carlo[key] = getattr(args, flag)
+    if monte_carlo:
+        if "samples" not in monte_carlo:
+            raise SpecError("--mc-seed and --mc-kind need --mc N (how many samples)")
+        data["monte_carlo"] = monte_carlo
     return SweepSpec.from_dict(data)
 
 
@@ -260,7 +268,9 @@ def characterize_to(
     seconds = time.perf_counter() - started
     print(
         f"{spec.circuit}: {report.points} points ({len(spec.corners)} corners x "
-        f"{len(spec.temperatures)} temperatures) in {seconds:.2f} s with {jobs} worker(s) "
+        f"{len(spec.temperatures)} temperatures"
+        f"{f' x {spec.samples} samples' if spec.monte_carlo else ''}) in {seconds:.2f} s "
+        f"with {jobs} worker(s) "
         f"-> {out}"
     )
     return out
@@ -701,6 +711,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME=VALUE",
         help="a circuit setting, e.g. time_step=1e-9 (repeatable)",
+    )
+    char.add_argument(
+        "--mc",
+        type=int,
+        metavar="N",
+        help="Monte Carlo: repeat the sweep on N samples of the devices (a 'sample' axis)",
+    )
+    char.add_argument("--mc-seed", type=int, metavar="S", help="Monte Carlo base seed (default 1)")
+    char.add_argument(
+        "--mc-kind",
+        choices=("mismatch", "process", "both"),
+        help="what each sample draws: per-device mismatch (default), the die's process, or both",
     )
     char.add_argument("--jobs", type=int, help="worker processes (0 or -1 = all cores; default 1)")
     char.add_argument(

@@ -1,0 +1,156 @@
+"""Monte Carlo: the sky130 facts gaincell's sampling rests on, checked in ngspice, and the
+sample axis of a sweep (seeded per sample, the same on any worker count)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from gaincell.characterize import Axis, SpecError, SweepSpec, read_characterization, run_sweep
+from gaincell.characterize.base import Task
+from gaincell.characterize.sweep import Journal
+from gaincell.circuits.montecarlo import MonteCarlo, MonteCarloError, with_sample
+from gaincell.circuits.pdk import build_model_deck, find_models
+from gaincell.circuits.runner import get_runner
+
+NFET = "sky130_fd_pr__nfet_01v8"
+
+
+def _deck(instances: list[str], sample_lines: str = "", before_models: str = "") -> str:
+    """An nfet_01v8 test deck: every instance between drain d and gate g at 0.9 V."""
+    models = build_model_deck(["nfet_01v8"], "tt").text
+    body = "\n".join(["vd d 0 0.9", "vg g 0 0.9", *instances, ".end"])
+    return with_sample(f"* mc test\n{before_models}{models}{body}\n", sample_lines)
+
+
+def _vth(deck: str, names: list[str]) -> np.ndarray:
+    """Each instance's threshold voltage at the operating point."""
+    with get_runner().loaded(deck) as circuit:
+        circuit.command("op")
+        text = "\n".join(circuit.command(f"print @m.{n}.m{NFET}[vth]") for n in names)
+    return np.array([float(v) for v in re.findall(r"=\s*([-+\d.eE]+)", text)])
+
+
+PAIR = [f"x{k} d g 0 0 {NFET} w=1 l=0.15" for k in ("a", "b")]
+
+
+@pytest.mark.spice
+def test_mismatch_draws_one_value_per_instance_only_when_switched_on():
+    lines = MonteCarlo(1, seed=11).deck_lines(0)
+    nominal = _vth(_deck(PAIR), ["xa", "xb"])
+    drawn = _vth(_deck(PAIR, lines), ["xa", "xb"])
+    assert nominal[0] == nominal[1]  # identical instances, no mismatch
+    assert abs(drawn[0] - drawn[1]) > 1e-5  # each instance its own draw
+    # The switch must come after the library's mc_mm_switch=0: put before it, it is overridden.
+    early = _vth(_deck(PAIR, before_models=".param mc_mm_switch=1\n"), ["xa", "xb"])
+    assert early[0] == early[1] == nominal[0]
+
+
+@pytest.mark.spice
+def test_the_seed_repeats_a_sample_whatever_ran_before_and_samples_differ():
+    mc = MonteCarlo(3, seed=5)
+    first = _vth(_deck(PAIR, mc.deck_lines(0)), ["xa", "xb"])
+    other = _vth(_deck(PAIR, mc.deck_lines(1)), ["xa", "xb"])
+    again = _vth(_deck(PAIR, mc.deck_lines(0)), ["xa", "xb"])
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert len(set(mc.seeds())) == 3
+    assert MonteCarlo(3, seed=6).sample_seed(0) != mc.sample_seed(0)
+
+
+@pytest.mark.spice
+def test_mismatch_scales_with_area_and_mult_but_m_shares_one_unscaled_draw():
+    n = 60
+    groups = {"one": "w=1", "wide": "w=4", "mult": "w=1 mult=4", "m": "w=1 m=4"}
+    instances = [
+        f"x{group}{i} d g 0 0 {NFET} l=0.15 {size}"
+        for group, size in groups.items()
+        for i in range(n)
+    ]
+    deck = _deck(instances, MonteCarlo(1, seed=21).deck_lines(0))
+    vth = _vth(deck, [f"x{group}{i}" for group in groups for i in range(n)]).reshape(4, n)
+    sigma = dict(zip(groups, vth.std(axis=1, ddof=1), strict=True))
+    # slope / sqrt(W L mult): 4x the area or mult=4 halves sigma (60 draws: +-15 % each)
+    assert 1.5 < sigma["one"] / sigma["wide"] < 2.7
+    assert 1.5 < sigma["one"] / sigma["mult"] < 2.7
+    # m=4 is four devices on one draw of a single device's spread
+    assert 0.7 < sigma["one"] / sigma["m"] < 1.4
+
+
+@pytest.mark.spice
+@pytest.mark.slow
+def test_the_libraries_process_section_does_not_load_after_tt():
+    """The fact behind PROCESS_UNAVAILABLE (two loads of the whole library: ~1.5 min)."""
+    library = find_models().library
+    deck = f'* process mc\n.lib "{library}" tt\n.lib "{library}" mc\nvd d 0 0.9\n'
+    deck += f"x1 d d 0 0 {NFET} w=1 l=0.15\n.end\n"
+    from gaincell.circuits.runner import SpiceError
+
+    with pytest.raises(SpiceError), get_runner().loaded(deck):
+        pass
+
+
+def test_monte_carlo_settings_validate_and_round_trip():
+    mc = MonteCarlo(200, seed=7)
+    assert MonteCarlo.from_dict(mc.to_dict()) == mc
+    spec = SweepSpec(circuit="multiplier", monte_carlo={"samples": 3, "seed": 2})
+    assert SweepSpec.from_json(spec.to_json()) == spec
+    assert spec.points == 3 * SweepSpec(circuit="multiplier").points
+    assert "monte_carlo" not in SweepSpec(circuit="multiplier").to_json()  # old specs unchanged
+    for bad, words in (
+        ({"samples": 0}, "samples"),
+        ({"samples": 2, "seed": -1}, "seed"),
+        ({"samples": 2, "kind": "wafer"}, "kind"),
+        ({"samples": 2, "sigma": 3}, "unknown"),
+        ({"seed": 2}, "samples"),
+        ({"samples": 2.5}, "integer"),
+    ):
+        with pytest.raises((SpecError, MonteCarloError), match=words):
+            SweepSpec(circuit="multiplier", monte_carlo=bad)
+    with pytest.raises(SpecError, match="process Monte Carlo"):
+        SweepSpec(circuit="multiplier", monte_carlo={"samples": 2, "kind": "both"})
+
+
+def test_journal_names_carry_the_sample(tmp_path):
+    spec = SweepSpec(
+        circuit="multiplier",
+        axes={"v_in": Axis(0, 1.8, 3), "v_store": Axis(0.45, 1.35, 3)},
+        monte_carlo={"samples": 2},
+    )
+    out = tmp_path / "x.h5"
+    from gaincell.characterize.registry import get_characterization
+
+    tasks = get_characterization("multiplier").tasks(spec, 2)
+    assert tasks == [Task("tt", 0, 3, 0), Task("tt", 0, 3, 1)]
+    Journal(out, spec, tasks, resume=False)
+    assert Journal._name(tasks[1]) == "block-tt-s1-0-3.h5"
+    again = Journal(out, spec, tasks, resume=True)
+    assert again.tasks == tasks
+
+
+@pytest.mark.spice
+def test_a_monte_carlo_sweep_is_the_same_on_any_worker_count(tmp_path):
+    spec = SweepSpec(
+        circuit="multiplier",
+        axes={"v_in": Axis(0.0, 1.8, 4), "v_store": Axis(0.45, 1.35, 5)},
+        temperatures=(27.0, 85.0),
+        monte_carlo={"samples": 3, "seed": 4},
+    )
+    run_sweep(spec, tmp_path / "one.h5", jobs=1, progress=False)
+    run_sweep(spec, tmp_path / "two.h5", jobs=2, progress=False)
+    one = read_characterization(tmp_path / "one.h5")
+    two = read_characterization(tmp_path / "two.h5")
+    assert one.quantity_axes["i_out"] == ("corner", "sample", "temperature", "v_store", "v_in")
+    assert np.array_equal(one.quantities["i_out"], two.quantities["i_out"])
+    assert np.array_equal(one.axes["sample"].values, spec.monte_carlo.seeds())
+    current = one.quantities["i_out"][0, :, 0, -1, -1]  # full-scale current of each sample
+    assert len(set(current)) == 3
+    # A sample is the same devices at every temperature: rerun the 85 C half alone.
+    hot = SweepSpec.from_dict(spec.to_dict() | {"temperatures": [85.0]})
+    run_sweep(hot, tmp_path / "hot.h5", jobs=1, progress=False)
+    assert np.array_equal(
+        read_characterization(tmp_path / "hot.h5").quantities["i_out"][:, :, 0],
+        one.quantities["i_out"][:, :, 1],
+    )
