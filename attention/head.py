@@ -50,6 +50,7 @@ from gaincell.attention.behavioural import (
 from gaincell.attention.column import mac_charge
 from gaincell.attention.cost import PAPER_STEP_TIME
 from gaincell.attention.energy import ENERGY_KEYS, EnergyModels, pulse_energy, step_energy
+from gaincell.attention.mismatch import ArrayMismatch, draw_array_mismatch
 from gaincell.characterize.tile import CONV_START, MAC_START, T_STOP
 from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
 from gaincell.errors import InputError
@@ -77,6 +78,11 @@ class HeadConfig:
     """(Q pulse levels, K/V DAC levels, output levels), or None for ideal converters."""
     step_time: float = PAPER_STEP_TIME
     """Physical time of one token step [s] (sets the leakage per step)."""
+    mismatch: bool = False
+    """Draw a static deviation per physical cell and converter from the shipped mismatch
+    surrogates (:mod:`gaincell.attention.mismatch`); False: every device nominal."""
+    seed: int = 0
+    """Seed of the mismatch draw (the same seed, the same hardware)."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -100,6 +106,12 @@ class HeadConfig:
             )
         if not (np.isfinite(self.step_time) and self.step_time > 0):
             raise InputError(f"HeadConfig.step_time must be positive, got {self.step_time!r}")
+        if not isinstance(self.mismatch, bool):
+            raise InputError(f"HeadConfig.mismatch must be True or False, got {self.mismatch!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"HeadConfig.seed must be a whole number >= 0, got {self.seed!r}")
+        if self.mismatch and self.levels is None:
+            raise InputError("HeadConfig(mismatch=True) needs the DAC levels (levels not None)")
 
     def to_json(self) -> str:
         """JSON text that :meth:`from_json` reads back."""
@@ -714,6 +726,19 @@ class GainCellHead:
         self._table: Array | None = None
         self._pulse_energy: Array | None = None
         self._level_bit_lines: Array | None = None
+        self.mismatch: ArrayMismatch | None = None
+        """The hardware's drawn deviations (``config.mismatch``), None: nominal devices."""
+        if self.config.mismatch:
+            if circuits.column is None:
+                raise InputError("HeadConfig(mismatch=True) needs circuits with a column model")
+            c = self.config
+            self.mismatch = draw_array_mismatch(
+                window=c.window,
+                d=c.d,
+                tile=c.tile,
+                code_volts=np.linspace(*KV_RANGE, c.levels[1]) + STORE_OFFSET,
+                seed=c.seed,
+            )
         self.reset()
 
     def reset(self, batch_shape: tuple[int, ...] = ()) -> None:
@@ -735,6 +760,9 @@ class GainCellHead:
         # With a column model the products need each cell's polynomial: gathered by code.
         self._code_k = np.zeros((batch, c.window, c.d), dtype=np.intp)
         self._code_v = np.zeros((batch, c.window, c.d), dtype=np.intp)
+        # With mismatch: each written cell's extra current (mid-rail, slope) at its code.
+        self._extra_k = np.zeros((batch, c.window, c.d, 2))
+        self._extra_v = np.zeros((batch, c.window, c.d, 2))
 
     # -- the write path -------------------------------------------------------------------
     def _bit_line(self, target: Array) -> Array:
@@ -818,6 +846,10 @@ class GainCellHead:
                 onehot[rows, slot, code, dims] = 1.0
             self._code_k[:, slot], self._code_v[:, slot] = code_k, code_v
             self._v_per_code[:, slot] = self._onehot_v[:, slot].sum(axis=-1)
+            if self.mismatch is not None:
+                dims = np.arange(c.d)[None, :]
+                self._extra_k[:, slot] = self.mismatch.cell_k[slot, dims, code_k]
+                self._extra_v[:, slot] = self.mismatch.cell_v[slot, dims, code_v]
         self.written_at[slot] = self.position
         q_t = np.clip(q_t, *Q_RANGE)
         if c.levels is not None:
@@ -935,17 +967,23 @@ class GainCellHead:
                 return short[row_of[:, None], self._code_v[batch_of, row_of]]  # (rows, d, n)
 
             has_short = short.shape[-1] > 0
+            cells_k = coefficients[slots_k, code_k]  # gathered: new arrays
+            cells_v = coefficients[slots_v, self._code_v]
+            if self.mismatch is not None:
+                cells_k[..., :2] += self._extra_k.transpose(0, 2, 1, 3)
+                cells_v[..., :2] += self._extra_v
             return _products(
                 self.circuits,
                 c,
                 widths,
-                coefficients[slots_k, code_k],
-                coefficients[slots_v, self._code_v],
+                cells_k,
+                cells_v,
                 valid,
                 edge[slots_k, code_k],
                 edge[slots_v, self._code_v],
                 short_k if has_short else None,
                 short_v if has_short else None,
+                self.mismatch,
             )
         # The table's entries that multiply (mid-rail current, edge charge entries), and of
         # those only the ones some row's width weighs (a short-pulse node is used by few
@@ -1134,9 +1172,11 @@ def _k_columns(
     edge: Array,
     widths: Array,
     short: ShortEntries | None = None,
+    mismatch: ArrayMismatch | None = None,
 ) -> tuple[Array, NDArray[np.bool_] | None]:
     """The K columns' charges (as :func:`_column_charges`) and, with the comparator model,
-    whether each ReLU converter gives a pulse (None: its final charge decides)."""
+    whether each ReLU converter gives a pulse (None: its final charge decides; with
+    ``mismatch`` each converter judges the charge it sees, :meth:`ArrayMismatch.relu_charge`)."""
     edge = _pulse_edge(circuits, edge, widths, short)
     column, recovery = circuits.column, circuits.relu_recovery
     if column is None or recovery is None:
@@ -1151,6 +1191,9 @@ def _k_columns(
         **_loads(column),
     )
     seen = column.capacitance_k * path.drop  # the comparator's view, as charge on its capacitor
+    if mismatch is not None:  # (B, W columns, mesh): each column its own converter
+        seen = mismatch.relu_charge(np.moveaxis(seen, -1, 0))
+        seen = np.moveaxis(seen, 0, -1)
     pulses = seen[..., -1] > recovery.static
     # Only columns ending near the switching point can be decided by the path (the largest
     # shift characterized is 13 fC, a 300 mV excursion 1.5 ns before the window).
@@ -1181,6 +1224,7 @@ def _products(
     edge_v: Array | None = None,
     short_k: ShortEntries | None = None,
     short_v: ShortEntries | None = None,
+    mismatch: ArrayMismatch | None = None,
 ) -> dict[str, Array]:
     """Both analog products and the conversions, shared by the head and the single-tile
     model. widths (B, d) [s]; each cell's current coefficients (:func:`_cell_models`)
@@ -1188,12 +1232,13 @@ def _products(
     cur_v (B, W, d, terms) (the V array's rows are the tokens); valid (W,) slots holding a
     token; edge_k (B, d, W), edge_v (B, W, d) [C]: charge each cell adds per pulse of any
     width > 0, or the cells' edge entries (one more axis last, :func:`_pulse_edge`);
-    short_k, short_v: the short-pulse entries of given rows in those layouts."""
+    short_k, short_v: the short-pulse entries of given rows in those layouts; mismatch: the
+    converters' drawn deviations (the cells' are in their coefficients already)."""
     batch, d, window, _ = cur_k.shape
     tiles = window // config.tile
     edge_k = np.zeros(cur_k.shape[:-1]) if edge_k is None else edge_k
     edge_v = np.zeros(cur_v.shape[:-1]) if edge_v is None else edge_v
-    charge, pulses = _k_columns(circuits, cur_k, edge_k, widths, short_k)
+    charge, pulses = _k_columns(circuits, cur_k, edge_k, widths, short_k, mismatch)
     # V rows are tokens: per tile, (B x tiles, tile rows, d columns, terms), a view.
     by_tile = cur_v.reshape(batch * tiles, config.tile, d, -1)
     edge_by_tile = edge_v.reshape(batch * tiles, config.tile, d, *edge_v.shape[3:])
@@ -1214,7 +1259,7 @@ def _products(
         )
         return charges.reshape(batch, tiles, d)
 
-    return _convert(circuits, config, charge, valid, tile_charges, pulses)
+    return _convert(circuits, config, charge, valid, tile_charges, pulses, mismatch)
 
 
 def _convert(
@@ -1224,16 +1269,19 @@ def _convert(
     valid: NDArray[np.bool_],
     tile_charges: Callable[[Array], Array],
     pulses: NDArray[np.bool_] | None = None,
+    mismatch: ArrayMismatch | None = None,
 ) -> dict[str, Array]:
     """The conversions around the second product: K column charges (B, W) [C] -> Phi pulses
     (``pulses``: the comparator model's decisions, :func:`_phi_widths`);
     ``tile_charges(phi_widths)`` -> V column charges per tile (B, tiles, d) [C] -> counted,
     signed tile outputs, summed over the tiles that hold tokens."""
     charge = np.where(valid, charge, 0.0)
-    phi_width = np.where(valid, _phi_widths(circuits, charge, pulses), 0.0)
+    seen = charge if mismatch is None else mismatch.relu_charge(charge)
+    phi_width = np.where(valid, _phi_widths(circuits, seen, pulses), 0.0)
     tile_charge = tile_charges(phi_width)
     tiles = config.window // config.tile
-    width, negative = circuits.signed(tile_charge.ravel())
+    converted = tile_charge if mismatch is None else mismatch.signed_charge(tile_charge)
+    width, negative = circuits.signed(converted.ravel())
     magnitude = np.minimum(width.reshape(tile_charge.shape) / circuits.t_max_out, 1.0)
     if config.levels is not None:  # the counter: 16 levels plus sign
         step = (OUT_RANGE[1] - OUT_RANGE[0]) / (config.levels[2] - 1)

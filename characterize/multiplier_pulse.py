@@ -29,6 +29,7 @@ class MultiplierPulseCharacterization(Characterization):
 
     name = "multiplier-pulse"
     surrogate_quantity = "charge"
+    instance_axes = ("width",)  # cell k of the testbench gets width k
     holdout_points = 8
     # a pulse of zero width delivers no charge, any pulse at least its edge charge
     surrogate_step_axes = ("width",)

@@ -84,7 +84,7 @@ import resource
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -115,6 +115,7 @@ from gaincell.circuits.design import (
 )
 from gaincell.circuits.files import sha256_file, sha256_text, stamp
 from gaincell.circuits.h5 import StoreError, atomic_h5, check_writable, open_h5
+from gaincell.circuits.montecarlo import derived_seed, switch_lines, with_sample
 from gaincell.circuits.netlist import Deck, Netlist, assemble_deck, load_netlist
 from gaincell.circuits.pdk import PDK_NAME
 from gaincell.circuits.runner import SpiceError, get_runner
@@ -209,6 +210,9 @@ class TileCase:
     """Seed of the random draw (``None`` for a case given by hand)."""
     index: int | None = None
     """Index of the draw: case ``index`` of ``seed`` is ``rng([seed, index])``."""
+    mismatch_seed: int | None = None
+    """Monte Carlo mismatch: the base seed of this case's devices (every cell and converter its
+    own draw; each column run's ngspice seed is :func:`column_seed` of it); None: nominal."""
 
 
 @dataclass
@@ -556,9 +560,11 @@ def _simulate(
     time_step: float,
     keep_run_dir: bool,
     reuse: bool,
+    seed: int | None = None,
 ) -> ColumnMeasurements:
     """One ngspice run of a ``(rows, cols)`` tile (inputs already checked); a failure gives
-    NaN columns with the reason.
+    NaN columns with the reason. With ``seed`` every device is drawn with sky130's mismatch
+    (:func:`gaincell.circuits.montecarlo.switch_lines`).
 
     With ``reuse`` the process keeps a template deck loaded and alters its sources (loading a
     64-row column takes 2 .. 3 s, its transient about as long); otherwise the deck with the
@@ -573,6 +579,9 @@ def _simulate(
     else:
         deck = _deck(kind, stored, widths, corner, temperature)
         setup = []
+    text = deck.text
+    if seed is not None:
+        text = with_sample(text, switch_lines(seed, note=f"{kind} column, seed {seed}"))
     runner = get_runner()
     out.ngspice_version = runner.version
     col_names = [f"v(col_{c})" for c in range(cols)]
@@ -587,7 +596,7 @@ def _simulate(
     setup += ["delete all", *_chunked("save", wanted)]
     vec: dict[str, NDArray[np.float64]] = {}
     try:
-        with runner.loaded(deck.text, keep_run_dir=keep_run_dir, reuse=reuse) as circuit:
+        with runner.loaded(text, keep_run_dir=keep_run_dir, reuse=reuse) as circuit:
             for command in setup:
                 circuit.command(command)
             circuit.command(f"option temp={temperature:.12g}")
@@ -655,6 +664,12 @@ def _run_energy(
     }
 
 
+def column_seed(mismatch_seed: int, kind: Kind, column: int) -> int:
+    """ngspice seed of one column run of a Monte Carlo case: its cells and converter are drawn
+    with it (so no two columns, and not the K and V tiles, share devices)."""
+    return derived_seed(mismatch_seed, ("k", "v").index(kind), column)
+
+
 def _run_one(
     kind: Kind,
     stored: NDArray[np.float64],
@@ -663,9 +678,11 @@ def _run_one(
     temperature: float,
     time_step: float,
     keep_run_dir: bool,
+    seed: int | None = None,
 ) -> ColumnMeasurements:
-    """Worker entry point: one column, on the worker's reused template deck."""
-    return _simulate(kind, stored, widths, corner, temperature, time_step, keep_run_dir, True)
+    """Worker entry point: one column, on the worker's reused template deck (with ``seed``,
+    the template drawn with that ngspice seed: mismatched devices, loaded per column)."""
+    return _simulate(kind, stored, widths, corner, temperature, time_step, keep_run_dir, True, seed)
 
 
 def _merge(kind: Kind, parts: Sequence[ColumnMeasurements]) -> ColumnMeasurements:
@@ -694,7 +711,7 @@ def _check_run_settings(corner: str, temperature: float, time_step: float) -> No
 
 
 def _run_batches(
-    batches: Sequence[tuple[Kind, NDArray[np.float64], NDArray[np.float64]]],
+    batches: Sequence[tuple[Kind, NDArray[np.float64], NDArray[np.float64], int | None]],
     *,
     corner: str,
     temperature: float,
@@ -704,18 +721,28 @@ def _run_batches(
     keep_run_dirs: bool,
     description: str,
 ) -> list[ColumnMeasurements]:
-    """Run every column of every ``(kind, stored (rows, cols), widths)`` batch in one parallel
-    map (so both workers stay busy across tiles) and regroup the columns per batch."""
+    """Run every column of every ``(kind, stored (rows, cols), widths, mismatch seed or
+    None)`` batch in one parallel map (so both workers stay busy across tiles) and regroup the
+    columns per batch."""
     arguments = [
-        (kind, stored[:, c : c + 1], widths, corner, temperature, time_step, keep_run_dirs)
-        for kind, stored, widths in batches
+        (
+            kind,
+            stored[:, c : c + 1],
+            widths,
+            corner,
+            temperature,
+            time_step,
+            keep_run_dirs,
+            None if mismatch is None else column_seed(mismatch, kind, c),
+        )
+        for kind, stored, widths, mismatch in batches
         for c in range(stored.shape[1])
     ]
     columns = run_parallel(
         _run_one, arguments, jobs=jobs, progress=progress, description=description
     )
     out, position = [], 0
-    for kind, stored, _ in batches:
+    for kind, stored, _, _ in batches:
         cols = stored.shape[1]
         out.append(_merge(kind, columns[position : position + cols]))
         position += cols
@@ -744,7 +771,7 @@ def run_columns(
     stored_v, widths_s = _check_column_inputs(stored, widths, 2)
     _check_run_settings(corner, temperature, time_step)
     return _run_batches(
-        [(kind, stored_v, widths_s)],
+        [(kind, stored_v, widths_s, None)],
         corner=corner,
         temperature=float(temperature),
         jobs=jobs,
@@ -850,7 +877,7 @@ def run_cases(
     (NaN outputs, the reason in ``result.v.reasons``)."""
     checked = [check_case(c.q, c.k, c.v) for c in cases]
     checked = [
-        TileCase(c.q, c.k, c.v, given.seed, given.index)
+        TileCase(c.q, c.k, c.v, given.seed, given.index, given.mismatch_seed)
         for c, given in zip(checked, cases, strict=True)
     ]
     _check_run_settings(corner, temperature, time_step)
@@ -863,14 +890,17 @@ def run_cases(
         "keep_run_dirs": False,
     }
     k_runs = _run_batches(
-        [("k", k_tile_stored(c), c.q * T_MAX) for c in checked],
+        [("k", k_tile_stored(c), c.q * T_MAX, c.mismatch_seed) for c in checked],
         description=f"K tiles ({len(checked)} cases)",
         **settings,
     )
     v_inputs = [_v_inputs(runs) for runs in k_runs]
     runnable = [i for i, (_, why) in enumerate(v_inputs) if not why]
     v_done = _run_batches(
-        [("v", v_tile_stored(checked[i]), v_inputs[i][0]) for i in runnable],
+        [
+            ("v", v_tile_stored(checked[i]), v_inputs[i][0], checked[i].mismatch_seed)
+            for i in runnable
+        ],
         description=f"V tiles ({len(runnable)} cases)",
         **settings,
     )
@@ -925,12 +955,19 @@ def run_tile_cases(
     temperature: float = 27.0,
     time_step: float = TIME_STEP,
     progress: bool = False,
+    mismatch_seed: int | None = None,
 ) -> tuple[list[TileCase], list[TileResult]]:
     """Draw ``n_cases`` random cases (:func:`draw_case`, indices 0 .. n_cases - 1 of ``seed``)
-    and run them (:func:`run_cases`); returns the cases and their results, in the same order."""
+    and run them (:func:`run_cases`); returns the cases and their results, in the same order.
+    With ``mismatch_seed`` each case is its own Monte Carlo array: case ``i``'s devices are
+    drawn from ``derived_seed(mismatch_seed, i)``."""
     if isinstance(n_cases, bool) or int(n_cases) != n_cases or n_cases < 1:
         raise InputError(f"n_cases must be a positive whole number, got {n_cases!r}")
     cases = [draw_case(size, seed, i) for i in range(int(n_cases))]
+    if mismatch_seed is not None:
+        cases = [
+            replace(c, mismatch_seed=derived_seed(mismatch_seed, i)) for i, c in enumerate(cases)
+        ]
     results = run_cases(
         cases,
         corner=corner,
@@ -1120,6 +1157,13 @@ def write_tile_results(
             "index of the draw within its seed (-1: given by hand)",
             ("case",),
         ),
+        "inputs/mismatch_seed": (
+            np.array([-1 if c.mismatch_seed is None else c.mismatch_seed for c in cases]),
+            "",
+            "Monte Carlo: base seed of the case's mismatched devices (column runs drawn with "
+            "column_seed(it, kind, column)); -1: nominal devices",
+            ("case",),
+        ),
         "spice/phi": (
             stack([r.phi for r in results]),
             "",
@@ -1201,6 +1245,8 @@ def read_tile_results(path: str | Path) -> TileResultsFile:
         inputs, spice = h5["inputs"], h5["spice"]
         q, k, v = inputs["q"][()], inputs["k"][()], inputs["v"][()]
         seeds, indices = inputs["seed"][()], inputs["index"][()]
+        # files written before Monte Carlo tiles have nominal devices
+        mismatch = inputs["mismatch_seed"][()] if "mismatch_seed" in inputs else np.full(len(q), -1)
         cases = [
             TileCase(
                 q[i],
@@ -1208,6 +1254,7 @@ def read_tile_results(path: str | Path) -> TileResultsFile:
                 v[i],
                 None if seeds[i] < 0 else int(seeds[i]),
                 None if indices[i] < 0 else int(indices[i]),
+                None if mismatch[i] < 0 else int(mismatch[i]),
             )
             for i in range(len(q))
         ]

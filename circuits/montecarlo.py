@@ -99,8 +99,7 @@ class MonteCarlo:
         samples and of nearby base seeds are unrelated, and the same on any worker."""
         if not 0 <= index < self.samples:
             raise MonteCarloError(f"sample {index} outside 0..{self.samples - 1}")
-        state = np.random.SeedSequence([self.seed, index]).generate_state(1, dtype=np.uint32)
-        return int(state[0] % MAX_SEED) + 1
+        return derived_seed(self.seed, index)
 
     def seeds(self) -> np.ndarray:
         """Every sample's ngspice seed, in sample order."""
@@ -108,10 +107,11 @@ class MonteCarlo:
 
     def deck_lines(self, index: int) -> str:
         """SPICE lines that make a model deck draw sample ``index`` (after the model deck)."""
-        return (
-            f"* Monte Carlo sample {index} of {self.samples} ({self.kind}, base seed {self.seed})\n"
-            f".param mc_mm_switch={int(self.mismatch)} mc_pr_switch={int(self.process)}\n"
-            f".option seed={self.sample_seed(index)}\n"
+        return switch_lines(
+            self.sample_seed(index),
+            mismatch=self.mismatch,
+            process=self.process,
+            note=f"sample {index} of {self.samples} ({self.kind}, base seed {self.seed})",
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,6 +131,23 @@ class MonteCarlo:
         if "samples" not in data:
             raise MonteCarloError("monte_carlo needs samples (how many)")
         return cls(**data)
+
+
+def derived_seed(*keys: int) -> int:
+    """An ngspice seed (1 .. MAX_SEED) hashed from integer keys (a base seed, a sample, a
+    column, ...): unrelated for nearby keys, the same in every process."""
+    state = np.random.SeedSequence([int(k) for k in keys]).generate_state(1, dtype=np.uint32)
+    return int(state[0] % MAX_SEED) + 1
+
+
+def switch_lines(seed: int, *, mismatch: bool = True, process: bool = False, note: str = "") -> str:
+    """SPICE lines that make a model deck draw its devices with ngspice seed ``seed`` (to go
+    after the model deck, see :func:`with_sample`)."""
+    return (
+        f"* Monte Carlo: {note or f'seed {seed}'}\n"
+        f".param mc_mm_switch={int(mismatch)} mc_pr_switch={int(process)}\n"
+        f".option seed={int(seed)}\n"
+    )
 
 
 def with_sample(deck: str, lines: str) -> str:

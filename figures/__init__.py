@@ -101,6 +101,12 @@ def _cost(source: Path, out: Path) -> Path:
     return plot_cost(source, out)
 
 
+def _montecarlo(source: Path, out: Path) -> Path:
+    from gaincell.figures.montecarlo import plot_montecarlo
+
+    return plot_montecarlo(source, out)
+
+
 _CHARACTERIZE = "gaincell characterize {circuit} --job {stem} --out {path}"
 _VALIDATE_TILE = "gaincell validate-tile --out {path}"
 
@@ -110,6 +116,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("relu_c2p_sky130", "fig1g_relu_c2p.png", _c2p, _CHARACTERIZE),
     Figure("signed_c2p_sky130", "fig1h_signed_c2p.png", _c2p, _CHARACTERIZE),
     Figure("mac_chain_sky130", "fig2de_mac_chain.png", _mac_chain, _CHARACTERIZE),
+    Figure(
+        "multiplier_mc_sky130",
+        "fig1e_mc_mismatch.png",
+        _montecarlo,
+        "gaincell characterize multiplier --job {stem} --out {path}",
+    ),
     Figure(
         "surrogates/multiplier_sky130",
         "fig_s1_surrogate_parity.png",

@@ -354,6 +354,21 @@ def _print_metrics(model: Surrogate) -> None:
         )
 
 
+def cmd_mc_spread(args: argparse.Namespace) -> int:
+    from gaincell.characterize import read_characterization
+    from gaincell.characterize.spread import format_spread
+    from gaincell.circuits.files import CHARACTERIZATION_DIR
+
+    files = [Path(f) for f in args.files] or sorted(
+        p for p in CHARACTERIZATION_DIR.glob("*_mc_sky130.h5")
+    )
+    if not files:
+        raise InputError(f"no Monte Carlo files given or shipped in {CHARACTERIZATION_DIR}")
+    for path in files:
+        print(f"{path.name}: " + format_spread(read_characterization(path)))
+    return 0
+
+
 def cmd_surrogates(args: argparse.Namespace) -> int:
     from gaincell.surrogate import load, shipped
 
@@ -370,6 +385,19 @@ def cmd_surrogates(args: argparse.Namespace) -> int:
         kind = f"{model.kind} ({method})" if method else model.kind
         print(f"  {kind} of {model.quantity} [{model.units}] over {model.domain.describe()}")
         _print_metrics(model)
+    from gaincell.surrogate.mismatch import format_validation, load_mismatch, shipped_mismatch
+
+    for name, path in shipped_mismatch().items():
+        model = load_mismatch(path)
+        grid = ", ".join(
+            f"{a} {v[0]:g}..{v[-1]:g} {model.axis_units[a]}" for a, v in model.axes.items()
+        )
+        print(f"{name}: {path.name} (data/mismatch)")
+        print(
+            f"  mismatch model of {model.quantity} [{model.units}] at {model.corner} / "
+            f"{model.temperature:g} C over {grid}; .sample(n, seed) draws new instances"
+        )
+        print(format_validation(model))
     return 0
 
 
@@ -592,6 +620,7 @@ def cmd_validate_tile(args: argparse.Namespace) -> int:
                 out=out,
                 progress=not args.quiet,
                 overwrite=args.overwrite,
+                mismatch_seed=args.mc_seed,
             )
     print(
         f"{result.cases} case(s) of {result.size}x{result.size} tiles: "
@@ -818,6 +847,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     surrogates.set_defaults(handler=cmd_surrogates)
 
+    spread = commands.add_parser(
+        "mc-spread",
+        help="per-instance spread (mean, sigma) of Monte Carlo characterizations",
+    )
+    spread.add_argument(
+        "files", nargs="*", help="Monte Carlo .h5 files (default: the shipped ones)"
+    )
+    spread.set_defaults(handler=cmd_mc_spread)
+
     tile = commands.add_parser(
         "validate-tile",
         help="SPICE of whole tiles vs the surrogate-driven array and the behavioural model",
@@ -825,6 +863,13 @@ def build_parser() -> argparse.ArgumentParser:
     tile.add_argument("--cases", type=int, default=2, help="random cases (one query each)")
     tile.add_argument("--size", type=int, default=64, help="tile size (64 = the paper's)")
     tile.add_argument("--seed", type=int, default=0)
+    tile.add_argument(
+        "--mc-seed",
+        type=int,
+        metavar="S",
+        help="Monte Carlo tiles: every cell and converter its own sky130 mismatch draw, each "
+        "case its own array (its devices drawn from a hash of S and the case index)",
+    )
     tile.add_argument("--jobs", type=int, default=-1, help="worker processes (-1 = all cores)")
     tile.add_argument("--corner", default="tt")
     tile.add_argument("--temp", type=float, default=27.0)

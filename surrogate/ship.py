@@ -20,6 +20,12 @@ from gaincell.circuits.files import CHARACTERIZATION_DIR, SURROGATE_DIR
 from gaincell.circuits.h5 import claimed_output
 from gaincell.errors import GaincellError
 from gaincell.surrogate.fitting import FitOptions, fit
+from gaincell.surrogate.mismatch import (
+    MISMATCH_FITS,
+    format_validation,
+    mismatch_target,
+    ship_mismatch,
+)
 from gaincell.surrogate.store import save
 
 
@@ -102,12 +108,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     SURROGATE_DIR.mkdir(parents=True, exist_ok=True)
     chosen = [item for item in SHIPPED_FITS if not args.names or item.name in args.names]
+    statistical = [item for item in MISMATCH_FITS if not args.names or item.name in args.names]
+    unknown = set(args.names) - {i.name for i in (*SHIPPED_FITS, *MISMATCH_FITS)}
+    if unknown:
+        parser.error(f"unknown surrogate(s) {', '.join(sorted(unknown))}")
     try:
         with ExitStack() as claims:  # every output checked and locked before the first fit
             for item in chosen:
                 claims.enter_context(claimed_output(_target(item), overwrite=args.overwrite))
+            for item in statistical:
+                claims.enter_context(
+                    claimed_output(mismatch_target(item), overwrite=args.overwrite)
+                )
             for item in chosen:
                 _ship(item, args.jobs, args.overwrite)
+            for item in statistical:
+                started = time.perf_counter()
+                model = ship_mismatch(item, overwrite=args.overwrite)
+                print(
+                    f"{item.name}: fit + hold-out validation in "
+                    f"{time.perf_counter() - started:.1f} s -> {mismatch_target(item)}\n"
+                    + format_validation(model)
+                )
     except GaincellError as error:
         print(f"gaincell.surrogate.ship: error: {error}", file=sys.stderr)
         return 2

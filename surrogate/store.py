@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
 
 from gaincell.circuits.files import SURROGATE_DIR
 from gaincell.circuits.h5 import atomic_h5, open_h5
+
+if TYPE_CHECKING:
+    from gaincell.surrogate.mismatch import MismatchSurrogate
 from gaincell.surrogate.models import (
     Domain,
     GridSurrogate,
@@ -156,19 +159,29 @@ def shipped() -> dict[str, Path]:
     }
 
 
-def load(name_or_path: str | Path) -> Surrogate:
-    """Load a shipped surrogate by name (see :func:`shipped`) or any surrogate file by path.
-    Needs neither ngspice nor the PDK."""
+def load(name_or_path: str | Path) -> Surrogate | MismatchSurrogate:
+    """Load a shipped surrogate by name (see :func:`shipped`, and the mismatch surrogates of
+    :func:`~gaincell.surrogate.mismatch.shipped_mismatch`, e.g. ``multiplier-mc``) or any
+    surrogate file by path. Needs neither ngspice nor the PDK."""
+    from gaincell.surrogate.mismatch import FORMAT as MISMATCH_FORMAT
+    from gaincell.surrogate.mismatch import load_mismatch, shipped_mismatch
+
     path = Path(name_or_path)
     if not path.suffix:
         known = shipped()
+        statistical = shipped_mismatch()
+        if str(name_or_path) in statistical:
+            return load_mismatch(statistical[str(name_or_path)])
         if str(name_or_path) not in known:
             raise SurrogateError(
-                f"no shipped surrogate {name_or_path!r}; shipped: {', '.join(known) or 'none'}"
+                f"no shipped surrogate {name_or_path!r}; shipped: "
+                f"{', '.join([*known, *statistical]) or 'none'}"
                 " (or pass a file path)"
             )
         path = known[str(name_or_path)]
     with open_h5(path, "surrogate", SurrogateError) as h5:
+        if h5.attrs.get("format") == MISMATCH_FORMAT:
+            return load_mismatch(path)
         if h5.attrs.get("format") != FORMAT:
             raise SurrogateError(
                 f"{path} is not a gaincell surrogate file (format attribute "

@@ -200,6 +200,9 @@ def test_a_column_that_was_above_mid_rail_late_gives_no_pulse():
         ({"d": 0}, "HeadConfig.d must be a positive integer"),
         ({"levels": (16, 8)}, "HeadConfig.levels"),
         ({"step_time": -1.0}, "HeadConfig.step_time must be positive"),
+        ({"mismatch": 1}, "HeadConfig.mismatch must be True or False"),
+        ({"seed": -2}, "HeadConfig.seed"),
+        ({"mismatch": True, "levels": None}, "needs the DAC levels"),
     ],
 )
 def test_bad_configuration_is_named(kwargs, message):
@@ -236,3 +239,39 @@ def test_a_short_pulse_delivers_what_the_pulse_surrogate_says(sky130):
         assert abs(charge - expected) < 0.03e-15, (k_value, width, charge, expected)
         if k_value == 0.0:  # the lowest written value bends most
             assert abs(tile_model(line, q, k, v)["charge_k"][0] - expected) > 0.1e-15
+
+
+def test_mismatch_is_static_hardware_drawn_from_the_monte_carlo_surrogates(sky130):
+    """HeadConfig(mismatch=True, seed=S): one draw per cell and converter when the head is
+    built; the same seed is the same hardware, another seed another; mismatch=False is the
+    nominal head (every existing result)."""
+    from gaincell.characterize import read_characterization
+    from gaincell.characterize.spread import spread
+    from gaincell.circuits.files import CHARACTERIZATION_DIR
+
+    rng = np.random.default_rng(5)
+    q, k, v = _qkv(rng, (96, 64))
+    config = HeadConfig(window=64, mismatch=True, seed=3)
+    head = GainCellHead(sky130, config)
+    first, again = head.run(q, k, v), head.run(q, k, v)
+    assert np.array_equal(first.output, again.output)  # static: not redrawn per run or token
+    same = GainCellHead(sky130, config).run(q, k, v)
+    other = GainCellHead(sky130, replace(config, seed=4)).run(q, k, v)
+    nominal = GainCellHead(sky130, replace(config, mismatch=False)).run(q, k, v)
+    assert np.array_equal(first.phi, same.phi)
+    assert not np.array_equal(first.phi, other.phi)
+    span = np.ptp(nominal.phi[-32:])
+    error = np.sqrt(np.mean((first.phi[-32:] - nominal.phi[-32:]) ** 2)) / span
+    assert 0.002 < error < 0.1, error  # mismatch moves Phi, by percent, not by its range
+    # The drawn devices spread as SPICE's Monte Carlo samples do.
+    drawn = head.mismatch
+    reference = {
+        s.name: s
+        for s in spread(read_characterization(CHARACTERIZATION_DIR / "relu_c2p_mc_sky130.h5"))
+    }
+    assert drawn.relu_offset.std() == pytest.approx(reference["offset"].sigma, rel=0.25)
+    assert drawn.relu_gain.std() == pytest.approx(reference["slope"].relative, rel=0.25)
+    pulse = read_characterization(CHARACTERIZATION_DIR / "multiplier_pulse_mc_sky130.h5")
+    top = pulse.quantities["charge"][0, :, 0, -1, :, -1] / 15e-9  # 1.35 V, 15 ns cell
+    spice_sigma = top.std(axis=0, ddof=1).mean()  # the two column levels
+    assert drawn.cell_k[:, :, -1, 0].std() == pytest.approx(spice_sigma, rel=0.25)

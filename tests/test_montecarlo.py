@@ -154,3 +154,138 @@ def test_a_monte_carlo_sweep_is_the_same_on_any_worker_count(tmp_path):
         read_characterization(tmp_path / "hot.h5").quantities["i_out"][:, :, 0],
         one.quantities["i_out"][:, :, 1],
     )
+
+
+# -- shipped Monte Carlo data, spread report and mismatch surrogates ---------------------------
+
+MC_STEMS = ("multiplier", "multiplier_pulse", "relu_c2p", "signed_c2p", "leakage")
+
+
+@pytest.mark.parametrize("stem", MC_STEMS)
+def test_shipped_monte_carlo_files_hold_200_seeded_samples_at_tt_27(stem):
+    from gaincell.circuits.files import CHARACTERIZATION_DIR
+
+    data = read_characterization(CHARACTERIZATION_DIR / f"{stem}_mc_sky130.h5")
+    spec = SweepSpec.from_dict(data.provenance["sweep_spec"])
+    assert spec.monte_carlo.samples >= 200 and spec.monte_carlo.kind == "mismatch"
+    assert np.array_equal(data.axes["sample"].values, spec.monte_carlo.seeds())
+    assert list(data.axes["corner"].values) == ["tt"]
+    assert list(data.axes["temperature"].values) == [27.0]
+    holdout = read_characterization(CHARACTERIZATION_DIR / f"{stem}_mc_holdout_sky130.h5")
+    assert not set(holdout.axes["sample"].values) & set(data.axes["sample"].values)
+
+
+def test_the_spread_report_reads_each_cell_and_converter():
+    from gaincell.characterize.spread import spread
+    from gaincell.circuits.files import CHARACTERIZATION_DIR
+
+    report = {
+        stem: {
+            s.name: s
+            for s in spread(read_characterization(CHARACTERIZATION_DIR / f"{stem}_mc_sky130.h5"))
+        }
+        for stem in MC_STEMS
+    }
+    cell = report["multiplier"]
+    assert 0.003 < cell["i_full_scale_pos"].relative < 0.05  # a mismatched cell, not identical ones
+    assert 0.5e-3 < cell["v_zero"].sigma < 20e-3
+    for name in ("relu_c2p", "signed_c2p"):
+        for item in report[name].values():
+            assert np.isfinite(item.values).mean() > 0.95, (name, item.name)
+            assert item.sigma > 0, (name, item.name)
+    assert report["relu_c2p"]["slope"].mean > 0
+
+
+@pytest.mark.parametrize(
+    "name", ["multiplier-mc", "multiplier-pulse-mc", "relu-c2p-mc", "signed-c2p-mc", "leakage-mc"]
+)
+def test_mismatch_surrogates_draw_new_instances_that_match_fresh_spice(name):
+    from gaincell.surrogate import load
+
+    model = load(name)
+    cells = model.sample(300, seed=5)
+    assert cells.values.shape == (300, *model.mean.shape)
+    assert np.array_equal(cells.values, model.sample(300, seed=5).values)
+    assert not np.array_equal(cells.values, model.sample(300, seed=6).values)
+    check = model.validation
+    assert check["holdout_samples"] >= 100
+    assert check["mean_ok"] and check["sigma_ok"] and check["ks_ok"], check
+    # every instance can be evaluated anywhere on its grid
+    corner = {axis: values[-1] for axis, values in model.axes.items()}
+    assert cells(**corner).shape == (300,)
+
+
+def test_mismatch_validation_is_reproducible_from_the_shipped_files():
+    from gaincell.circuits.files import CHARACTERIZATION_DIR
+    from gaincell.surrogate import load
+    from gaincell.surrogate.mismatch import fit_mismatch, validate
+
+    shipped = load("multiplier-mc")
+    again = fit_mismatch(CHARACTERIZATION_DIR / "multiplier_mc_sky130.h5")
+    np.testing.assert_allclose(again.mean, shipped.mean)
+    result = validate(again, CHARACTERIZATION_DIR / "multiplier_mc_holdout_sky130.h5")
+    assert result == shipped.validation
+    # the nominal file has no samples: a clear error
+    from gaincell.surrogate import SurrogateError
+
+    with pytest.raises(SurrogateError, match="no Monte Carlo samples"):
+        fit_mismatch(CHARACTERIZATION_DIR / "multiplier_sky130.h5")
+    # a hold-out drawn with the fitted seeds is no hold-out
+    with pytest.raises(SurrogateError, match="shares"):
+        validate(again, CHARACTERIZATION_DIR / "multiplier_mc_sky130.h5")
+
+
+def test_a_mismatch_surrogate_round_trips_and_is_never_half_written(tmp_path):
+    from gaincell.surrogate import load
+    from gaincell.surrogate.mismatch import load_mismatch, save_mismatch
+
+    model = load("relu-c2p-mc")
+    path = save_mismatch(model, tmp_path / "m.h5")
+    again = load(path)
+    assert np.array_equal(again.scores, model.scores) and again.validation == model.validation
+    with pytest.raises(Exception, match="exists"):
+        save_mismatch(model, path)
+    assert load_mismatch(path).quantity == model.quantity
+
+
+def test_every_characterization_runs_each_block_once_per_sample():
+    from gaincell.characterize.registry import CHARACTERIZATIONS, get_characterization
+
+    for name in CHARACTERIZATIONS:
+        characterization = get_characterization(name)
+        nominal = SweepSpec(circuit=name)
+        sampled = SweepSpec.from_dict(nominal.to_dict() | {"monte_carlo": {"samples": 3}})
+        tasks = characterization.tasks(sampled, 2)
+        blocks = {(t.corner, t.start, t.stop) for t in characterization.tasks(nominal, 2)}
+        assert {(t.corner, t.start, t.stop) for t in tasks} <= blocks | {
+            (c, 0, characterization.blocked_axis_length(nominal)) for c in nominal.corners
+        }, name
+        assert sorted({t.sample for t in tasks}) == [0, 1, 2], name
+        covered = {(t.corner, t.sample, i) for t in tasks for i in range(t.start, t.stop)}
+        length = characterization.blocked_axis_length(nominal)
+        assert len(covered) == len(nominal.corners) * 3 * length, name
+
+
+@pytest.mark.spice
+@pytest.mark.slow
+def test_monte_carlo_tiles_draw_each_array_from_its_seed_and_store_it(tmp_path):
+    from dataclasses import replace
+
+    from gaincell.characterize.tile import (
+        draw_case,
+        read_tile_results,
+        run_cases,
+        write_tile_results,
+    )
+
+    case = draw_case(size=2, seed=3, index=0)
+    cases = [replace(case, mismatch_seed=s) for s in (5, 5, 6)] + [case]
+    results = run_cases(cases, jobs=1)
+    phi = [r.phi for r in results]
+    charge = [r.k.charge for r in results]
+    assert np.array_equal(charge[0], charge[1]) and np.array_equal(phi[0], phi[1])
+    assert not np.array_equal(charge[0], charge[2])  # another array, other devices
+    assert not np.array_equal(charge[0], charge[3])  # and not the nominal one
+    path = write_tile_results(tmp_path / "mc.h5", cases, results)
+    back = read_tile_results(path)
+    assert [c.mismatch_seed for c in back.cases] == [5, 5, 6, None]

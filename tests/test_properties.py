@@ -20,6 +20,7 @@ from gaincell.characterize import Axis, SpecError, SweepSpec
 from gaincell.characterize.axes import MAX_POINTS_PER_AXIS
 from gaincell.characterize.registry import available, get_characterization
 from gaincell.characterize.spec import MAX_POINTS, PRESET_DIR
+from gaincell.circuits.montecarlo import MC_KINDS
 from gaincell.circuits.pdk import CORNERS
 from gaincell.cli import _join_values, _spec_from_args, build_parser, main
 
@@ -440,6 +441,7 @@ WRONG = {  # what each kind of key must not hold
     "integer": lambda v: not isinstance(v, int) or isinstance(v, bool),
     "scale": lambda v: v not in ("linear", "log"),
     "table": lambda v: not isinstance(v, dict),
+    "mc_kind": lambda v: v not in MC_KINDS,
 }
 
 
@@ -458,6 +460,10 @@ def _job_keys(preset: str) -> list[tuple[tuple[str, ...], str]]:
     for axis in data["axes"]:
         keys.append((("axes", axis), "table"))
         keys += [(("axes", axis, key), kind) for key, kind in kinds.items()]
+    if "monte_carlo" in data:
+        keys.append((("monte_carlo",), "table"))
+        keys += [(("monte_carlo", k), "integer") for k in ("samples", "seed")]
+        keys.append((("monte_carlo", "kind"), "mc_kind"))
     return keys + [(("settings", name), "number") for name in data["settings"]]
 
 
