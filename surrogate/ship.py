@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gaincell.circuits.files import CHARACTERIZATION_DIR, SURROGATE_DIR
+from gaincell.circuits.files import CHARACTERIZATION_DIR, MISMATCH_DIR, SURROGATE_DIR
 from gaincell.circuits.h5 import claimed_output
 from gaincell.errors import GaincellError
 from gaincell.surrogate.fitting import FitOptions, fit
@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     SURROGATE_DIR.mkdir(parents=True, exist_ok=True)
+    MISMATCH_DIR.mkdir(parents=True, exist_ok=True)
     chosen = [item for item in SHIPPED_FITS if not args.names or item.name in args.names]
     statistical = [item for item in MISMATCH_FITS if not args.names or item.name in args.names]
     unknown = set(args.names) - {i.name for i in (*SHIPPED_FITS, *MISMATCH_FITS)}
