@@ -68,12 +68,11 @@ def _cell_deviation(model: MismatchSurrogate, n: int, seed: int, volts: Array) -
     drawn = model.sample(n, seed)
     v_store, v_col = model.axes["v_store"], model.axes["v_col"]
     extra = (drawn.values - model.mean) / CELL_PULSE_WIDTH  # (n, v_store, v_col)
-    at = np.stack(
-        [
-            np.stack([np.interp(volts, v_store, cell[:, j]) for j in range(len(v_col))], -1)
-            for cell in extra
-        ]
-    )  # (n, codes, v_col)
+    # Linear in the stored voltage between the surrogate's nodes (the same for every cell).
+    volts = np.clip(volts, v_store[0], v_store[-1])
+    upper = np.clip(np.searchsorted(v_store, volts, side="right"), 1, len(v_store) - 1)
+    weight = ((volts - v_store[upper - 1]) / (v_store[upper] - v_store[upper - 1]))[:, None]
+    at = extra[:, upper - 1] * (1.0 - weight) + extra[:, upper] * weight  # (n, codes, v_col)
     slope = (at[..., -1] - at[..., 0]) / (v_col[-1] - v_col[0])
     mid = at[..., 0] + slope * (0.5 * (v_col[0] + v_col[-1]) - v_col[0])
     # The polynomial's x is the column's excursion from mid-rail (0.9 V = the two levels' mean).
