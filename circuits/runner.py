@@ -52,6 +52,9 @@ _ERROR_LINE = re.compile(
     r"singular matrix|timestep too small|no convergence|fatal|aborted)",
     re.IGNORECASE,
 )
+# What ngspice prints when a deck stops it for good (its shared library then refuses any
+# further circuit: "cannot recover and awaits to be detached").
+_FATAL = re.compile(r"fatal error in ngspice|cannot recover and awaits to be detached", re.I)
 # Lines that contain an error word but are not errors.
 _BENIGN_LINE = re.compile(
     r"(can't find init file|unsupported ngspice version|no compatibility mode|"
@@ -278,6 +281,10 @@ class NgSpiceRunner:
         self._current_deck: str | None = None
         self.loads = 0
         """How many decks this runner has parsed (benchmarks report it)."""
+        self.unusable: str | None = None
+        """Why this process's libngspice cannot run again (a fatal error while parsing a
+        deck, e.g. an undefined parameter: ngspice then "cannot recover and awaits to be
+        detached"), or None."""
         self._run_root = Path(
             os.environ.get("GAINCELL_RUN_DIR", Path(tempfile.gettempdir()) / "gaincell-runs")
         )
@@ -331,6 +338,12 @@ class NgSpiceRunner:
         call with the same deck skips parsing the models again. At most one circuit is held.
         """
         run_dir = self._run_root / f"run-{os.getpid()}-{next(self._runs)}"
+        if self.unusable is not None:
+            raise SpiceError(
+                f"libngspice stopped after a fatal error in an earlier deck ({self.unusable}); "
+                "this process cannot simulate again: start a new one",
+                deck=deck,
+            )
         if keep_run_dir:
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "deck.sp").write_text(deck)
@@ -396,6 +409,17 @@ class NgSpiceRunner:
             load_failed = f"deck did not load ({error})"
         stdout, stderr = self._take_output()
         errors = self._error_lines(stdout + "\n" + stderr)
+        if _FATAL.search(stdout + "\n" + stderr):
+            # ngspice's fatal parse errors leave the shared library unusable for good.
+            self.unusable = errors[0] if errors else "fatal error in ngspice"
+            raise self._fail(
+                f"{self.unusable}: a fatal ngspice error; libngspice cannot be used again in "
+                "this process",
+                deck,
+                run_dir,
+                stdout,
+                stderr,
+            )
         if load_failed or errors or not self._circuit_present():
             reason = load_failed or (errors[0] if errors else "no circuit after loading the deck")
             self._remove_circuit()

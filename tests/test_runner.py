@@ -110,3 +110,35 @@ def test_each_analysis_frees_the_previous_ones_vectors():
             assert circuit.vectors(["v(b)"])["v(b)"].size == 3
         plots = [name for name in runner._ng.plot_names if name != "const"]
         assert len(plots) == 1, plots
+
+
+@pytest.mark.spice
+def test_a_deck_that_stops_ngspice_for_good_is_named_and_so_is_every_later_one(tmp_path):
+    """An undefined parameter is a fatal parse error in ngspice 39: the shared library then
+    refuses every later circuit ("cannot recover and awaits to be detached"). The runner says
+    so, for that deck and for every later one, instead of failing obscurely. In a subprocess:
+    this test's own libngspice must stay usable."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+from gaincell.circuits.runner import SpiceError, get_runner
+runner = get_runner()
+bad = "* bad\\n.param a={b+1}\\nr1 1 0 {a}\\nv1 1 0 1\\n.end\\n"
+good = "* good\\nr1 1 0 1k\\nv1 1 0 1\\n.end\\n"
+for deck in (bad, good):
+    try:
+        with runner.loaded(deck):
+            print("loaded")
+    except SpiceError as error:
+        print("refused:", error.reason)
+"""
+    env = dict(os.environ, HOME=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.strip().splitlines()[-2:]
+    assert "Undefined parameter [b]" in first and "cannot be used again" in first
+    assert "fatal error in an earlier deck" in second and "Undefined parameter [b]" in second
