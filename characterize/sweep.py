@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -131,6 +132,13 @@ def _missing(task: Task, results: dict[Task, TaskResult]) -> list[Task]:
     return [p for p in points if p not in results] if done else [task]
 
 
+_BLOCK_NAME = re.compile(
+    r"block-(?P<corner>[a-z]+)(?:-s(?P<sample>\d+))?-(?P<start>\d+)-(?P<stop>\d+)"
+)
+"""A journal block's file stem (:meth:`Journal._name`): ``block-ss-0-5``, and with Monte Carlo
+``block-ss-s7-0-5``."""
+
+
 class Journal:
     """The finished blocks of a sweep that is still running or was interrupted.
 
@@ -181,13 +189,13 @@ class Journal:
         for leftover in self.folder.glob(".*.tmp"):
             leftover.unlink(missing_ok=True)  # a write cut short by a kill
         for path in sorted(self.folder.glob("block-*.h5")):
-            corner, start, stop = path.stem.removeprefix("block-").rsplit("-", 2)
-            sample = None
-            if corner.rsplit("-", 1)[-1].startswith("s"):  # Monte Carlo: block-tt-s7-0-37
-                corner, sample_text = corner.rsplit("-", 1)
-                sample = int(sample_text[1:])
+            name = _BLOCK_NAME.fullmatch(path.stem)
             try:
-                done[Task(corner, int(start), int(stop), sample)] = _read_block(path)
+                if name is None:
+                    raise ValueError(f"not a block name: {path.name}")
+                sample = None if name["sample"] is None else int(name["sample"])
+                task = Task(name["corner"], int(name["start"]), int(name["stop"]), sample)
+                done[task] = _read_block(path)
             except (OSError, KeyError, ValueError):  # StoreError is a ValueError
                 path.unlink(missing_ok=True)
         return done

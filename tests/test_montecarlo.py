@@ -303,3 +303,27 @@ def test_monte_carlo_tiles_draw_each_array_from_its_seed_and_store_it(tmp_path):
     path = write_tile_results(tmp_path / "mc.h5", cases, results)
     back = read_tile_results(path)
     assert [c.mismatch_seed for c in back.cases] == [5, 5, 6, None]
+
+
+@pytest.mark.parametrize("monte_carlo", [None, {"samples": 2}])
+def test_journal_blocks_of_every_corner_are_found_again(tmp_path, monte_carlo):
+    """Block names carry the corner (ss and sf start with the Monte Carlo sample's 's'),
+    the sample and the block: every committed block is read back as its own task."""
+    from gaincell.characterize.registry import get_characterization
+    from gaincell.characterize.sweep import TaskResult
+
+    spec = SweepSpec(
+        circuit="multiplier",
+        axes={"v_in": Axis(0, 1.8, 3), "v_store": Axis(0.45, 1.35, 4)},
+        corners=("tt", "ss", "ff", "sf", "fs"),
+        monte_carlo=monte_carlo,
+    )
+    tasks = get_characterization("multiplier").tasks(spec, 2)
+    journal = Journal(tmp_path / "x.h5", spec, tasks, resume=False)
+    for task in tasks:
+        journal.commit(
+            task, TaskResult({"i_out": np.full((1, 1), task.start)}, "ngspice-39", 0, 0, 1)
+        )
+    finished = Journal(tmp_path / "x.h5", spec, tasks, resume=True).finished()
+    assert set(finished) == set(tasks)
+    assert all(finished[t].arrays["i_out"][0, 0] == t.start for t in tasks)
