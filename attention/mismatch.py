@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from gaincell.characterize.spread import SATURATION, line_fit
+from gaincell.characterize.spread import SATURATION, converter_lines
 from gaincell.errors import InputError
 
 if TYPE_CHECKING:
@@ -84,17 +84,12 @@ def _converter_lines(model: MismatchSurrogate, n: int, seed: int) -> tuple[Array
     (for a signed converter the mean of its two polarities)."""
     charge = model.axes["charge"]
     drawn = model.sample(n, seed).values
-    clipped = SATURATION * np.max(model.mean)
-    sides = [charge > 0] + ([charge < 0] if model.circuit == "signed-c2p" else [])
-
-    def lines(width: Array) -> tuple[float, float]:
-        fits = [line_fit(charge, width, side & (width > 0) & (width < clipped)) for side in sides]
-        return float(np.mean([abs(f[0]) for f in fits])), float(np.mean([f[1] for f in fits]))
-
-    slope0, offset0 = lines(model.mean)
-    fitted = np.array([lines(w) for w in drawn])
-    gain = fitted[:, 0] / slope0 - 1.0
-    offset = fitted[:, 1] - offset0
+    lines = converter_lines(
+        model.circuit, charge, np.vstack([model.mean, drawn]), SATURATION * np.max(model.mean)
+    )
+    slopes, offsets = np.abs(lines[..., 0]).mean(axis=1), lines[..., 1].mean(axis=1)
+    gain = slopes[1:] / slopes[0] - 1.0  # row 0: the population's mean curve
+    offset = offsets[1:] - offsets[0]
     bad = ~np.isfinite(gain) | ~np.isfinite(offset)
     gain[bad], offset[bad] = 0.0, 0.0  # an instance without two pulses: nominal
     return gain, offset

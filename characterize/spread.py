@@ -91,19 +91,34 @@ SATURATION = 0.97
 """A converter's pulse this close to the longest one in the file is clipped at T_max."""
 
 
+def converter_sides(circuit: str, charge: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """A converter's polarities as (name suffix, charges of that side): the positive charges,
+    and for the signed converter the negative ones too."""
+    if circuit == "relu-c2p":
+        return [("", charge > 0)]
+    return [("_pos", charge > 0), ("_neg", charge < 0)]
+
+
+def converter_lines(
+    circuit: str, charge: np.ndarray, widths: np.ndarray, clipped: float
+) -> np.ndarray:
+    """(instances, sides, 2): per instance (a row of ``widths`` over ``charge``) and side
+    (:func:`converter_sides`) the :func:`line_fit` through its pulses shorter than ``clipped``
+    (pulses at the window's end, T_max, are clipped, not converted)."""
+    sides = converter_sides(circuit, charge)
+    fits = [
+        [line_fit(charge, row, side & (row > 0) & (row < clipped)) for _, side in sides]
+        for row in widths
+    ]
+    return np.array(fits, dtype=float).reshape(len(widths), len(sides), 2)
+
+
 def _converter(data: CharacterizationData) -> list[Spread]:
     width = data.quantities["width"][0, :, 0]  # sample, charge
     charge = data.axes["charge"].values
+    fits = converter_lines(data.circuit, charge, width, SATURATION * np.nanmax(width))
     out: list[Spread] = []
-    sides = [("", charge > 0)] if data.circuit == "relu-c2p" else [("_pos", charge > 0)]
-    if data.circuit == "signed-c2p":
-        sides.append(("_neg", charge < 0))
-    # Pulses at the window's end (T_max) are clipped, not converted: they stay out of the fit.
-    clipped = SATURATION * np.nanmax(width)
-    for suffix, side in sides:
-        fits = np.array(
-            [line_fit(charge, row, side & (row > 0) & (row < clipped)) for row in width]
-        )
+    for index, (suffix, _) in enumerate(converter_sides(data.circuit, charge)):
         out += [
             Spread(
                 f"slope{suffix}",
@@ -112,13 +127,13 @@ def _converter(data: CharacterizationData) -> list[Spread]:
                 + (
                     f" of {'positive' if suffix == '_pos' else 'negative'} charge" if suffix else ""
                 ),
-                fits[:, 0],
+                fits[:, index, 0],
             ),
             Spread(
                 f"offset{suffix}",
                 "C",
                 "charge where that line reaches zero width (the converter's offset)",
-                fits[:, 1],
+                fits[:, index, 1],
             ),
         ]
     return out

@@ -157,7 +157,7 @@ def with_sample(deck: str, lines: str) -> str:
     cut = len(text)
     for index, line in enumerate(text):
         word = line.strip().lower()
-        if word.startswith(".control") or (word.startswith(".end") and word in (".end",)):
+        if word.startswith(".control") or word == ".end":
             cut = index
             break
     return "\n".join(text[:cut] + lines.rstrip().splitlines() + text[cut:]) + "\n"

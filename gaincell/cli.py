@@ -750,7 +750,7 @@ def build_parser() -> argparse.ArgumentParser:
     char.add_argument("--mc-seed", type=int, metavar="S", help="Monte Carlo base seed (default 1)")
     char.add_argument(
         "--mc-kind",
-        choices=("mismatch", "process", "both"),
+        choices=("mismatch", "process", "both"),  # MC_KINDS, not imported: it loads numpy
         help="what each sample draws: per-device mismatch (default), the die's process, or both",
     )
     char.add_argument("--jobs", type=int, help="worker processes (0 or -1 = all cores; default 1)")

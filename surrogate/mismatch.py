@@ -40,6 +40,7 @@ from scipy.interpolate import RegularGridInterpolator
 from gaincell.circuits.files import CHARACTERIZATION_DIR, MISMATCH_DIR
 from gaincell.circuits.h5 import atomic_h5, open_h5
 from gaincell.surrogate.models import SurrogateError
+from gaincell.surrogate.store import shipped_file, shipped_in
 
 FORMAT = "gaincell-mismatch-surrogate"
 """Root ``format`` attribute of a mismatch surrogate file."""
@@ -432,15 +433,12 @@ MISMATCH_FITS = tuple(
 
 def mismatch_target(item: MismatchFit) -> Path:
     """Where a shipped mismatch surrogate is written."""
-    return MISMATCH_DIR / f"{item.name.replace('-', '_')}_sky130.h5"
+    return shipped_file(MISMATCH_DIR, item.name)
 
 
 def shipped_mismatch() -> dict[str, Path]:
     """Shipped mismatch surrogate name -> file (``multiplier-mc``, ...)."""
-    return {
-        p.name.removesuffix("_sky130.h5").replace("_", "-"): p
-        for p in sorted(MISMATCH_DIR.glob("*_sky130.h5"))
-    }
+    return shipped_in(MISMATCH_DIR)
 
 
 def ship_mismatch(item: MismatchFit, *, overwrite: bool = False) -> MismatchSurrogate:

@@ -26,7 +26,7 @@ from gaincell.surrogate.mismatch import (
     mismatch_target,
     ship_mismatch,
 )
-from gaincell.surrogate.store import save
+from gaincell.surrogate.store import save, shipped_file
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _target(item: ShippedFit) -> Path:
-    return SURROGATE_DIR / f"{item.name.replace('-', '_')}_sky130.h5"
+    return shipped_file(SURROGATE_DIR, item.name)
 
 
 def _ship(item: ShippedFit, jobs: int, overwrite: bool) -> None:

@@ -151,12 +151,22 @@ def save(model: Surrogate, path: str | Path, *, overwrite: bool = False) -> Path
     return path
 
 
-def shipped() -> dict[str, Path]:
-    """Shipped surrogate name -> file (``multiplier``, ``leakage``, ``relu-c2p``, ...)."""
+def shipped_file(folder: Path, name: str) -> Path:
+    """Where the shipped surrogate ``name`` (``relu-c2p``) lives in ``folder``."""
+    return folder / f"{name.replace('-', '_')}_sky130.h5"
+
+
+def shipped_in(folder: Path) -> dict[str, Path]:
+    """Shipped surrogate name -> file, for the files in ``folder`` (:func:`shipped_file`)."""
     return {
         p.name.removesuffix("_sky130.h5").replace("_", "-"): p
-        for p in sorted(SURROGATE_DIR.glob("*_sky130.h5"))
+        for p in sorted(folder.glob("*_sky130.h5"))
     }
+
+
+def shipped() -> dict[str, Path]:
+    """Shipped surrogate name -> file (``multiplier``, ``leakage``, ``relu-c2p``, ...)."""
+    return shipped_in(SURROGATE_DIR)
 
 
 def load(name_or_path: str | Path) -> Surrogate | MismatchSurrogate:

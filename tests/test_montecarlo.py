@@ -327,3 +327,13 @@ def test_journal_blocks_of_every_corner_are_found_again(tmp_path, monte_carlo):
     finished = Journal(tmp_path / "x.h5", spec, tasks, resume=True).finished()
     assert set(finished) == set(tasks)
     assert all(finished[t].arrays["i_out"][0, 0] == t.start for t in tasks)
+
+
+def test_the_command_line_offers_the_monte_carlo_kinds():
+    """``--mc-kind`` spells MC_KINDS out (importing it would load numpy for every command)."""
+    from gaincell.circuits.montecarlo import MC_KINDS
+    from gaincell.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.choices and "characterize" in a.choices)
+    kind = next(a for a in commands.choices["characterize"]._actions if a.dest == "mc_kind")
+    assert tuple(kind.choices) == MC_KINDS
