@@ -50,7 +50,12 @@ from gaincell.attention.behavioural import (
 from gaincell.attention.column import mac_charge
 from gaincell.attention.cost import PAPER_STEP_TIME
 from gaincell.attention.energy import ENERGY_KEYS, EnergyModels, pulse_energy, step_energy
-from gaincell.attention.mismatch import ArrayMismatch, draw_array_mismatch
+from gaincell.attention.mismatch import (
+    ArrayMismatch,
+    ConverterMismatch,
+    draw_array_mismatch,
+    draw_tile_mismatch,
+)
 from gaincell.characterize.tile import CONV_START, MAC_START, T_STOP
 from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
 from gaincell.errors import InputError
@@ -110,8 +115,6 @@ class HeadConfig:
             raise InputError(f"HeadConfig.mismatch must be True or False, got {self.mismatch!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"HeadConfig.seed must be a whole number >= 0, got {self.seed!r}")
-        if self.mismatch and self.levels is None:
-            raise InputError("HeadConfig(mismatch=True) needs the DAC levels (levels not None)")
 
     def to_json(self) -> str:
         """JSON text that :meth:`from_json` reads back."""
@@ -736,7 +739,9 @@ class GainCellHead:
                 window=c.window,
                 d=c.d,
                 tile=c.tile,
-                code_volts=np.linspace(*KV_RANGE, c.levels[1]) + STORE_OFFSET,
+                code_volts=None
+                if c.levels is None
+                else np.linspace(*KV_RANGE, c.levels[1]) + STORE_OFFSET,
                 seed=c.seed,
             )
         self.reset()
@@ -850,6 +855,10 @@ class GainCellHead:
                 dims = np.arange(c.d)[None, :]
                 self._extra_k[:, slot] = self.mismatch.cell_k[slot, dims, code_k]
                 self._extra_v[:, slot] = self.mismatch.cell_v[slot, dims, code_v]
+        elif self.mismatch is not None:  # no DAC: each cell at its written voltage
+            self._extra_k[:, slot], self._extra_v[:, slot] = self.mismatch.cells_at(
+                slot, np.clip(k_t, *KV_RANGE) + STORE_OFFSET, np.clip(v_t, *KV_RANGE) + STORE_OFFSET
+            )
         self.written_at[slot] = self.position
         q_t = np.clip(q_t, *Q_RANGE)
         if c.levels is not None:
@@ -861,6 +870,9 @@ class GainCellHead:
             result = self._coded_products(widths, ages, valid)
         else:
             cur_k, cur_v, edge_k, edge_v = self._currents(ages)
+            if self.mismatch is not None:
+                cur_k[..., :2] += self._extra_k
+                cur_v[..., :2] += self._extra_v
             result = _products(
                 self.circuits,
                 c,
@@ -870,6 +882,7 @@ class GainCellHead:
                 valid,
                 edge_k.transpose(0, 2, 1, 3),
                 edge_v,
+                mismatch=self.mismatch,
             )
         energy = None
         if self.circuits.energy is not None:
@@ -1172,11 +1185,12 @@ def _k_columns(
     edge: Array,
     widths: Array,
     short: ShortEntries | None = None,
-    mismatch: ArrayMismatch | None = None,
+    mismatch: ConverterMismatch | None = None,
 ) -> tuple[Array, NDArray[np.bool_] | None]:
     """The K columns' charges (as :func:`_column_charges`) and, with the comparator model,
     whether each ReLU converter gives a pulse (None: its final charge decides; with
-    ``mismatch`` each converter judges the charge it sees, :meth:`ArrayMismatch.relu_charge`)."""
+    ``mismatch`` each converter judges the charge it sees,
+    :meth:`ConverterMismatch.relu_charge`)."""
     edge = _pulse_edge(circuits, edge, widths, short)
     column, recovery = circuits.column, circuits.relu_recovery
     if column is None or recovery is None:
@@ -1224,7 +1238,7 @@ def _products(
     edge_v: Array | None = None,
     short_k: ShortEntries | None = None,
     short_v: ShortEntries | None = None,
-    mismatch: ArrayMismatch | None = None,
+    mismatch: ConverterMismatch | None = None,
 ) -> dict[str, Array]:
     """Both analog products and the conversions, shared by the head and the single-tile
     model. widths (B, d) [s]; each cell's current coefficients (:func:`_cell_models`)
@@ -1269,7 +1283,7 @@ def _convert(
     valid: NDArray[np.bool_],
     tile_charges: Callable[[Array], Array],
     pulses: NDArray[np.bool_] | None = None,
-    mismatch: ArrayMismatch | None = None,
+    mismatch: ConverterMismatch | None = None,
 ) -> dict[str, Array]:
     """The conversions around the second product: K column charges (B, W) [C] -> Phi pulses
     (``pulses``: the comparator model's decisions, :func:`_phi_widths`);
@@ -1306,6 +1320,7 @@ def tile_model(
     *,
     hold_time: float = 0.0,
     v_input_widths: ArrayLike | None = None,
+    mismatch_seed: int | None = None,
 ) -> dict[str, Array]:
     """One query against one freshly written tile, no quantization: the array-simulation
     counterpart of a SPICE tile (bit lines at k + 0.45 V, as the SPICE testbench writes them).
@@ -1315,7 +1330,10 @@ def tile_model(
     product alone. Returns ``s`` and ``charge_k`` (tokens,), ``phi_width`` (tokens,) [s],
     ``charge_v`` (dims,) [C], ``out_width`` (dims,) [s] and ``out_negative`` (dims,); with
     energy models also ``energy_k_cells``, ``energy_k_converter`` (tokens,) and
-    ``energy_v_cells``, ``energy_v_converter`` (dims,) [J] (:func:`_tile_energy`).
+    ``energy_v_cells``, ``energy_v_converter`` (dims,) [J] (:func:`_tile_energy`; nominal
+    devices). With ``mismatch_seed`` every cell and converter is a drawn instance
+    (:func:`gaincell.attention.mismatch.draw_tile_mismatch`, needs the column model): the
+    tile-level counterpart of a Monte Carlo SPICE tile, to compare in distribution.
     """
     q_arr, k_arr, v_arr = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
     if k_arr.ndim != 2 or v_arr.shape != k_arr.shape or q_arr.shape != k_arr.shape[1:]:
@@ -1353,12 +1371,21 @@ def tile_model(
     k_rows = k_arr.T  # K: rows are the dimensions, columns the tokens (rows first)
     cur_k, edge_k = cells(k_rows)
     cur_v, edge_v = cells(v_arr)  # V tile: column d, rows = tokens
+    mismatch = None
+    if mismatch_seed is not None:
+        if written is None:
+            raise InputError("tile_model(mismatch_seed=...) needs circuits with a column model")
+        volts_k, volts_v = (np.clip(x, *KV_RANGE) + STORE_OFFSET for x in (k_arr, v_arr))
+        mismatch = draw_tile_mismatch(volts_k, volts_v, mismatch_seed)
+        cur_k[..., :2] += mismatch.cell_k.transpose(1, 0, 2)  # gathered above: new arrays
+        cur_v[..., :2] += mismatch.cell_v
     q_widths = np.clip(q_arr, *Q_RANGE) * circuits.t_max
     charges, pulses = _k_columns(
-        circuits, cur_k[None], edge_k[None], q_widths[None], short_of(k_rows)
+        circuits, cur_k[None], edge_k[None], q_widths[None], short_of(k_rows), mismatch
     )
     charge_k = charges[0]
-    phi_width = _phi_widths(circuits, charges, pulses)[0]
+    seen = charges if mismatch is None else mismatch.relu_charge(charges)
+    phi_width = _phi_widths(circuits, seen, pulses)[0]
     inputs = (
         np.clip(phi_width, 0.0, circuits.t_max)
         if v_input_widths is None
@@ -1367,7 +1394,8 @@ def tile_model(
     charge_v = _column_charges(
         circuits, cur_v[None], edge_v[None], inputs[None], "v", short_of(v_arr)
     )[0]
-    out_width, negative = circuits.signed(charge_v)
+    converted = charge_v if mismatch is None else mismatch.signed_charge(charge_v[None])[0]
+    out_width, negative = circuits.signed(converted)
     result = {
         "s": charge_k / (circuits.t_max * circuits.current_scale),
         "charge_k": charge_k,

@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 from gaincell.attention.behavioural import OUT_RANGE, PAPER_COEFFICIENTS, cubic_current
 from gaincell.attention.energy import energy_shipped
 from gaincell.attention.head import HeadCircuits, HeadConfig, tile_model
+from gaincell.attention.tile_mismatch import mismatch_errors, mismatch_metrics, mismatch_pairs
 from gaincell.characterize.tile import (
     T_MAX,
     TileCase,
@@ -243,6 +244,9 @@ class TileValidation:
     """The converters' s_sat and out_scale in the paper's units (first condition)."""
     energy: dict[str, Any] = field(default_factory=dict)
     """:func:`energy_metrics` (empty without SPICE energies or energy models)."""
+    mismatch: dict[str, Any] = field(default_factory=dict)
+    """:func:`gaincell.attention.tile_mismatch.mismatch_metrics` of the Monte Carlo cases and
+    their nominal twins (empty without Monte Carlo cases)."""
 
 
 def validate_tiles(
@@ -260,8 +264,10 @@ def validate_tiles(
 ) -> TileValidation:
     """Run ``n_cases`` random ``size x size`` cases in SPICE, the array simulation and the
     behavioural model; write everything to ``out`` (replaced only with ``overwrite``). With
-    ``mismatch_seed`` the SPICE tiles are Monte Carlo arrays (every cell and converter its own
-    sky130 mismatch draw; each case its own array)."""
+    ``mismatch_seed`` each case runs twice in SPICE: with nominal devices and as a Monte Carlo
+    array (every cell and converter its own sky130 mismatch draw; each case its own array),
+    the two compared in distribution with the array simulation's own drawn devices
+    (:mod:`gaincell.attention.tile_mismatch`)."""
     from gaincell.circuits.h5 import check_writable
 
     if n_cases < 1:
@@ -272,16 +278,19 @@ def validate_tiles(
     circuits = surrogate_circuits()
     circuits(corner, temperature)  # fails now, not after the SPICE runs, if a model is missing
     started = time.perf_counter()
-    cases, results = run_tile_cases(
-        n_cases,
-        size,
-        seed,
-        jobs=jobs,
-        corner=corner,
-        temperature=temperature,
-        progress=progress,
-        mismatch_seed=mismatch_seed,
-    )
+    cases, results = [], []
+    for devices in (None,) if mismatch_seed is None else (None, mismatch_seed):
+        drawn, measured = run_tile_cases(
+            n_cases,
+            size,
+            seed,
+            jobs=jobs,
+            corner=corner,
+            temperature=temperature,
+            progress=progress,
+            mismatch_seed=devices,
+        )
+        cases, results = cases + drawn, results + measured
     spice_seconds = time.perf_counter() - started
     return _compare_and_write(cases, results, circuits, out, spice_seconds, jobs, overwrite)
 
@@ -331,9 +340,20 @@ def _compare_and_write(
         tile_model(circuits(result.corner, result.temperature), case.q, case.k, case.v)
     array_seconds = (time.perf_counter() - started) / len(cases)
     outputs = model_outputs(cases, results, circuits)
-    metrics = error_metrics(outputs)
-    energy = energy_metrics(outputs)
-    by_condition = condition_metrics(outputs, results)
+    # The nominal array is validated on nominal tiles; Monte Carlo tiles are compared in
+    # distribution (their drawn devices are SPICE's own).
+    nominal = np.array([c.mismatch_seed is None for c in cases])
+    if not nominal.any():
+        raise InputError("Monte Carlo tiles need their nominal twins (the same cases, nominal)")
+    metrics = error_metrics(outputs, nominal)
+    energy = energy_metrics({name: value[nominal] for name, value in outputs.items()})
+    by_condition = condition_metrics(
+        {name: value[nominal] for name, value in outputs.items()},
+        [r for r, n in zip(results, nominal, strict=True) if n],
+    )
+    mismatch: dict[str, Any] = {}
+    if mismatch_pairs(cases, results):
+        mismatch = mismatch_metrics(mismatch_errors(cases, results, circuits))
     first = circuits(results[0].corner, results[0].temperature)
     constants = first.equivalent_constants()
     extra = {name: value for name, value in outputs.items() if not name.startswith("spice/")}
@@ -354,6 +374,7 @@ def _compare_and_write(
         "metrics": metrics,
         "metrics_by_condition": by_condition,
         "energy_metrics": energy,
+        "mismatch_metrics": mismatch,
         "spice_seconds": spice_seconds,
         "jobs": jobs,
         "array_seconds_per_case": array_seconds,
@@ -372,6 +393,7 @@ def _compare_and_write(
         array_seconds,
         constants,
         energy,
+        mismatch,
     )
 
 

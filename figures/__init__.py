@@ -107,6 +107,18 @@ def _montecarlo(source: Path, out: Path) -> Path:
     return plot_montecarlo(source, out)
 
 
+def _tile_mismatch(source: Path, out: Path) -> Path:
+    from gaincell.figures.tile_mismatch import plot_tile_mismatch
+
+    return plot_tile_mismatch(source, out)
+
+
+def _error_budget(source: Path, out: Path) -> Path:
+    from gaincell.figures.error_budget import plot_error_budget
+
+    return plot_error_budget(source, out)
+
+
 _CHARACTERIZE = "gaincell characterize {circuit} --job {stem} --out {path}"
 _VALIDATE_TILE = "gaincell validate-tile --out {path}"
 
@@ -141,6 +153,18 @@ FIGURES: tuple[Figure, ...] = (
         "fig5f_tile_energy_parity.png",
         _tile_energy,
         _VALIDATE_TILE,
+    ),
+    Figure(
+        "tiles/tile_mc_64_sky130",
+        "fig5h_mc_tiles.png",
+        _tile_mismatch,
+        "gaincell validate-tile --cases 20 --mc-seed 1 --out {path}",
+    ),
+    Figure(
+        "cost/error_budget_sky130",
+        "fig5i_error_budget.png",
+        _error_budget,
+        "gaincell error-budget --out {path}",
     ),
     Figure(
         "cost/cost_sky130",

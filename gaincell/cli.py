@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gaincell import __version__
 from gaincell.circuits.files import CHARACTERIZATION_DIR, DATA_DIR, build_dir, shipped_files
@@ -506,6 +506,44 @@ def cmd_design_space(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_error_budget(args: argparse.Namespace) -> int:
+    from gaincell.attention.budget import error_budget, format_budgets, write_budgets
+    from gaincell.attention.head import HeadCircuits, HeadConfig
+    from gaincell.attention.simulate import random_qkv
+    from gaincell.circuits.h5 import claimed_output
+
+    conditions = _conditions(args.conditions)
+    for name, value in (("--tokens", args.tokens), ("--window", args.window)):
+        if value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
+    if args.tokens < args.window:
+        raise InputError(f"--tokens ({args.tokens}) must be at least --window ({args.window})")
+    config = HeadConfig(window=args.window)  # checks the window against the tile
+    q, k, v = random_qkv(args.tokens, config.d, args.seed)
+    out = _default_out(args.out, "error_budget.h5")
+    with claimed_output(out, overwrite=args.overwrite) as out:  # before any work
+        budgets = {
+            f"{corner}/{temperature:g}": error_budget(
+                HeadCircuits.from_surrogates(corner, temperature),
+                q,
+                k,
+                v,
+                config=config,
+                seed=args.seed,
+            )
+            for corner, temperature in conditions
+        }
+        write_budgets(
+            out,
+            budgets,
+            provenance={"qkv": f"random_qkv({args.tokens}, {config.d}, {args.seed})"},
+            overwrite=args.overwrite,
+        )
+    print(format_budgets(budgets))
+    print(f"-> {out}")
+    return 0
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     from gaincell.attention.token_cost import format_cost, token_cost, write_cost
     from gaincell.circuits.h5 import claimed_output
@@ -600,6 +638,31 @@ def print_tile_metrics(
         print(f"  {condition:10s} {cells}   sign errors {signs}")
 
 
+def print_mismatch_metrics(metrics: dict[str, Any]) -> None:
+    """The Monte Carlo tiles' per-column error distributions (each against nominal SPICE)."""
+    from gaincell.attention.tile_mismatch import MEAN_TOLERANCE, SIGMA_TOLERANCE
+
+    pairs = next(iter(metrics.values()))["pairs"]
+    print(
+        f"  Monte Carlo tiles ({pairs} cases with their nominal twins): per-column error vs "
+        f"nominal SPICE, mean / sigma as % of range; the array with mismatch must give sigma "
+        f"within {SIGMA_TOLERANCE:.0%}, mean within {MEAN_TOLERANCE:.1%}"
+    )
+    for op, entry in metrics.items():
+        span = entry["range"]
+        cells = "  ".join(
+            f"{model} {entry[model]['mean'] / span:+.2%} / {entry[model]['sigma'] / span:.2%}"
+            for model in ("spice", "array_mismatch", "array_nominal")
+        )
+        mm = entry["array_mismatch"]
+        print(
+            f"  {op:7s} {cells}   sigma ratio {mm['sigma_ratio']:.3f} "
+            f"(nominal array {entry['array_nominal']['sigma_ratio']:.3f}), mean difference "
+            f"{mm['mean_difference']:+.2%}, KS p {mm['ks_pvalue']:.2g}: "
+            f"{'ok' if entry['ok'] else 'MISSED'}"
+        )
+
+
 def cmd_validate_tile(args: argparse.Namespace) -> int:
     from gaincell.attention.validate import revalidate, validate_tiles
     from gaincell.characterize.parallel import resolve_jobs
@@ -635,6 +698,8 @@ def cmd_validate_tile(args: argparse.Namespace) -> int:
             errors = " ".join(f"{e:+.1%}" for e in entry["relative_error"][:8])
             more = " ..." if len(entry["relative_error"]) > 8 else ""
             print(f"  {name:12s} {errors}{more}   worst {entry['worst']:.1%}")
+    if result.mismatch:
+        print_mismatch_metrics(result.mismatch)
     constants = result.equivalent_constants
     print(
         f"  these converters implement s_sat = {constants['s_sat']:.1f}, "
@@ -867,8 +932,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--mc-seed",
         type=int,
         metavar="S",
-        help="Monte Carlo tiles: every cell and converter its own sky130 mismatch draw, each "
-        "case its own array (its devices drawn from a hash of S and the case index)",
+        help="Monte Carlo tiles: each case also runs as its own Monte Carlo array (every cell "
+        "and converter its own sky130 mismatch draw, from a hash of S and the case index), "
+        "compared in distribution with the array simulation's drawn devices",
     )
     tile.add_argument("--jobs", type=int, default=-1, help="worker processes (-1 = all cores)")
     tile.add_argument("--corner", default="tt")
@@ -935,6 +1001,21 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--out", help="output .h5 (default build/design_space.h5)")
     _add_overwrite(space)
     space.set_defaults(handler=cmd_design_space)
+
+    budget = commands.add_parser(
+        "error-budget",
+        help="what each non-ideality alone (nonlinearity, quantization, leakage, mismatch) "
+        "does to a head's output, against the ideal head the circuits approximate",
+    )
+    budget.add_argument("--tokens", type=int, default=320, help="random tokens to run")
+    budget.add_argument("--window", type=int, default=256, help="sliding window M")
+    budget.add_argument("--seed", type=int, default=0, help="seed of the inputs and devices")
+    budget.add_argument(
+        "--conditions", default="tt/27,ss/85,ff/-40", help="comma-separated corner/temperature"
+    )
+    budget.add_argument("--out", help="output .h5 (default build/error_budget.h5)")
+    _add_overwrite(budget)
+    budget.set_defaults(handler=cmd_error_budget)
 
     cost = commands.add_parser(
         "cost",

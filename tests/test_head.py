@@ -15,6 +15,7 @@ from gaincell.attention import (
     behavioural_attention,
     tile_model,
 )
+from gaincell.errors import InputError
 
 
 def _qkv(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
@@ -202,7 +203,6 @@ def test_a_column_that_was_above_mid_rail_late_gives_no_pulse():
         ({"step_time": -1.0}, "HeadConfig.step_time must be positive"),
         ({"mismatch": 1}, "HeadConfig.mismatch must be True or False"),
         ({"seed": -2}, "HeadConfig.seed"),
-        ({"mismatch": True, "levels": None}, "needs the DAC levels"),
     ],
 )
 def test_bad_configuration_is_named(kwargs, message):
@@ -275,3 +275,60 @@ def test_mismatch_is_static_hardware_drawn_from_the_monte_carlo_surrogates(sky13
     top = pulse.quantities["charge"][0, :, 0, -1, :, -1] / 15e-9  # 1.35 V, 15 ns cell
     spice_sigma = top.std(axis=0, ddof=1).mean()  # the two column levels
     assert drawn.cell_k[:, :, -1, 0].std() == pytest.approx(spice_sigma, rel=0.25)
+
+
+def test_tile_model_draws_a_tile_pair_of_the_heads_hardware(sky130):
+    """tile_model(mismatch_seed=S): every K and V cell of the tile at its own stored voltage and
+    every converter a drawn instance; the same seed the same devices (those of the first tile
+    of a head drawn with S), another seed others; no seed: the nominal tile unchanged."""
+    from gaincell.attention.mismatch import draw_array_mismatch, draw_tile_mismatch
+    from gaincell.circuits.design import KV_RANGE, STORE_OFFSET
+
+    rng = np.random.default_rng(11)
+    q, k, v = rng.uniform(0, 1, 16), rng.uniform(0, 0.9, (16, 16)), rng.uniform(0, 0.9, (16, 16))
+    nominal = tile_model(sky130, q, k, v)
+    first = tile_model(sky130, q, k, v, mismatch_seed=7)
+    again = tile_model(sky130, q, k, v, mismatch_seed=7)
+    other = tile_model(sky130, q, k, v, mismatch_seed=8)
+    for name in ("charge_k", "charge_v", "phi_width"):
+        assert np.array_equal(first[name], again[name])
+        assert not np.array_equal(first[name], other[name]), name
+    assert np.array_equal(nominal["charge_k"], tile_model(sky130, q, k, v)["charge_k"])
+    # Mismatch moves each column's charge by a fraction of a percent of its full scale.
+    moved = np.abs(first["charge_k"] - nominal["charge_k"]) / np.ptp(nominal["charge_k"])
+    assert 1e-4 < moved.mean() < 0.05, moved.mean()
+    # Cells written at the DAC's code voltages get the head's per-code deviations.
+    codes = np.linspace(*KV_RANGE, 8) + STORE_OFFSET
+    chosen = rng.integers(0, 8, (2, 16, 16))
+    tile = draw_tile_mismatch(codes[chosen[0]], codes[chosen[1]], 7)
+    head = draw_array_mismatch(window=16, d=16, tile=16, code_volts=codes, seed=7)
+    rows, cols = np.indices((16, 16))
+    np.testing.assert_allclose(tile.cell_k, head.cell_k[rows, cols, chosen[0]], atol=1e-18)
+    np.testing.assert_allclose(tile.cell_v, head.cell_v[rows, cols, chosen[1]], atol=1e-18)
+    assert np.array_equal(tile.relu_offset, head.relu_offset)
+    assert np.array_equal(tile.signed_gain, head.signed_gain)
+    flat = HeadCircuits.from_surrogates("tt", 27.0, column=False)
+    with pytest.raises(InputError, match="needs circuits with a column model"):
+        tile_model(flat, q, k, v, mismatch_seed=7)
+
+
+def test_mismatch_without_dac_looks_each_cell_up_at_its_written_voltage(sky130):
+    """HeadConfig(levels=None, mismatch=True): each written cell's deviation at its own stored
+    voltage (no DAC codes); the same hardware as with a DAC (the same draws), so the two
+    heads' mismatch moves Phi by about as much."""
+    rng = np.random.default_rng(8)
+    q, k, v = _qkv(rng, (80, 64))
+    results = {}
+    for levels in (None, (16, 8, 32)):
+        config = HeadConfig(window=64, levels=levels, mismatch=True, seed=5)
+        drawn = GainCellHead(sky130, config).run(q, k, v)
+        again = GainCellHead(sky130, config).run(q, k, v)
+        nominal = GainCellHead(sky130, replace(config, mismatch=False)).run(q, k, v)
+        assert np.array_equal(drawn.phi, again.phi)
+        results[levels] = np.sqrt(np.mean((drawn.phi[-16:] - nominal.phi[-16:]) ** 2))
+    assert 0.002 < results[None] < 0.1
+    assert results[None] == pytest.approx(results[(16, 8, 32)], rel=0.5)
+    head = GainCellHead(sky130, HeadConfig(window=64, levels=None, mismatch=True, seed=5))
+    assert head.mismatch.table_k.shape[:2] == (64, 64)
+    coded = GainCellHead(sky130, HeadConfig(window=64, mismatch=True, seed=5)).mismatch
+    np.testing.assert_array_equal(head.mismatch.relu_offset, coded.relu_offset)

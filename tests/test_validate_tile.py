@@ -55,6 +55,47 @@ def test_validate_tile_writes_all_three_models_and_draws(tmp_path, capsys):
     assert again_attrs["spice_seconds"] == attrs["spice_seconds"]
 
 
+@pytest.mark.spice
+@pytest.mark.slow  # ~1 min: every Monte Carlo column loads its own drawn deck
+def test_monte_carlo_tiles_run_with_their_nominal_twins_and_compare_in_distribution(
+    tmp_path, capsys
+):
+    """validate-tile --mc-seed: each case in SPICE nominal and as its own Monte Carlo array;
+    the nominal array is validated on the nominal cases only, the Monte Carlo cases give the
+    per-column error distributions of SPICE and of the array with and without mismatch."""
+    from gaincell.attention.tile_mismatch import MODELS as ERROR_MODELS
+    from gaincell.characterize.tile import read_tile_results
+
+    out = tmp_path / "mc.h5"
+    args = ["validate-tile", "--cases", "2", "--size", "6", "--seed", "4", "--jobs", "2"]
+    assert cli([*args, "--mc-seed", "9", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "Monte Carlo tiles (2 cases with their nominal twins)" in printed
+    stored = read_tile_results(out)
+    assert [c.mismatch_seed is None for c in stored.cases] == [True, True, False, False]
+    for twin, mc in ((0, 2), (1, 3)):
+        assert np.array_equal(stored.cases[twin].k, stored.cases[mc].k)
+        # SPICE's Monte Carlo devices move every column's charge, not by its range
+        moved = stored.results[mc].k.charge - stored.results[twin].k.charge
+        assert np.all(moved != 0.0)
+        assert np.all(np.abs(moved) < 0.2 * np.ptp(stored.results[twin].k.charge) + 5e-15)
+    outputs, attrs = load_validation(out)
+    nominal = np.array([True, True, False, False])
+    again = error_metrics(outputs, nominal)
+    assert attrs["metrics"]["array/phi"]["nrmse"] == again["array/phi"]["nrmse"]
+    mismatch = attrs["mismatch_metrics"]
+    for op in ("phi", "output"):
+        assert mismatch[op]["pairs"] == 2
+        assert set(ERROR_MODELS) <= set(mismatch[op])
+        assert mismatch[op]["spice"]["sigma"] > 0
+        # 20 drawn arrays per case against SPICE's one
+        assert mismatch[op]["array_mismatch"]["points"] == 20 * mismatch[op]["spice"]["points"]
+    # --reuse keeps the pairs and recomputes the same comparison
+    again_out = tmp_path / "again.h5"
+    assert cli(["validate-tile", "--reuse", str(out), "--out", str(again_out), "--quiet"]) == 0
+    assert load_validation(again_out)[1]["mismatch_metrics"] == mismatch
+
+
 def test_validate_tile_rejects_bad_input_before_simulating(tmp_path, capsys):
     out = tmp_path / "tiles.h5"
     assert cli(["validate-tile", "--cases", "0", "--out", str(out)]) == 2

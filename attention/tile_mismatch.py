@@ -1,0 +1,161 @@
+"""Monte Carlo tiles: is the array simulation's mismatch the hardware's, in distribution?
+
+SPICE's Monte Carlo tiles (:func:`gaincell.characterize.tile.run_tile_cases` with a mismatch
+seed: every cell and converter its own sky130 draw) cannot be matched draw for draw: the array
+simulation draws its own devices from the mismatch surrogates. So each Monte Carlo case is
+paired with its nominal twin (the same inputs, nominal devices) and the per-column errors
+against the nominal SPICE result are compared as distributions:
+
+- ``spice``: Monte Carlo SPICE - nominal SPICE (what mismatch does to the hardware);
+- ``array_mismatch``: the array simulation with drawn devices
+  (:func:`gaincell.attention.head.tile_model` with a mismatch seed, :data:`DRAWS_PER_CASE` draws
+  per case) - nominal SPICE;
+- ``array_nominal``: the array simulation without mismatch - nominal SPICE (its model error
+  alone: it must miss the spread).
+
+Per operation (``phi``: each K column's Phi; ``output``: each V column's signed output, on
+its own Phi pulses) the mean and sigma of each distribution; the array with mismatch must give
+the sigma within :data:`SIGMA_TOLERANCE` and the mean within :data:`MEAN_TOLERANCE` of the
+range of the nominal SPICE values (at least one counter level), and a two-sample
+Kolmogorov-Smirnov test is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import ks_2samp
+
+from gaincell.attention.head import HeadCircuits, tile_model
+from gaincell.characterize.tile import T_MAX, TileCase, TileResult
+from gaincell.circuits.montecarlo import derived_seed
+from gaincell.errors import InputError
+
+Array = NDArray[np.float64]
+
+SIGMA_TOLERANCE = 0.15
+"""The array with mismatch must predict the sigma of SPICE's per-column error within 15 %."""
+MEAN_TOLERANCE = 0.002
+"""... and its mean within 0.2 % of the range of the nominal SPICE values."""
+DRAWS_PER_CASE = 20
+"""Drawn arrays per case for the predicted distribution (SPICE has one per case)."""
+OPERATIONS = ("phi", "output")
+"""Compared outputs: each K column's Phi, each V column's signed output (chained)."""
+MODELS = ("spice", "array_mismatch", "array_nominal")
+"""The three error distributions (each against the nominal SPICE result)."""
+
+
+def _case_key(case: TileCase, result: TileResult) -> tuple[Any, ...]:
+    return (case.seed, case.index, result.corner, round(result.temperature, 9))
+
+
+def mismatch_pairs(
+    cases: Sequence[TileCase], results: Sequence[TileResult]
+) -> list[tuple[int, int]]:
+    """(nominal index, Monte Carlo index) of every Monte Carlo case whose nominal twin (the
+    same drawn inputs at the same corner and temperature) is in the file; empty if none."""
+    nominal = {
+        _case_key(c, r): i
+        for i, (c, r) in enumerate(zip(cases, results, strict=True))
+        if c.mismatch_seed is None and c.seed is not None
+    }
+    pairs = []
+    for i, (case, result) in enumerate(zip(cases, results, strict=True)):
+        twin = nominal.get(_case_key(case, result))
+        if case.mismatch_seed is not None and twin is not None:
+            if not (
+                np.array_equal(cases[twin].k, case.k) and np.array_equal(cases[twin].q, case.q)
+            ):
+                raise InputError(f"case {i} and its nominal twin {twin} hold different inputs")
+            pairs.append((twin, i))
+    return pairs
+
+
+def _spice(result: TileResult) -> dict[str, Array]:
+    return {
+        "phi": result.k_width / T_MAX,
+        "output": (1 - 2 * result.out_sign) * result.out_width / T_MAX,
+    }
+
+
+def _array(circuits: HeadCircuits, case: TileCase, seed: int | None) -> dict[str, Array]:
+    out = tile_model(circuits, case.q, case.k, case.v, mismatch_seed=seed)
+    return {
+        "phi": out["phi_width"] / T_MAX,
+        "output": np.where(out["out_negative"], -1, 1) * out["out_width"] / T_MAX,
+    }
+
+
+def mismatch_errors(
+    cases: Sequence[TileCase],
+    results: Sequence[TileResult],
+    circuits: Callable[[str, float], HeadCircuits],
+    *,
+    draws: int = DRAWS_PER_CASE,
+    seed: int = 0,
+) -> dict[str, Array]:
+    """``"<model>/<operation>"`` -> per-column errors against the nominal SPICE result, over
+    every Monte Carlo pair (:func:`mismatch_pairs`): (pairs, columns), for ``array_mismatch``
+    (pairs, draws, columns); and ``nominal/<operation>`` the nominal SPICE values. The array's
+    devices of pair p, draw j are drawn with ``derived_seed(seed, p, j)``. Columns SPICE did not
+    finish (NaN) are NaN."""
+    pairs = mismatch_pairs(cases, results)
+    if not pairs:
+        raise InputError(
+            "no Monte Carlo case with its nominal twin (same inputs, corner and temperature)"
+        )
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise InputError(f"draws must be a positive whole number, got {draws!r}")
+    out: dict[str, list[Array]] = {}
+    for p, (twin, mc) in enumerate(pairs):
+        case, result = cases[mc], results[mc]
+        built = circuits(result.corner, result.temperature)
+        nominal, measured = _spice(results[twin]), _spice(result)
+        modelled = _array(built, case, None)
+        drawn = [_array(built, case, derived_seed(seed, p, j)) for j in range(draws)]
+        for op in OPERATIONS:
+            out.setdefault(f"nominal/{op}", []).append(nominal[op])
+            out.setdefault(f"spice/{op}", []).append(measured[op] - nominal[op])
+            out.setdefault(f"array_nominal/{op}", []).append(modelled[op] - nominal[op])
+            out.setdefault(f"array_mismatch/{op}", []).append(
+                np.stack([d[op] for d in drawn]) - nominal[op]
+            )
+    return {name: np.stack(values) for name, values in out.items()}
+
+
+def mismatch_metrics(errors: dict[str, Array]) -> dict[str, dict[str, Any]]:
+    """Per operation: each model's error mean and sigma (in model units and as a fraction of the
+    nominal SPICE range), the array models' sigma ratio and mean difference against SPICE's,
+    KS p-values, and ``ok``: the array with mismatch within :data:`SIGMA_TOLERANCE` /
+    :data:`MEAN_TOLERANCE`."""
+    from gaincell.attention.validate import COUNTER_LEVEL
+
+    metrics: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        nominal = errors[f"nominal/{op}"]
+        # The range, or one counter level where every value sits within one (as error_metrics)
+        span = max(float(np.ptp(nominal[np.isfinite(nominal)])), COUNTER_LEVEL)
+        spice = errors[f"spice/{op}"].ravel()
+        spice = spice[np.isfinite(spice)]
+        entry: dict[str, Any] = {"range": span, "pairs": int(nominal.shape[0])}
+        for model in MODELS:
+            values = errors[f"{model}/{op}"].ravel()
+            values = values[np.isfinite(values)]
+            mean, sigma = float(values.mean()), float(values.std(ddof=1))
+            entry[model] = {"mean": mean, "sigma": sigma, "points": int(values.size)}
+            if model != "spice":
+                entry[model] |= {
+                    "sigma_ratio": sigma / float(spice.std(ddof=1)),
+                    "mean_difference": (mean - float(spice.mean())) / span,
+                    "ks_pvalue": float(ks_2samp(values, spice).pvalue),
+                }
+        predicted = entry["array_mismatch"]
+        entry["ok"] = bool(
+            abs(predicted["sigma_ratio"] - 1.0) <= SIGMA_TOLERANCE
+            and abs(predicted["mean_difference"]) <= MEAN_TOLERANCE
+        )
+        metrics[op] = entry
+    return metrics
