@@ -59,6 +59,16 @@ class MultiplierPulseCharacterization(Characterization):
     setting_specs = {  # noqa: RUF012
         "time_step": SettingSpec(20e-12, 1e-13, 1e-9, "s", "transient print step (tran tstep)"),
         "t_write": SettingSpec(10e-9, 2e-9, 1e-6, "s", "end of the write pulse"),
+        "count_until": SettingSpec(
+            0.0,
+            0.0,
+            1e-6,
+            "s",
+            "end of the transient and of the charge and energy counts, after the pulse start "
+            "(0: the longest width + 3 ns); sweeps of short widths set the long sweep's end, "
+            "so a pulse's energy (the cell's supply keeps drawing after it) is counted alike",
+            positive=False,
+        ),
     }
     quantities = (
         Quantity(
@@ -89,6 +99,13 @@ class MultiplierPulseCharacterization(Characterization):
                 raise SpecError(f"multiplier-pulse {name} axis must be linear")
         if spec.settings.get("time_step", 1.0) <= 0:
             raise SpecError(f"setting time_step must be positive, got {spec.settings['time_step']}")
+        count_until = spec.settings.get("count_until", 0.0)
+        needed = float(spec.axes["width"].values().max()) + SETTLE_S
+        if count_until and count_until < needed:
+            raise SpecError(
+                f"setting count_until = {count_until:g} s must be 0 or at least the longest "
+                f"width + {SETTLE_S:g} s ({needed:g} s)"
+            )
 
     standalone_vectors = tuple(f"v(q{k})" for k in range(CELLS))
 
@@ -113,7 +130,10 @@ class MultiplierPulseCharacterization(Characterization):
         ]
 
     def _value_commands(self, spec: SweepSpec, value: float) -> list[str]:
-        stop = self.t_pulse(spec) + float(spec.axes["width"].values().max()) + SETTLE_S
+        count_until = spec.settings.get("count_until", 0.0) or (
+            float(spec.axes["width"].values().max()) + SETTLE_S
+        )
+        stop = self.t_pulse(spec) + count_until
         return [f"alter vinit dc={value:.12g}", f"tran {spec.settings['time_step']:.6g} {stop:.9g}"]
 
     def point_commands(self, spec: SweepSpec, value: float, temperature: float) -> list[str]:

@@ -54,3 +54,26 @@ def test_pulse_charge_is_affine_in_width_and_exceeds_the_dc_current(tmp_path):
     sourced = -charge[0, 1:]  # v_store 0.45 V sources charge into the column
     assert np.allclose(supply[0, 1:], V_DD * sourced, rtol=0.05, atol=1e-15)
     assert np.all(supply[2, 1:] < 0.2 * supply[0, 1:])  # a sinking cell draws little
+
+
+def test_count_until_sets_the_end_of_the_counts_whatever_the_widths():
+    """Sweeps of short widths count a pulse's charge and energy to the same end as the long
+    sweep (setting count_until); 0 keeps the longest width + 3 ns; too short is refused."""
+    from gaincell.characterize.axes import SpecError
+    from gaincell.characterize.multiplier_pulse import MultiplierPulseCharacterization as Pulse
+
+    def stop(settings: dict[str, float]) -> str:
+        spec = SweepSpec(
+            "multiplier-pulse",
+            corners=("tt",),
+            temperatures=(27.0,),
+            axes={"width": Axis(0.0, 0.9e-9, 4)},
+            settings=settings,
+        )
+        return Pulse()._value_commands(spec, 0.9)[-1].split()[-1]
+
+    t_pulse = 10e-9 + 5e-9
+    assert float(stop({})) == pytest.approx(t_pulse + 0.9e-9 + 3e-9)
+    assert float(stop({"count_until": 18e-9})) == pytest.approx(t_pulse + 18e-9)
+    with pytest.raises(SpecError, match="count_until"):
+        stop({"count_until": 2e-9})

@@ -94,6 +94,10 @@ def test_monte_carlo_tiles_run_with_their_nominal_twins_and_compare_in_distribut
     again_out = tmp_path / "again.h5"
     assert cli(["validate-tile", "--reuse", str(out), "--out", str(again_out), "--quiet"]) == 0
     assert load_validation(again_out)[1]["mismatch_metrics"] == mismatch
+    from gaincell.figures.tile_mismatch import plot_tile_mismatch
+
+    png = plot_tile_mismatch(out, tmp_path / "fig5h.png")
+    assert png.stat().st_size > 20_000
 
 
 def test_validate_tile_rejects_bad_input_before_simulating(tmp_path, capsys):
