@@ -101,6 +101,9 @@ class Characterization(ABC):
     surrogate_step_axes: ClassVar[tuple[str, ...]] = ()
     """Axes whose first node stands apart in a grid surrogate (``GridSurrogate.step_axes``):
     the value steps between the first and second node instead of ramping."""
+    surrogate_step_from: ClassVar[float | None] = None
+    """On the step axis, inputs up to this value give the first node's value (the testbench's
+    own threshold, e.g. no pulse under 1 ps); None: only the first node itself."""
     surrogate_log_axes: ClassVar[tuple[str, ...]] = ()
     """Axes a grid surrogate interpolates in ``log(1 + x / x_0)`` (``x_0`` its first node):
     log-spaced axes over decades."""

@@ -20,6 +20,8 @@ CELLS = 16
 """Cells in the testbench: pulse widths are simulated 16 per transient."""
 SETTLE_S = 3e-9
 """Time after the longest pulse until the charge is read."""
+NO_PULSE_UP_TO_S = 1e-12
+"""Widths up to this give no pulse in ``multiplier_pulse_tb`` (its ``wk > 1p`` test) [s]."""
 PRE_PULSE_S = 0.5e-9
 """How long before the pulse the charge and the energy are counted from [s]."""
 
@@ -33,6 +35,8 @@ class MultiplierPulseCharacterization(Characterization):
     holdout_points = 8
     # a pulse of zero width delivers no charge, any pulse at least its edge charge
     surrogate_step_axes = ("width",)
+    # the testbench's `wk > 1p ? vdd : 0`: a width up to 1 ps is no pulse
+    surrogate_step_from = NO_PULSE_UP_TO_S
     netlists = ("gaincell_multiplier", "multiplier_pulse_tb")
     axes = ("corner", "temperature", "v_store", "v_col", "width")
     axis_specs = {  # noqa: RUF012 (a class-level table, never mutated)

@@ -562,6 +562,7 @@ def fit(
             method=method,
             log_axes={a: float(nodes[a][0]) for a in log_axes if a in nodes},
             step_axes=circuit.surrogate_step_axes if circuit else (),
+            step_from=circuit.surrogate_step_from if circuit else None,
             **common,
         )
     if circuit is not None and quantity == circuit.surrogate_quantity:

@@ -295,6 +295,7 @@ class GridSurrogate(Surrogate):
         method: str = "linear",
         log_axes: dict[str, float] | None = None,
         step_axes: tuple[str, ...] = (),
+        step_from: float | None = None,
         **common: Any,
     ) -> None:
         super().__init__(**common)
@@ -322,6 +323,9 @@ class GridSurrogate(Surrogate):
         """Inputs whose first node stands apart (a pulse of zero width delivers nothing, any
         pulse its edge charge): at the first node the value there, above it the grid from the
         second node on, continued linearly down to the first."""
+        self.step_from = None if step_from is None else float(step_from)
+        """On the step axis: inputs up to this value are the first node's (the testbench's
+        no-pulse threshold); None: only the first node itself."""
         unknown = set(self.step_axes) - set(self.nodes)
         too_short = any(self.nodes[n].size < 3 for n in self.step_axes)
         if unknown or len(self.step_axes) > 1 or too_short:
@@ -343,8 +347,17 @@ class GridSurrogate(Surrogate):
         for axis, name in enumerate(names):
             if name not in self.step_axes:
                 continue
-            # Above the first node: the grid without it, its first cell continued downwards.
-            above = points[axis] > nodes[axis][0]
+            # Above the first node: the grid without it, its first cell continued downwards;
+            # at or under step_from the first node's value (what the testbench gives there).
+            if self.step_from is not None:
+                below = inputs[name] <= self.step_from
+                if below.any():
+                    first = [p[below] for p in points]
+                    first[axis] = np.full(int(below.sum()), nodes[axis][0])
+                    result[below] = interpolate(nodes, grid, first, self.method)
+                above = inputs[name] > max(self.step_from, float(self.nodes[name][0]))
+            else:
+                above = points[axis] > nodes[axis][0]
             if above.any():
                 sub_nodes = [v[1:] if i == axis else v for i, v in enumerate(nodes)]
                 sub_grid = np.ascontiguousarray(grid[(slice(None),) * axis + (slice(1, None),)])
@@ -376,6 +389,7 @@ class GridSurrogate(Surrogate):
             method=self.method,
             log_axes={n: t for n, t in self.log_axes.items() if n in keep},
             step_axes=tuple(n for n in self.step_axes if n in keep),
+            step_from=self.step_from if set(self.step_axes) <= set(keep) else None,
             circuit=self.circuit,
             quantity=self.quantity,
             units=self.units,

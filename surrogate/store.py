@@ -58,6 +58,7 @@ def _write_grid(group: h5py.Group, model: GridSurrogate) -> None:
     group.attrs["method"] = model.method
     group.attrs["log_axes"] = _json(model.log_axes)
     group.attrs["step_axes"] = _json(list(model.step_axes))
+    group.attrs["step_from"] = _json(model.step_from)
     group.attrs["axes"] = _json(list(model.nodes))
     nodes = group.create_group("nodes")
     for name, values in model.nodes.items():
@@ -75,6 +76,7 @@ def _read_grid(group: h5py.Group, common: dict[str, Any]) -> GridSurrogate:
         method=str(group.attrs["method"]),
         log_axes=json.loads(group.attrs["log_axes"]),
         step_axes=tuple(json.loads(group.attrs.get("step_axes", "[]"))),
+        step_from=json.loads(group.attrs.get("step_from", "null")),
         **common,
     )
 

@@ -77,3 +77,33 @@ def test_count_until_sets_the_end_of_the_counts_whatever_the_widths():
     assert float(stop({"count_until": 18e-9})) == pytest.approx(t_pulse + 18e-9)
     with pytest.raises(SpecError, match="count_until"):
         stop({"count_until": 2e-9})
+
+
+def test_widths_up_to_the_testbench_threshold_are_no_pulse_in_the_surrogate(tmp_path):
+    """The testbench gives no pulse for a width up to 1 ps (its ``wk > 1p`` test): a grid
+    surrogate over the width returns the zero-width value there, the pulse's above it, and
+    keeps that threshold through save and load."""
+    from gaincell.characterize.multiplier_pulse import NO_PULSE_UP_TO_S
+    from gaincell.circuits.netlist import load_netlist
+    from gaincell.surrogate import load, save
+    from gaincell.surrogate.models import Domain, GridSurrogate
+
+    assert "> 1p ?" in load_netlist("multiplier_pulse_tb").text
+    assert NO_PULSE_UP_TO_S == 1e-12
+    widths = np.array([0.0, 4e-12, 8e-12, 12e-12])
+    model = GridSurrogate(
+        nodes={"width": widths},
+        values=np.array([[0.0, 10.0, 11.0, 12.0]]),
+        method="linear",
+        step_axes=("width",),
+        step_from=NO_PULSE_UP_TO_S,
+        circuit="multiplier-pulse",
+        quantity="energy",
+        units="J",
+        domain=Domain({"width": (0.0, 12e-12)}, {"width": "s"}, ("tt",)),
+    )
+    probe = np.array([0.0, 0.5e-12, 1e-12, 2e-12, 4e-12, 6e-12])
+    expected = [0.0, 0.0, 0.0, 9.5, 10.0, 10.5]  # above 1 ps: the pulse's line continued down
+    np.testing.assert_allclose(model(width=probe, corner="tt"), expected)
+    again = load(save(model, tmp_path / "step.h5"))
+    np.testing.assert_allclose(again(width=probe, corner="tt"), expected)
