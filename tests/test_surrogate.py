@@ -183,9 +183,6 @@ def test_corrupt_and_foreign_files_give_clear_errors(tmp_path, small_sweep):
 
 
 KNOWN_MISSES = {
-    # pulses of 20 ps: the energy grid starts at 1 ns and is continued down to any width > 0
-    # as a line (the charge has its own short-pulse sweeps; the energy does not yet)
-    "multiplier-pulse-energy": 0.026,
     # 5 excursions x 8 log-spaced gaps: 0.21 fC at sf between the 95 and 300 mV excursion
     # nodes (4 % of sf's small 5 fC range; tt 1.0 %, ss 2.1 %); the comparator model fitted on
     # it (what the array uses) is held to its own bound in
