@@ -119,28 +119,25 @@ def error_budget(
 
     reference = run(ideal, plain)
     spans = [max(float(np.ptp(r)), 1e-12) for r in reference]
+
+    def errors(model: tuple[Array, Array], against: tuple[Array, Array] = reference) -> Array:
+        """RMS Phi and output errors of ``model`` against ``against``, each / its span."""
+        return np.array([_rms(m, a, s) for m, a, s in zip(model, against, spans, strict=True)])
+
     sky130 = run(circuits, plain)
-    calibrated = tuple(_calibrated(m, r) for m, r in zip(sky130, reference, strict=True))
-    results = {
-        "nonlinearity": (sky130, reference),
-        "nonlinearity_calibrated": (calibrated, reference),
-        "quantization": (run(ideal, replace(plain, levels=config.levels)), reference),
-        "leakage": (run(leaky, replace(plain, step_time=config.step_time)), reference),
-    }
-    everything = replace(config, mismatch=True, seed=seed)
-    results["all"] = (run(circuits, everything), reference)
-    phi, output = {}, {}
-    for name, (model, against) in results.items():
-        phi[name] = _rms(model[0], against[0], spans[0])
-        output[name] = _rms(model[1], against[1], spans[1])
+    calibrated = (_calibrated(sky130[0], reference[0]), _calibrated(sky130[1], reference[1]))
     drawn = [
-        run(circuits, replace(plain, mismatch=True, seed=seed + i)) for i in range(MISMATCH_SEEDS)
+        errors(run(circuits, replace(plain, mismatch=True, seed=seed + i)), sky130)
+        for i in range(MISMATCH_SEEDS)
     ]
-    phi["mismatch"] = float(np.sqrt(np.mean([_rms(m[0], sky130[0], spans[0]) ** 2 for m in drawn])))
-    output["mismatch"] = float(
-        np.sqrt(np.mean([_rms(m[1], sky130[1], spans[1]) ** 2 for m in drawn]))
-    )
-    order = ENTRIES
+    entries = {
+        "nonlinearity": errors(sky130),
+        "nonlinearity_calibrated": errors(calibrated),
+        "quantization": errors(run(ideal, replace(plain, levels=config.levels))),
+        "leakage": errors(run(leaky, replace(plain, step_time=config.step_time))),
+        "mismatch": np.sqrt(np.mean(np.square(drawn), axis=0)),  # RMS over the draws
+        "all": errors(run(circuits, replace(config, mismatch=True, seed=seed))),
+    }
     settings = {
         "tokens": int(tokens),
         "window": config.window,
@@ -150,7 +147,11 @@ def error_budget(
         "seed": seed,
         "mismatch_seeds": MISMATCH_SEEDS,
     }
-    return ErrorBudget({n: phi[n] for n in order}, {n: output[n] for n in order}, settings)
+    return ErrorBudget(
+        {n: float(entries[n][0]) for n in ENTRIES},
+        {n: float(entries[n][1]) for n in ENTRIES},
+        settings,
+    )
 
 
 def write_budgets(

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from scipy.stats import ks_2samp
 
 from gaincell.attention.head import HeadCircuits, tile_model
+from gaincell.attention.validate import COUNTER_LEVEL, signed_output
 from gaincell.characterize.tile import T_MAX, TileCase, TileResult
 from gaincell.circuits.montecarlo import derived_seed
 from gaincell.errors import InputError
@@ -75,18 +76,12 @@ def mismatch_pairs(
 
 
 def _spice(result: TileResult) -> dict[str, Array]:
-    return {
-        "phi": result.k_width / T_MAX,
-        "output": (1 - 2 * result.out_sign) * result.out_width / T_MAX,
-    }
+    return {"phi": result.phi, "output": result.output}
 
 
 def _array(circuits: HeadCircuits, case: TileCase, seed: int | None) -> dict[str, Array]:
     out = tile_model(circuits, case.q, case.k, case.v, mismatch_seed=seed)
-    return {
-        "phi": out["phi_width"] / T_MAX,
-        "output": np.where(out["out_negative"], -1, 1) * out["out_width"] / T_MAX,
-    }
+    return {"phi": out["phi_width"] / T_MAX, "output": signed_output(out)}
 
 
 def mismatch_errors(
@@ -131,8 +126,6 @@ def mismatch_metrics(errors: dict[str, Array]) -> dict[str, dict[str, Any]]:
     nominal SPICE range), the array models' sigma ratio and mean difference against SPICE's,
     KS p-values, and ``ok``: the array with mismatch within :data:`SIGMA_TOLERANCE` /
     :data:`MEAN_TOLERANCE`."""
-    from gaincell.attention.validate import COUNTER_LEVEL
-
     metrics: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         nominal = errors[f"nominal/{op}"]

@@ -41,7 +41,6 @@ from numpy.typing import NDArray
 from gaincell.attention.behavioural import OUT_RANGE, PAPER_COEFFICIENTS, cubic_current
 from gaincell.attention.energy import energy_shipped
 from gaincell.attention.head import HeadCircuits, HeadConfig, tile_model
-from gaincell.attention.tile_mismatch import mismatch_errors, mismatch_metrics, mismatch_pairs
 from gaincell.characterize.tile import (
     T_MAX,
     TileCase,
@@ -86,6 +85,12 @@ def surrogate_circuits() -> CircuitsFor:
     return lru_cache(maxsize=None)(partial(HeadCircuits.from_surrogates, energy=energy_shipped()))
 
 
+def signed_output(modelled: dict[str, Array]) -> Array:
+    """A :func:`tile_model` result's signed V tile output in model units (width / T_MAX, the
+    sign of ``out_negative``), as :attr:`TileResult.output` is SPICE's."""
+    return np.where(modelled["out_negative"], -1, 1) * modelled["out_width"] / T_MAX
+
+
 def model_outputs(
     cases: list[TileCase],
     results: list[TileResult],
@@ -106,16 +111,13 @@ def model_outputs(
             case_circuits = circuits(result.corner, result.temperature)
         constants = case_circuits.equivalent_constants()
         spice_phi_in = result.v_in_width / T_MAX
-        add("spice/phi", result.k_width / T_MAX)
-        add("spice/output", (1 - 2 * result.out_sign) * result.out_width / T_MAX)
+        add("spice/phi", result.phi)
+        add("spice/output", result.output)
         chained = tile_model(case_circuits, case.q, case.k, case.v)
         given = tile_model(case_circuits, case.q, case.k, case.v, v_input_widths=result.v_in_width)
         add("array/phi", chained["phi_width"] / T_MAX)
-        add("array/output", np.where(chained["out_negative"], -1, 1) * chained["out_width"] / T_MAX)
-        add(
-            "array/output_v_given_phi",
-            np.where(given["out_negative"], -1, 1) * given["out_width"] / T_MAX,
-        )
+        add("array/output", signed_output(chained))
+        add("array/output_v_given_phi", signed_output(given))
         if "energy_k_cells" in chained:  # K from the chained run, V on SPICE's Phi pulses
             for part in ENERGY_PARTS:
                 add(
@@ -346,11 +348,14 @@ def _compare_and_write(
     if not nominal.any():
         raise InputError("Monte Carlo tiles need their nominal twins (the same cases, nominal)")
     metrics = error_metrics(outputs, nominal)
-    energy = energy_metrics({name: value[nominal] for name, value in outputs.items()})
+    nominal_outputs = {name: value[nominal] for name, value in outputs.items()}
+    energy = energy_metrics(nominal_outputs)
     by_condition = condition_metrics(
-        {name: value[nominal] for name, value in outputs.items()},
-        [r for r, n in zip(results, nominal, strict=True) if n],
+        nominal_outputs, [r for r, n in zip(results, nominal, strict=True) if n]
     )
+    # Imported here: tile_mismatch builds on this module's outputs and constants.
+    from gaincell.attention.tile_mismatch import mismatch_errors, mismatch_metrics, mismatch_pairs
+
     mismatch: dict[str, Any] = {}
     if mismatch_pairs(cases, results):
         mismatch = mismatch_metrics(mismatch_errors(cases, results, circuits))
@@ -446,10 +451,8 @@ def load_validation(path: str | Path) -> tuple[dict[str, Array], dict[str, Any]]
     attributes (metrics, timings, constants) of a validation file."""
     stored = read_tile_results(path)
     outputs = {
-        "spice/phi": np.stack([r.k_width / T_MAX for r in stored.results]),
-        "spice/output": np.stack(
-            [(1 - 2 * r.out_sign) * r.out_width / T_MAX for r in stored.results]
-        ),
+        "spice/phi": np.stack([r.phi for r in stored.results]),
+        "spice/output": np.stack([r.output for r in stored.results]),
     } | {name: np.asarray(v, dtype=np.float64) for name, v in stored.extra.items()}
     return outputs, stored.provenance
 

@@ -513,12 +513,9 @@ def cmd_error_budget(args: argparse.Namespace) -> int:
     from gaincell.circuits.h5 import claimed_output
 
     conditions = _conditions(args.conditions)
-    for name, value in (("--tokens", args.tokens), ("--window", args.window)):
-        if value < 1:
-            raise InputError(f"{name} must be at least 1, got {value}")
+    config = HeadConfig(window=args.window)  # checks the window (positive, whole tiles)
     if args.tokens < args.window:
         raise InputError(f"--tokens ({args.tokens}) must be at least --window ({args.window})")
-    config = HeadConfig(window=args.window)  # checks the window against the tile
     q, k, v = random_qkv(args.tokens, config.d, args.seed)
     out = _default_out(args.out, "error_budget.h5")
     with claimed_output(out, overwrite=args.overwrite) as out:  # before any work

@@ -343,21 +343,21 @@ class GridSurrogate(Surrogate):
         grid = self.values[self.domain.corners.index(corner)]
         nodes = [self._coordinate(n, self.nodes[n]) for n in names]
         points = [self._coordinate(n, inputs[n]) for n in names]
-        result = interpolate(nodes, grid, points, self.method)
+        steps = []  # (axis, inputs above the step), at most one step axis
         for axis, name in enumerate(names):
             if name not in self.step_axes:
                 continue
-            # Above the first node: the grid without it, its first cell continued downwards;
-            # at or under step_from the first node's value (what the testbench gives there).
+            threshold = float(self.nodes[name][0])
             if self.step_from is not None:
-                below = inputs[name] <= self.step_from
-                if below.any():
-                    first = [p[below] for p in points]
-                    first[axis] = np.full(int(below.sum()), nodes[axis][0])
-                    result[below] = interpolate(nodes, grid, first, self.method)
-                above = inputs[name] > max(self.step_from, float(self.nodes[name][0]))
-            else:
-                above = points[axis] > nodes[axis][0]
+                # Up to step_from the first node's value (what the testbench gives there).
+                points[axis] = np.where(
+                    inputs[name] <= self.step_from, nodes[axis][0], points[axis]
+                )
+                threshold = max(threshold, self.step_from)
+            steps.append((axis, inputs[name] > threshold))
+        result = interpolate(nodes, grid, points, self.method)
+        for axis, above in steps:
+            # Above the step: the grid without its first node, its first cell continued down.
             if above.any():
                 sub_nodes = [v[1:] if i == axis else v for i, v in enumerate(nodes)]
                 sub_grid = np.ascontiguousarray(grid[(slice(None),) * axis + (slice(1, None),)])
