@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from typing import Literal, NamedTuple, overload
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 Array = NDArray[np.float64]
 
@@ -74,6 +74,61 @@ class ColumnTrajectory(NamedTuple):
     drop: Array
     """The columns' drop below mid-rail at the mesh times [V], (B, cols, S + 1); held after
     the last."""
+
+
+class ColumnSums(NamedTuple):
+    """What a MAC's rows put on each column, summed over the rows: all that the column's
+    integration (:func:`integrate_columns`) needs. :func:`row_sums` forms it from every
+    cell; a caller whose cells come from a few shared values (DAC codes) can form the same
+    sums without gathering the cells."""
+
+    times: Array
+    """Mesh times from the MAC's start [s], (S + 1,) (:func:`mac_mesh`)."""
+    conducting: Array
+    """(B, cols, entries, S): each coefficient entry summed over the rows, each row weighted
+    by the fraction of the interval it conducts (:func:`conduction`)."""
+    pulsed: Array
+    """(B, cols, entries): each coefficient entry summed over the rows that pulse."""
+    edge: Array
+    """(B, cols): the edge charge of the rows that pulse [C]."""
+
+
+def mac_mesh(widths: ArrayLike) -> Array:
+    """The MAC's time mesh [s]: uniform, intervals of at most :data:`MESH_STEP_S`, over the
+    longest width (one point, 0, when nothing pulses)."""
+    longest = float(np.max(widths, initial=0.0))
+    if longest <= 0:
+        return np.zeros(1)
+    steps = max(1, int(np.ceil(longest / MESH_STEP_S)))
+    return np.linspace(0.0, longest, steps + 1)
+
+
+def conduction(widths: ArrayLike, times: Array) -> Array:
+    """(..., S): the fraction of each mesh interval a row of ``widths`` (...) conducts (its
+    pulse starts with the MAC and ends at its width; exact for the charge at mid-rail)."""
+    w = np.clip(np.asarray(widths, dtype=np.float64), 0.0, None)
+    return np.clip((w[..., None] - times[:-1]) / np.diff(times), 0.0, 1.0)
+
+
+def row_sums(coefficients: Array, edge: Array, widths: Array) -> ColumnSums:
+    """:class:`ColumnSums` from every cell: coefficients ``(B, rows, cols, entries)``, edge
+    ``(B, rows, cols)`` [C] and widths ``(B, rows)`` [s] as :func:`mac_charge` takes them."""
+    batch, rows, cols, entries = coefficients.shape
+    widths = np.clip(np.asarray(widths, dtype=np.float64), 0.0, None)
+    pulsed = (widths > 0).astype(np.float64)
+    times = mac_mesh(widths)
+    stacked = coefficients.reshape(batch, rows, cols * entries)
+    pulsed_sums = np.matmul(pulsed[:, None, :], stacked)[:, 0].reshape(batch, cols, entries)
+    edge_sums = np.einsum("brc,br->bc", edge, pulsed)
+    steps = times.size - 1
+    if steps == 0:
+        return ColumnSums(times, np.zeros((batch, cols, entries, 0)), pulsed_sums, edge_sums)
+    active = conduction(widths, times)  # (B, rows, S)
+    sums = np.matmul(np.swapaxes(active, 1, 2), stacked)  # (B, S, cols x E)
+    conducting = np.ascontiguousarray(
+        sums.reshape(batch, steps, cols, entries).transpose(0, 2, 3, 1)
+    )
+    return ColumnSums(times, conducting, pulsed_sums, edge_sums)
 
 
 @overload
@@ -143,36 +198,48 @@ def mac_charge(
 
     With ``trajectory`` it returns a :class:`ColumnTrajectory`: also the column's drop at the
     mesh times (what the converter's comparator has seen, :mod:`surrogate.recovery`).
+    This is :func:`integrate_columns` of :func:`row_sums`.
     """
-    batch, rows, cols, entries = coefficients.shape
+    return integrate_columns(
+        row_sums(coefficients, edge, widths),
+        capacitance + coefficients.shape[1] * idle_load,
+        x_range,
+        conducting_load=conducting_load,
+        turn_off_charge=turn_off_charge,
+        trajectory=trajectory,
+    )
+
+
+def integrate_columns(
+    sums: ColumnSums,
+    idle: float,
+    x_range: tuple[float, float],
+    *,
+    conducting_load: bool = False,
+    turn_off_charge: bool = False,
+    trajectory: bool = False,
+) -> Array | ColumnTrajectory:
+    """The columns' charges (or :class:`ColumnTrajectory`) from their row sums, as
+    :func:`mac_charge` describes; ``idle``: the line's capacitance with every input off, the
+    converter's and every row's idle load [F]."""
+    times, conducting = sums.times, sums.conducting
+    entries = conducting.shape[2]
     order = entries - 1 - int(conducting_load) - int(turn_off_charge)
-    widths = np.clip(np.asarray(widths, dtype=np.float64), 0.0, None)
-    on = widths > 0
-    pulsed = on.astype(np.float64)
-    q0 = np.einsum("brc,br->bc", edge, pulsed)
-    idle = capacitance + rows * idle_load
-    if not on.any():
+    q0 = sums.edge
+    steps = times.size - 1
+    if steps == 0:
         if trajectory:
             return ColumnTrajectory(q0, np.zeros(1), (q0 / idle)[..., None])
         return q0
-    # A uniform mesh over the longest pulse; a row conducts over the fraction of each interval
-    # before its pulse ends (exact for the charge at mid-rail, and the column moves little
-    # within one interval).
-    longest = float(widths.max())
-    steps = max(1, int(np.ceil(longest / MESH_STEP_S)))
-    edges = np.linspace(0.0, longest, steps + 1)
-    dt = np.broadcast_to(np.diff(edges), (batch, steps))
-    active = np.clip((widths[:, :, None] - edges[None, None, :-1]) / dt[:, None, :], 0.0, 1.0)
-    stacked = coefficients.reshape(batch, rows, cols * entries)
-    sums = np.matmul(np.swapaxes(active, 1, 2), stacked)  # (B, S, cols x E)
-    totals = np.ascontiguousarray(sums.reshape(batch, steps, cols, entries).transpose(0, 2, 3, 1))
+    dt = np.diff(times)
+    totals = conducting
     # Charge arriving in each interval beyond the cells' currents: the rows' turn-off charges
     # as they stop (the drop of the conducting rows' sum; what is left at the end arrives in
     # the last interval). The turn-on part of the edge is already in q0.
     arriving: Array | float = 0.0  # (B, cols, S) with turn-off charges
     if turn_off_charge:
         conducting_off = totals[:, :, -1]  # (B, cols, S): mean over each interval
-        total_off = np.einsum("brc,br->bc", coefficients[..., -1], pulsed)
+        total_off = sums.pulsed[..., -1]
         q0 = q0 - total_off
         before = np.concatenate([total_off[..., None], conducting_off[..., :-1]], axis=-1)
         arriving = before - conducting_off
@@ -182,21 +249,21 @@ def mac_charge(
         column_c = idle + totals[:, :, -1]
         totals = totals[:, :, :-1]
     else:
-        column_c = np.full((batch, cols, steps), idle)
+        column_c = np.full((*q0.shape, steps), idle)
     lo, hi = x_range
     # Picard: start from the ideal (x = 0) trajectory, then re-integrate on the column
     # voltage of the previous pass (linear between mesh points). u = -x, the column's drop.
     u0 = q0 / column_c[..., 0]
-    u = u0[..., None] + np.cumsum((totals[:, :, 0] * dt[:, None, :] + arriving) / column_c, axis=-1)
+    u = u0[..., None] + np.cumsum((totals[:, :, 0] * dt + arriving) / column_c, axis=-1)
     for _ in range(PICARD_ITERATIONS):
         x = np.clip(-np.concatenate([u0[..., None], u], axis=-1), lo, hi)
         x_a, x_b = x[..., :-1], x[..., 1:]
         current = totals[:, :, 0].copy()
         for k, mean in enumerate(ramp_means(x_a, x_b, order), start=1):
             current += totals[:, :, k] * mean
-        u = u0[..., None] + np.cumsum((current * dt[:, None, :] + arriving) / column_c, axis=-1)
+        u = u0[..., None] + np.cumsum((current * dt + arriving) / column_c, axis=-1)
     if trajectory:
         return ColumnTrajectory(
-            idle * u[..., -1], edges, np.concatenate([u0[..., None], u], axis=-1)
+            idle * u[..., -1], times, np.concatenate([u0[..., None], u], axis=-1)
         )
     return idle * u[..., -1]

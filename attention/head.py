@@ -47,7 +47,14 @@ from gaincell.attention.behavioural import (
     cubic_current,
     quantize,
 )
-from gaincell.attention.column import mac_charge
+from gaincell.attention.column import (
+    ColumnSums,
+    conduction,
+    integrate_columns,
+    mac_charge,
+    mac_mesh,
+    row_sums,
+)
 from gaincell.attention.cost import PAPER_STEP_TIME
 from gaincell.attention.energy import ENERGY_KEYS, EnergyModels, pulse_energy, step_energy
 from gaincell.attention.mismatch import (
@@ -959,45 +966,11 @@ class GainCellHead:
     ) -> dict[str, Array]:
         """Both products for DAC-coded cells: cell = table[age, code] (current coefficients,
         edge charge). Without a column model, column charge = sum over codes of
-        table[age, code] . (one-hot code map @ inputs); with one, each cell's polynomial is
-        gathered by code and the column integrated (:func:`attention.column.mac_charge`)."""
+        table[age, code] . (one-hot code map @ inputs); with one,
+        :meth:`_coded_column_products`."""
         c = self.config
         if self.circuits.column is not None:
-            table = self._cell_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, entries)
-            # Gathered straight into the layouts the products read (rows first, contiguous).
-            split = table.shape[-1] - self.circuits.edge_entries
-            coefficients = np.ascontiguousarray(table[..., :split])
-            edge, short = table[..., split], table[..., split + 1 :]
-            slots_k = np.arange(c.window)[None, None, :]  # K: (B, d rows, W columns)
-            code_k = self._code_k.transpose(0, 2, 1)
-            slots_v = np.arange(c.window)[None, :, None]  # V: (B, W rows, d columns)
-            slots = np.arange(c.window)
-
-            def short_k(batch_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
-                return short[slots, code_k[batch_of, row_of]]  # (rows, W, nodes)
-
-            def short_v(batch_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
-                return short[row_of[:, None], self._code_v[batch_of, row_of]]  # (rows, d, n)
-
-            has_short = short.shape[-1] > 0
-            cells_k = coefficients[slots_k, code_k]  # gathered: new arrays
-            cells_v = coefficients[slots_v, self._code_v]
-            if self.mismatch is not None:
-                cells_k[..., :2] += self._extra_k.transpose(0, 2, 1, 3)
-                cells_v[..., :2] += self._extra_v
-            return _products(
-                self.circuits,
-                c,
-                widths,
-                cells_k,
-                cells_v,
-                valid,
-                edge[slots_k, code_k],
-                edge[slots_v, self._code_v],
-                short_k if has_short else None,
-                short_v if has_short else None,
-                self.mismatch,
-            )
+            return self._coded_column_products(widths, ages, valid)
         # The table's entries that multiply (mid-rail current, edge charge entries), and of
         # those only the ones some row's width weighs (a short-pulse node is used by few
         # rows): each gathered for the window's ages, not the whole table.
@@ -1028,6 +1001,62 @@ class GainCellHead:
             return np.matmul(weight.reshape(batch, tiles, 1, c.tile * codes), onehot)[:, :, 0]
 
         return _convert(self.circuits, c, charge, valid, tile_charges)
+
+    def _coded_column_products(
+        self, widths: Array, ages: NDArray[np.int64], valid: NDArray[np.bool_]
+    ) -> dict[str, Array]:
+        """Both products on the column model for DAC-coded cells. The K columns' row sums
+        come from how many of each column's rows hold each code at each Q width (a
+        histogram) times the (age, code) table (:func:`_coded_row_sums`), no cell gathered;
+        the V tiles gather the polynomials of the rows that Phi pulses only (a row without a
+        pulse adds nothing to its columns). The same sums as every cell gathered, in another
+        order (:func:`attention.column.row_sums`)."""
+        c, circuits = self.config, self.circuits
+        column = circuits.column
+        assert column is not None
+        table = self._cell_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, entries)
+        split = table.shape[-1] - circuits.edge_entries
+        coefficients, edge, short = table[..., :split], table[..., split], table[..., split + 1 :]
+        extra_k = self._extra_k if self.mismatch is not None else None
+        sums = _coded_row_sums(
+            coefficients, edge, short, self._code_k, widths, circuits.short_pulses, extra_k
+        )
+        idle_k = column.capacitance_k + c.d * column.idle_load
+        charge, pulses = _k_decisions(circuits, sums, idle_k, self.mismatch)
+        batch, tiles = widths.shape[0], c.window // c.tile
+        flags = _loads(column)
+        del flags["idle_load"]
+        idle_v = column.capacitance_v + c.tile * column.idle_load
+
+        def tile_charges(phi_width: Array) -> Array:
+            per_tile = phi_width.reshape(batch * tiles, c.tile)
+            pulsed = per_tile > 0
+            kept = max(1, int(pulsed.sum(axis=1).max()))
+            # Each tile's pulsed rows first (the rest padded with rows of width 0).
+            row = np.argsort(~pulsed, axis=1, kind="stable")[:, :kept]  # (B x tiles, kept)
+            row_widths = np.take_along_axis(per_tile, row, axis=1)
+            slot = (np.arange(batch * tiles) % tiles)[:, None] * c.tile + row
+            of_batch = (np.arange(batch * tiles) // tiles)[:, None]
+            codes = self._code_v[of_batch, slot]  # (B x tiles, kept, d)
+            cells = coefficients[slot[..., None], codes]
+            if self.mismatch is not None:
+                cells[..., :2] += self._extra_v[of_batch, slot]
+
+            def short_rows(tile_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
+                return short[slot[tile_of, row_of][:, None], codes[tile_of, row_of]]
+
+            has_short = short.shape[-1] > 0
+            cell_edge = _pulse_edge(
+                circuits,
+                edge[slot[..., None], codes],
+                row_widths,
+                short_rows if has_short else None,
+            )
+            sums_v = row_sums(cells, cell_edge, row_widths)
+            charges = integrate_columns(sums_v, idle_v, column.x_range, **flags)
+            return charges.reshape(batch, tiles, c.d)
+
+        return _convert(circuits, c, charge, valid, tile_charges, pulses, self.mismatch)
 
     def run(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> AttentionTrace:
         """Process a whole sequence from an empty window. q, k, v: ``(..., T, d)``; returns
@@ -1179,6 +1208,52 @@ def _loads(column: ColumnModel) -> dict[str, Any]:
     }
 
 
+def _coded_row_sums(
+    coefficients: Array,
+    edge: Array,
+    short: Array,
+    codes: NDArray[np.intp],
+    widths: Array,
+    short_nodes: Array | None,
+    extra: Array | None = None,
+) -> ColumnSums:
+    """The K columns' row sums (:class:`attention.column.ColumnSums`) when every cell is an
+    (age, code) table entry: coefficients (W, codes, entries), edge (W, codes) and short
+    (W, codes, nodes) of the slots' ages; codes (B, W, d) each cell's DAC code; widths (B, d)
+    the rows' Q pulses [s]; extra (B, W, d, 2) each cell's drawn deviation of its first two
+    coefficients (mismatch). A row enters a column's sums through its width's conduction,
+    pulse and short-pulse weights, so the sums are a histogram of (code, width) per column
+    times those features, then times the table: no per-cell gather."""
+    batch, window, d = codes.shape
+    n_codes = coefficients.shape[1]
+    levels, level_of = np.unique(widths, return_inverse=True)
+    n_levels = levels.size
+    index = codes * n_levels + level_of.reshape(batch, 1, d)
+    index += (np.arange(batch * window) * (n_codes * n_levels)).reshape(batch, window, 1)
+    counts = np.bincount(index.ravel(), minlength=batch * window * n_codes * n_levels)
+    counts = counts.reshape(batch, window, n_codes, n_levels).astype(np.float64)
+    times = mac_mesh(widths)
+    steps = times.size - 1
+    features = [conduction(levels, times), (levels > 0).astype(np.float64)[:, None]]
+    used = np.zeros(0, dtype=np.intp)
+    if short_nodes is not None and short.shape[-1] > 0:
+        weights = _short_weights(short_nodes, levels)
+        used = np.flatnonzero(weights.any(axis=0))
+        features.append(weights[:, used])
+    per_code = np.matmul(counts, np.concatenate(features, axis=1))  # (B, W, codes, features)
+    conducting = np.matmul(coefficients.transpose(0, 2, 1), per_code[..., :steps])
+    pulsed_codes = per_code[..., steps]  # (B, W, codes): pulsed rows per code
+    pulsed = np.einsum("wce,bwc->bwe", coefficients, pulsed_codes)
+    edge_sums = np.einsum("wc,bwc->bw", edge, pulsed_codes)
+    if used.size:
+        edge_sums += np.einsum("wcn,bwcn->bw", short[..., used], per_code[..., steps + 1 :])
+    if extra is not None:  # each cell's own deviation, summed over the rows as they conduct
+        active = conduction(widths, times)  # (B, d, S)
+        conducting[:, :, :2] += np.matmul(np.swapaxes(extra, -1, -2), active[:, None])
+        pulsed[..., :2] += np.einsum("bwrk,br->bwk", extra, (widths > 0).astype(np.float64))
+    return ColumnSums(times, conducting, pulsed, edge_sums)
+
+
 def _k_columns(
     circuits: HeadCircuits,
     cells: Array,
@@ -1188,22 +1263,32 @@ def _k_columns(
     mismatch: ConverterMismatch | None = None,
 ) -> tuple[Array, NDArray[np.bool_] | None]:
     """The K columns' charges (as :func:`_column_charges`) and, with the comparator model,
-    whether each ReLU converter gives a pulse (None: its final charge decides; with
-    ``mismatch`` each converter judges the charge it sees,
-    :meth:`ConverterMismatch.relu_charge`)."""
+    whether each ReLU converter gives a pulse (:func:`_k_decisions`)."""
     edge = _pulse_edge(circuits, edge, widths, short)
     column, recovery = circuits.column, circuits.relu_recovery
     if column is None or recovery is None:
         return _column_charges(circuits, cells, edge, widths, "k"), None
-    path = mac_charge(
-        cells,
-        edge,
-        widths,
-        column.capacitance_k,
-        column.x_range,
-        trajectory=True,
-        **_loads(column),
-    )
+    idle = column.capacitance_k + cells.shape[1] * column.idle_load
+    return _k_decisions(circuits, row_sums(cells, edge, widths), idle, mismatch)
+
+
+def _k_decisions(
+    circuits: HeadCircuits,
+    sums: ColumnSums,
+    idle: float,
+    mismatch: ConverterMismatch | None = None,
+) -> tuple[Array, NDArray[np.bool_] | None]:
+    """The K columns' charges from their row sums and, with the comparator model, whether
+    each ReLU converter gives a pulse (None: its final charge decides; with ``mismatch`` each
+    converter judges the charge it sees, :meth:`ConverterMismatch.relu_charge`); ``idle``:
+    the line's capacitance with every input off [F]."""
+    column, recovery = circuits.column, circuits.relu_recovery
+    assert column is not None
+    flags = _loads(column)
+    del flags["idle_load"]
+    if recovery is None:
+        return integrate_columns(sums, idle, column.x_range, **flags), None
+    path = integrate_columns(sums, idle, column.x_range, trajectory=True, **flags)
     seen = column.capacitance_k * path.drop  # the comparator's view, as charge on its capacitor
     if mismatch is not None:  # (B, W columns, mesh): each column its own converter
         seen = mismatch.relu_charge(np.moveaxis(seen, -1, 0))

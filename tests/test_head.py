@@ -332,3 +332,89 @@ def test_mismatch_without_dac_looks_each_cell_up_at_its_written_voltage(sky130):
     assert head.mismatch.table_k.shape[:2] == (64, 64)
     coded = GainCellHead(sky130, HeadConfig(window=64, mismatch=True, seed=5)).mismatch
     np.testing.assert_array_equal(head.mismatch.relu_offset, coded.relu_offset)
+
+
+def test_coded_column_sums_equal_the_sums_of_every_gathered_cell():
+    """The decode step's K sums from a (code, width) histogram times the (age, code) table
+    are the sums over every gathered cell, mismatch and short pulses included."""
+    from gaincell.attention.column import row_sums
+    from gaincell.attention.head import _coded_row_sums, _pulse_edge, _short_weights
+
+    rng = np.random.default_rng(2)
+    batch, window, d, codes, entries = 2, 12, 9, 8, 6
+    nodes = np.array([0.1e-9, 0.3e-9, 0.6e-9, 1e-9])
+    coefficients = rng.normal(size=(window, codes, entries))
+    edge = rng.normal(size=(window, codes))
+    short = rng.normal(size=(window, codes, nodes.size))
+    code = rng.integers(0, codes, (batch, window, d))
+    # quantized widths (repeats), no pulse, short pulses, one past the mesh step
+    widths = rng.choice([0.0, 0.2e-9, 0.45e-9, 1e-9, 2e-9, 7.5e-9, 15e-9], (batch, d))
+    extra = rng.normal(size=(batch, window, d, 2))
+    sums = _coded_row_sums(coefficients, edge, short, code, widths, nodes, extra)
+    slots = np.arange(window)[None, None, :]
+    cells = coefficients[slots, code.transpose(0, 2, 1)]  # (B, d rows, W columns, entries)
+    cells[..., :2] += extra.transpose(0, 2, 1, 3)
+    full_edge = np.concatenate(
+        [edge[slots, code.transpose(0, 2, 1)][..., None], short[slots, code.transpose(0, 2, 1)]],
+        axis=-1,
+    )
+
+    class Nodes:
+        short_pulses = nodes
+
+    reference = row_sums(cells, _pulse_edge(Nodes, full_edge, widths), widths)
+    assert _short_weights(nodes, widths).any()  # the case holds short pulses
+    for name in ("times", "conducting", "pulsed", "edge"):
+        np.testing.assert_allclose(
+            getattr(sums, name), getattr(reference, name), rtol=1e-12, atol=1e-12, err_msg=name
+        )
+
+
+@pytest.mark.parametrize("mismatch", [False, True])
+def test_a_coded_decode_step_equals_the_products_of_every_gathered_cell(sky130, mismatch):
+    """The DAC-coded step (K sums by histogram, V rows gathered only where Phi pulses) gives
+    what the products of every cell gathered from the (age, code) table give."""
+    from gaincell.attention.head import _products
+
+    rng = np.random.default_rng(9)
+    q, k, v = _qkv(rng, (150, 64))
+    head = GainCellHead(sky130, HeadConfig(window=128, mismatch=mismatch, seed=2))
+    for t in range(149):
+        head.step(q[t], k[t], v[t])
+    c = head.config
+    ages = head.position - head.written_at
+    valid = head.written_at >= 0
+    widths = quantize_q(q[149], c) * sky130.t_max
+    got = head._coded_column_products(widths, ages, valid)
+    table = head._cell_table()[np.clip(ages, 0, c.window - 1)]
+    split = table.shape[-1] - sky130.edge_entries
+    slots_k, slots_v = np.arange(c.window)[None, None, :], np.arange(c.window)[None, :, None]
+    code_k = head._code_k.transpose(0, 2, 1)
+    cells_k, cells_v = (
+        table[..., :split][slots_k, code_k],
+        table[..., :split][slots_v, head._code_v],
+    )
+    if mismatch:
+        cells_k[..., :2] += head._extra_k.transpose(0, 2, 1, 3)
+        cells_v[..., :2] += head._extra_v
+    expected = _products(
+        sky130,
+        c,
+        widths,
+        cells_k,
+        cells_v,
+        valid,
+        table[..., split:][slots_k, code_k],
+        table[..., split:][slots_v, head._code_v],
+        mismatch=head.mismatch,
+    )
+    for name in ("phi", "output", "column_charge", "tile_charge"):
+        np.testing.assert_allclose(got[name], expected[name], rtol=1e-9, atol=1e-24, err_msg=name)
+    assert (got["phi"] > 0).any() and (got["phi"] == 0).any()  # both kinds of V rows
+
+
+def quantize_q(q: np.ndarray, config: HeadConfig) -> np.ndarray:
+    from gaincell.attention.behavioural import quantize
+    from gaincell.circuits.design import Q_RANGE
+
+    return quantize(np.clip(q, *Q_RANGE), *Q_RANGE, config.levels[0])[None]
