@@ -267,3 +267,36 @@ def integrate_columns(
             idle * u[..., -1], times, np.concatenate([u0[..., None], u], axis=-1)
         )
     return idle * u[..., -1]
+
+
+def pulse_end_drops(times: Array, drop: Array, widths: Array) -> tuple[Array, Array]:
+    """Each row's column drop below mid-rail [V] at its pulse's end and averaged over its
+    pulse, (B, rows, cols): ``times`` (S + 1,) and ``drop`` (B, cols, S + 1) a MAC's path
+    (:class:`ColumnTrajectory`, linear between the mesh points, held after the last),
+    ``widths`` (B, rows) the rows' pulses [s]; rows without a pulse get the drop at the start."""
+    w = np.clip(np.asarray(widths, dtype=np.float64), 0.0, None)
+    along = np.swapaxes(drop, 1, 2)  # (B, S + 1, cols)
+    if times.size == 1:
+        start = np.broadcast_to(along[:, :1], (w.shape[0], w.shape[1], along.shape[2]))
+        return start.copy(), start.copy()
+    step = times[1] - times[0]  # the mesh is uniform (mac_mesh)
+    position = np.clip(w / step, 0.0, times.size - 1)
+    index = np.minimum(position.astype(np.intp), times.size - 2)
+    fraction = (position - index)[..., None]
+    low = np.take_along_axis(along, index[..., None], axis=1)
+    high = np.take_along_axis(along, index[..., None] + 1, axis=1)
+    end = low + fraction * (high - low)
+    integral = np.concatenate(
+        [
+            np.zeros_like(along[:, :1]),
+            np.cumsum(0.5 * step * (along[:, 1:] + along[:, :-1]), axis=1),
+        ],
+        axis=1,
+    )
+    partial = np.take_along_axis(integral, index[..., None], axis=1) + step * fraction * (
+        low + 0.5 * fraction * (high - low)
+    )
+    beyond = np.clip(w - times[-1], 0.0, None)[..., None] * along[:, -1:]  # held after
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(w[..., None] > 0, (partial + beyond) / w[..., None], end)
+    return end, mean

@@ -5,9 +5,14 @@ Every part comes from an energy surrogate fitted to SPICE (``gaincell surrogates
 one's hold-out error) except the digital control and routing, an explicit parameter:
 
 - a cell's input pulse: ``multiplier-pulse-energy`` (the cell's own supply and its two enable
-  drivers, the drivers counted as CMOS drivers: charge delivered x 1.8 V), taken at the
-  mid-rail column as ``a(V) + b(V) x width`` for any width > 0 (``a``, ``b`` fitted per stored
-  voltage over the surrogate's 1..15 ns nodes; the energy is within a few % of affine there);
+  drivers, the drivers counted as CMOS drivers: charge delivered x 1.8 V) as
+  ``a(V, v_col) + b(V, v_col) x width`` for any width > 0 (``a``, ``b`` fitted per stored
+  voltage over the surrogate's 1..15 ns nodes at each of its column voltages; the energy is
+  within a few % of affine there). With a column model the column is where the MAC took it:
+  ``a`` (the edges: the read pair's internal nodes settle from the column's voltage when the
+  pulse ends) at the column's voltage at the pulse's end, ``b`` (the current while the row
+  conducts) at its mean over the pulse (:func:`pulse_energy`); a cell sinking current 170 mV
+  below mid-rail draws 5..8 % more than at mid-rail;
 - a conversion: ``relu-c2p-energy`` / ``signed-c2p-energy``, the energy of the converter's
   testbench cycle (reset, MAC, conversion: supply and reference) over the column charge, less
   its static bias ``relu-c2p-static`` / ``signed-c2p-static`` [W] times that cycle's length:
@@ -33,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from gaincell.attention.cost import PAPER_DIGITAL_J, TokenEnergy
 from gaincell.circuits.design import V_MID
@@ -61,7 +66,8 @@ class EnergyModels:
     """What each operation of the head draws, at one corner and temperature."""
 
     pulse: Callable[[Array], Array]
-    """Stored voltage [V] -> (..., 2): a pulse of width w > 0 costs ``[0] + [1] w`` [J, J/s]."""
+    """Stored voltage [V] -> (..., 2 J): with the column at :attr:`pulse_columns` ``[j]`` a
+    pulse of width w > 0 costs ``[j] + [J + j] w`` [J, J/s] (:func:`pulse_energy`)."""
     relu_cycle: Callable[[Array], Array]
     """K column charge [C] -> its ReLU converter's cycle above the static bias [J]."""
     signed_cycle: Callable[[Array], Array]
@@ -79,8 +85,17 @@ class EnergyModels:
     gating)."""
     description: str = ""
     """Where the models come from."""
+    pulse_columns: tuple[float, ...] = (V_MID,)
+    """Column voltages [V] :attr:`pulse` gives a pulse's energy at (J of them, increasing;
+    linear between, flat beyond)."""
 
     def __post_init__(self) -> None:
+        columns = np.asarray(self.pulse_columns, dtype=np.float64)
+        if columns.ndim != 1 or columns.size < 1 or np.any(np.diff(columns) <= 0):
+            raise InputError(
+                f"EnergyModels.pulse_columns must be increasing column voltages, got "
+                f"{self.pulse_columns!r}"
+            )
         if not (np.isfinite(self.digital) and self.digital >= 0):
             raise InputError(f"EnergyModels.digital must be an energy >= 0 J, got {self.digital!r}")
         on = self.converter_on_time
@@ -124,8 +139,10 @@ class EnergyModels:
         relu_bias, signed_bias = over_charge(load(relu_static)), over_charge(load(signed_static))
         write_energy = _one_axis(load(write).at(corner=corner, temperature=temperature), "v_store")
 
+        pulse_table, pulse_columns = _pulse_affine(load(pulse), corner, temperature, load(leakage))
         return cls(
-            pulse=_pulse_affine(load(pulse), corner, temperature, load(leakage)),
+            pulse=pulse_table,
+            pulse_columns=pulse_columns,
             relu_cycle=above_bias(load(relu_cycle), relu_bias),
             signed_cycle=above_bias(load(signed_cycle), signed_bias),
             relu_static=relu_bias,
@@ -191,32 +208,97 @@ def _cycle_length(model: Any) -> float:
 
 def _pulse_affine(
     model: Any, corner: str, temperature: float, leak: Any
-) -> Callable[[Array], Array]:
-    """Stored voltage -> (a, b) of the pulse energy ``a + b w`` (w > 0) at the mid-rail
-    column: least squares over the surrogate's width nodes from 1 ns (below them the
-    surrogate itself continues its first cell the same way). The surrogate's input is the
-    written bit-line value; ``leak`` at t = 0 maps it to the stored voltage."""
+) -> tuple[Callable[[Array], Array], tuple[float, ...]]:
+    """Stored voltage -> (a_0 .. a_J-1, b_0 .. b_J-1) of the pulse energy ``a + b w`` (w > 0)
+    with the column at each of the surrogate's column voltages (returned too): least squares
+    over the surrogate's width nodes from 1 ns (below them the surrogate itself continues its
+    first cell the same way). The surrogate's input is the written bit-line value; ``leak``
+    at t = 0 maps it to the stored voltage."""
     from gaincell.attention.head import CellTable, _written
 
-    sliced = model.at(corner=corner, temperature=temperature, v_col=V_MID)
+    sliced = model.at(corner=corner, temperature=temperature)
     widths = sliced.nodes["width"]
     widths = widths[widths >= 1e-9 * (1 - 1e-9)]
     if widths.size < 2:
         raise InputError(f"{model.name}: needs width nodes from 1 ns on to fit a + b w")
+    columns = np.asarray(sliced.nodes.get("v_col", [V_MID]), dtype=np.float64)
     bit_lines, w = np.meshgrid(PULSE_ENERGY_BIT_LINES, widths, indexing="ij")
-    energies = sliced(v_store=bit_lines.ravel(), width=w.ravel(), out_of_domain="extrapolate")
     design = np.stack([np.ones_like(widths), widths], axis=1)
-    coefficients, *_ = np.linalg.lstsq(design, energies.reshape(bit_lines.shape).T, rcond=None)
+    fits = []  # (2, bit lines) per column voltage
+    for v_col in columns:
+        energies = sliced(
+            v_store=bit_lines.ravel(), width=w.ravel(), v_col=v_col, out_of_domain="extrapolate"
+        )
+        coefficients, *_ = np.linalg.lstsq(design, energies.reshape(bit_lines.shape).T, rcond=None)
+        fits.append(coefficients)
+    table = np.concatenate([np.stack([f[0] for f in fits]), np.stack([f[1] for f in fits])])
     stored = _written(leak, PULSE_ENERGY_BIT_LINES, corner, temperature)
     order = np.argsort(stored)
-    return CellTable(stored[order], np.ascontiguousarray(coefficients.T[order]))
+    return CellTable(stored[order], np.ascontiguousarray(table.T[order])), tuple(
+        map(float, columns)
+    )
 
 
-def pulse_energy(entries: Array, widths: Array) -> Array:
-    """Energy of pulses [J]: per-cell ``entries`` (..., 2) from :attr:`EnergyModels.pulse`,
-    ``widths`` [s] broadcasting against ``entries[..., 0]``; nothing for width 0."""
-    on = widths > 0
-    return np.where(on, entries[..., 0] + entries[..., 1] * widths, 0.0)
+def _node_interval(nodes: Array, x: ArrayLike) -> tuple[NDArray[np.intp], Array]:
+    """For each ``x`` (...), the interval of increasing ``nodes`` (at least 2) it falls in and
+    where in it (0..1), clamped to the ends: uniform nodes by arithmetic, others by search."""
+    at = np.clip(np.asarray(x, dtype=np.float64), nodes[0], nodes[-1])
+    steps = np.diff(nodes)
+    if np.allclose(steps, steps[0], rtol=1e-9, atol=0.0):
+        position = (at - nodes[0]) / steps[0]
+        low = np.minimum(position.astype(np.intp), nodes.size - 2)
+        return low, position - low
+    low = np.clip(np.searchsorted(nodes, at, side="right") - 1, 0, nodes.size - 2)
+    return low, (at - nodes[low]) / steps[low]
+
+
+def hat_weights(nodes: Array, x: ArrayLike) -> Array:
+    """(..., nodes) weights of ``x`` (...) on increasing ``nodes``: linear between the two
+    around it, flat beyond the ends (as ``np.interp``)."""
+    x = np.asarray(x, dtype=np.float64)
+    if nodes.size == 1:
+        return np.ones((*x.shape, 1))
+    steps = np.diff(nodes)
+    if np.allclose(steps, steps[0], rtol=1e-9, atol=0.0):  # uniform: tents, no scatter
+        position = np.clip((x - nodes[0]) / steps[0], 0.0, nodes.size - 1.0)
+        return np.clip(1.0 - np.abs(position[..., None] - np.arange(nodes.size)), 0.0, None)
+    weights = np.zeros((*x.shape, nodes.size))
+    low, fraction = _node_interval(nodes, x)
+    np.put_along_axis(weights, low[..., None], (1 - fraction)[..., None], axis=-1)
+    np.put_along_axis(weights, low[..., None] + 1, fraction[..., None], axis=-1)
+    return weights
+
+
+def pulse_energy(
+    entries: Array,
+    widths: Array,
+    columns: tuple[float, ...] = (V_MID,),
+    end_volts: ArrayLike = V_MID,
+    mean_volts: ArrayLike = V_MID,
+) -> Array:
+    """Energy of pulses [J]: per-cell ``entries`` (..., 2 J) from :attr:`EnergyModels.pulse`
+    at the column voltages ``columns`` (:attr:`EnergyModels.pulse_columns`), ``widths`` [s]
+    broadcasting against ``entries[..., 0]``; the edges' part at the column's voltage at the
+    pulse's end ``end_volts``, the conducting part at its mean over the pulse ``mean_volts``
+    [V] (mid-rail without a column model); nothing for width 0."""
+    nodes = np.asarray(columns, dtype=np.float64)
+    count = nodes.size
+    a = _between_nodes(entries[..., :count], nodes, end_volts)
+    b = _between_nodes(entries[..., count:], nodes, mean_volts)
+    return np.where(widths > 0, a + b * widths, 0.0)
+
+
+def _between_nodes(values: Array, nodes: Array, x: ArrayLike) -> Array:
+    """``values`` (..., nodes) at ``x`` (broadcasting against ``values[..., 0]``), linear
+    between ``nodes``, flat beyond (as :func:`hat_weights`, by two gathers instead of a
+    weight per node)."""
+    if nodes.size == 1:
+        return values[..., 0]
+    x = np.broadcast_to(np.asarray(x, dtype=np.float64), values.shape[:-1])
+    low, fraction = _node_interval(nodes, x)
+    below = np.take_along_axis(values, low[..., None], axis=-1)[..., 0]
+    above = np.take_along_axis(values, low[..., None] + 1, axis=-1)[..., 0]
+    return below + fraction * (above - below)
 
 
 def conversion_energy(

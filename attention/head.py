@@ -49,14 +49,22 @@ from gaincell.attention.behavioural import (
 )
 from gaincell.attention.column import (
     ColumnSums,
+    ColumnTrajectory,
     conduction,
     integrate_columns,
     mac_charge,
     mac_mesh,
+    pulse_end_drops,
     row_sums,
 )
 from gaincell.attention.cost import PAPER_STEP_TIME
-from gaincell.attention.energy import ENERGY_KEYS, EnergyModels, pulse_energy, step_energy
+from gaincell.attention.energy import (
+    ENERGY_KEYS,
+    EnergyModels,
+    hat_weights,
+    pulse_energy,
+    step_energy,
+)
 from gaincell.attention.mismatch import (
     ArrayMismatch,
     ConverterMismatch,
@@ -909,15 +917,16 @@ class GainCellHead:
 
     # -- energy -----------------------------------------------------------------------------
     def _energy_table(self) -> Array:
-        """Pulse energy coefficients (a, b) per (age in steps, DAC code), (window, codes, 2)
-        [J, J/s]: the cells' stored voltages as in :meth:`_cell_table`."""
+        """Pulse energy entries per (age in steps, DAC code), (window, codes, 2 J) [J, J/s]
+        (:attr:`EnergyModels.pulse`): the cells' stored voltages as in :meth:`_cell_table`."""
         if self._pulse_energy is None:
             c = self.config
             assert self.circuits.energy is not None and c.levels is not None
             targets = self._dac(np.linspace(*KV_RANGE, c.levels[1]))[0]
             hold, target = np.meshgrid(np.arange(c.window) * c.step_time, targets, indexing="ij")
             volts = self.circuits.leakage(hold.ravel(), target.ravel())
-            self._pulse_energy = self.circuits.energy.pulse(volts).reshape(c.window, -1, 2)
+            entries = self.circuits.energy.pulse(volts)
+            self._pulse_energy = entries.reshape(c.window, c.levels[1], -1)
         return self._pulse_energy
 
     def _energy(
@@ -928,29 +937,60 @@ class GainCellHead:
         valid: NDArray[np.bool_],
         written: Array,
     ) -> dict[str, Array]:
-        """One step's energy by module (:func:`attention.energy.step_energy`), (batch,)."""
+        """One step's energy by module (:func:`attention.energy.step_energy`), (batch,); each
+        pulse at the column voltage the MAC took its column to (``result``'s paths,
+        :func:`_path_entries`; mid-rail without a column model)."""
         c, models = self.config, self.circuits.energy
         assert models is not None
+        columns = models.pulse_columns
         phi_width = result["phi"] * self.circuits.t_max  # (B, W), 0 in empty slots
+        batch, tiles = widths.shape[0], c.window // c.tile
         if c.levels is not None:
-            table = self._energy_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, 2)
+            table = self._energy_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, 2 J)
             table = np.where(valid[:, None, None], table, 0.0)
-            batch, codes = self._onehot_k.shape[0], table.shape[1]
-            inputs = np.stack([(widths > 0).astype(np.float64), widths], axis=-1)  # (B, d, 2)
-            per_code = np.matmul(self._onehot_k.reshape(batch, c.window * codes, c.d), inputs)
-            k_array = np.einsum("wck,bwck->b", table, per_code.reshape(batch, c.window, codes, 2))
-            rows = np.stack([(phi_width > 0).astype(np.float64), phi_width], axis=-1)
-            per_row = np.einsum("wck,bwc->bwk", table, self._v_per_code)  # (B, W, 2)
-            v_array = np.einsum("bwk,bwk->b", per_row, rows)
+            # K: by how many of each column's rows hold each code at each Q width.
+            levels, counts = _code_width_counts(
+                self._code_k, widths, table.shape[1]
+            )  # (U,), (B, W, codes, U)
+            end, mean = _drops_at(
+                result, "k", np.broadcast_to(levels, (batch, levels.size)), c.window
+            )
+            features = _pulse_features(columns, levels, end.swapaxes(1, 2), mean.swapaxes(1, 2))
+            k_array = np.einsum("wcj,bwcj->b", table, np.matmul(counts, features))
+            if "v_drop" in result:  # V: the rows Phi pulses, each cell at its column's path
+                row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
+                entries = table[slot[..., None], self._code_v[of_batch, slot]]
+                end, mean = _drops_at(result, "v", row_widths, c.d)
+                cells = pulse_energy(
+                    entries, row_widths[..., None], columns, V_MID - end, V_MID - mean
+                )
+                v_array = cells.reshape(batch, -1).sum(axis=1)
+            else:  # every V cell at mid-rail: by each row's cells per code
+                mid = hat_weights(np.asarray(columns), V_MID)  # (J,)
+                table_mid = table.reshape(*table.shape[:2], 2, -1) @ mid  # (W, codes, 2)
+                rows = np.stack([(phi_width > 0).astype(np.float64), phi_width], axis=-1)
+                per_row = np.einsum("wck,bwc->bwk", table_mid, self._v_per_code)
+                v_array = np.einsum("bwk,bwk->b", per_row, rows)
         else:
             hold = (np.clip(ages, 0, None) * c.step_time)[None, :, None]
             hold = np.broadcast_to(hold, self._k.shape).ravel()
             k_entries = models.pulse(self.circuits.leakage(hold, self._k.ravel()))
             v_entries = models.pulse(self.circuits.leakage(hold, self._v.ravel()))
-            k_entries = k_entries.reshape(*self._k.shape, 2) * valid[None, :, None, None]
-            v_entries = v_entries.reshape(*self._v.shape, 2) * valid[None, :, None, None]
-            k_array = pulse_energy(k_entries, widths[:, None, :]).sum(axis=(1, 2))
-            v_array = pulse_energy(v_entries, phi_width[:, :, None]).sum(axis=(1, 2))
+            k_entries = k_entries.reshape(*self._k.shape, -1) * valid[None, :, None, None]
+            v_entries = v_entries.reshape(*self._v.shape, -1) * valid[None, :, None, None]
+            end, mean = (
+                x.swapaxes(1, 2) for x in _drops_at(result, "k", widths, c.window)
+            )  # (B, W, d)
+            k_array = pulse_energy(
+                k_entries, widths[:, None, :], columns, V_MID - end, V_MID - mean
+            ).sum(axis=(1, 2))
+            end, mean = (
+                x.reshape(batch, c.window, c.d)
+                for x in _drops_at(result, "v", phi_width.reshape(batch * tiles, c.tile), c.d)
+            )
+            v_array = pulse_energy(
+                v_entries, phi_width[:, :, None], columns, V_MID - end, V_MID - mean
+            ).sum(axis=(1, 2))
         return step_energy(
             models,
             c.step_time,
@@ -1022,21 +1062,15 @@ class GainCellHead:
             coefficients, edge, short, self._code_k, widths, circuits.short_pulses, extra_k
         )
         idle_k = column.capacitance_k + c.d * column.idle_load
-        charge, pulses = _k_decisions(circuits, sums, idle_k, self.mismatch)
+        charge, pulses, k_path = _k_decisions(circuits, sums, idle_k, self.mismatch)
+        v_paths: list[ColumnTrajectory] = []
         batch, tiles = widths.shape[0], c.window // c.tile
         flags = _loads(column)
         del flags["idle_load"]
         idle_v = column.capacitance_v + c.tile * column.idle_load
 
         def tile_charges(phi_width: Array) -> Array:
-            per_tile = phi_width.reshape(batch * tiles, c.tile)
-            pulsed = per_tile > 0
-            kept = max(1, int(pulsed.sum(axis=1).max()))
-            # Each tile's pulsed rows first (the rest padded with rows of width 0).
-            row = np.argsort(~pulsed, axis=1, kind="stable")[:, :kept]  # (B x tiles, kept)
-            row_widths = np.take_along_axis(per_tile, row, axis=1)
-            slot = (np.arange(batch * tiles) % tiles)[:, None] * c.tile + row
-            of_batch = (np.arange(batch * tiles) // tiles)[:, None]
+            row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
             codes = self._code_v[of_batch, slot]  # (B x tiles, kept, d)
             cells = coefficients[slot[..., None], codes]
             if self.mismatch is not None:
@@ -1053,10 +1087,12 @@ class GainCellHead:
                 short_rows if has_short else None,
             )
             sums_v = row_sums(cells, cell_edge, row_widths)
-            charges = integrate_columns(sums_v, idle_v, column.x_range, **flags)
-            return charges.reshape(batch, tiles, c.d)
+            path = integrate_columns(sums_v, idle_v, column.x_range, trajectory=True, **flags)
+            v_paths.append(path)
+            return path.charge.reshape(batch, tiles, c.d)
 
-        return _convert(circuits, c, charge, valid, tile_charges, pulses, self.mismatch)
+        result = _convert(circuits, c, charge, valid, tile_charges, pulses, self.mismatch)
+        return result | _path_entries(k_path, v_paths[0], batch, tiles, c.d)
 
     def run(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> AttentionTrace:
         """Process a whole sequence from an empty window. q, k, v: ``(..., T, d)``; returns
@@ -1106,10 +1142,12 @@ def _column_charges(
     widths: Array,
     kind: str,
     short: ShortEntries | None = None,
-) -> Array:
-    """Charge each column draws over one MAC [C], (B, cols): cells (B, rows, cols, terms)
-    current coefficients, edge (B, rows, cols), widths (B, rows) shared by the columns; kind
-    ``"k"`` or ``"v"`` picks the converter's column capacitance. With a column model the
+) -> tuple[Array, ColumnTrajectory | None]:
+    """Charge each column draws over one MAC [C], (B, cols), and with a column model the
+    columns' path (:class:`attention.column.ColumnTrajectory`, else None): cells (B, rows,
+    cols, terms) current coefficients, edge (B, rows, cols), widths (B, rows) shared by the
+    columns; kind ``"k"`` or ``"v"`` picks the converter's column capacitance. With a column
+    model the
     column's voltage is integrated (:func:`attention.column.mac_charge`), else each cell
     gives its mid-rail current for its row's width. ``edge`` may also be the cells' edge
     entries (B, rows, cols, entries), or come with ``short`` (:func:`_pulse_edge`)."""
@@ -1117,9 +1155,13 @@ def _column_charges(
     column = circuits.column
     if column is not None:
         capacitance = column.capacitance_k if kind == "k" else column.capacitance_v
-        return mac_charge(cells, edge, widths, capacitance, column.x_range, **_loads(column))
+        path = mac_charge(
+            cells, edge, widths, capacitance, column.x_range, trajectory=True, **_loads(column)
+        )
+        return path.charge, path
     pulses = (widths > 0).astype(np.float64)
-    return np.einsum("brc,br->bc", cells[..., 0], widths) + np.einsum("brc,br->bc", edge, pulses)
+    charge = np.einsum("brc,br->bc", cells[..., 0], widths)
+    return charge + np.einsum("brc,br->bc", edge, pulses), None
 
 
 ShortEntries = Callable[[NDArray[np.intp], NDArray[np.intp]], Array]
@@ -1173,14 +1215,7 @@ def _short_weights(nodes: Array, widths: Array) -> Array:
     """(..., nodes) weights of each width on the short-pulse nodes (linear between them,
     flat below the first); all zero for no pulse and for pulses of the last node or longer."""
     short = (widths > 0) & (widths < nodes[-1])
-    at = np.clip(widths, nodes[0], nodes[-1])
-    high = np.clip(np.searchsorted(nodes, at, side="right"), 1, nodes.size - 1)
-    low = high - 1
-    fraction = (at - nodes[low]) / (nodes[high] - nodes[low])
-    weights = np.zeros((*widths.shape, nodes.size))
-    np.put_along_axis(weights, low[..., None], ((1 - fraction) * short)[..., None], axis=-1)
-    np.put_along_axis(weights, high[..., None], (fraction * short)[..., None], axis=-1)
-    return weights
+    return hat_weights(nodes, widths) * short[..., None]
 
 
 def _pulse_inputs(circuits: HeadCircuits, widths: Array) -> Array:
@@ -1208,6 +1243,53 @@ def _loads(column: ColumnModel) -> dict[str, Any]:
     }
 
 
+def _code_width_counts(codes: NDArray[np.intp], widths: Array, n_codes: int) -> tuple[Array, Array]:
+    """The distinct row widths (U,) [s] and, per column, how many of its rows hold each code
+    at each of them: (B, W, n_codes, U) for codes (B, W, d) of the cells and widths (B, d)
+    of the rows."""
+    batch, window, d = codes.shape
+    levels, level_of = np.unique(widths, return_inverse=True)
+    n_levels = levels.size
+    index = codes * n_levels + level_of.reshape(batch, 1, d)
+    index += (np.arange(batch * window) * (n_codes * n_levels)).reshape(batch, window, 1)
+    counts = np.bincount(index.ravel(), minlength=batch * window * n_codes * n_levels)
+    return levels, counts.reshape(batch, window, n_codes, n_levels).astype(np.float64)
+
+
+def _drops_at(result: dict[str, Array], kind: str, widths: Array, cols: int) -> tuple[Array, Array]:
+    """The ``kind`` (``"k"``/``"v"``) columns' drop below mid-rail at the end of pulses of
+    ``widths`` (B, rows) and over them [V], (B, rows, cols) (:func:`pulse_end_drops` of the
+    step's paths, :func:`_path_entries`); zero (mid-rail) without a column model."""
+    if f"{kind}_drop" not in result:
+        return np.zeros((*widths.shape, cols)), np.zeros((*widths.shape, cols))
+    return pulse_end_drops(result[f"{kind}_times"], result[f"{kind}_drop"], widths)
+
+
+def _pulse_features(columns: tuple[float, ...], widths: Array, end: Array, mean: Array) -> Array:
+    """What multiplies a cell's pulse-energy entries (:attr:`EnergyModels.pulse`, 2 J) for a
+    pulse of ``widths`` (U,) [s] whose column dropped ``end`` at its end and ``mean`` over
+    it (..., U) [V]: (..., U, 2 J), nothing for width 0 (:func:`attention.energy.pulse_energy`)."""
+    nodes = np.asarray(columns, dtype=np.float64)
+    on = (widths > 0).astype(np.float64)
+    edges = hat_weights(nodes, V_MID - end) * on[:, None]
+    slopes = hat_weights(nodes, V_MID - mean) * widths[:, None]
+    return np.concatenate(np.broadcast_arrays(edges, slopes), axis=-1)
+
+
+def _pulsed_rows(phi_width: Array, tiles: int, tile: int) -> tuple[Array, Array, Array]:
+    """Per tile, the rows Phi pulses first (padded with rows of width 0 to the most any tile
+    has): their widths (B x tiles, kept) [s], slots (B x tiles, kept) and batch index
+    (B x tiles, 1), from ``phi_width`` (B, W)."""
+    batch = phi_width.shape[0]
+    per_tile = phi_width.reshape(batch * tiles, tile)
+    pulsed = per_tile > 0
+    kept = max(1, int(pulsed.sum(axis=1).max()))
+    row = np.argsort(~pulsed, axis=1, kind="stable")[:, :kept]
+    slot = (np.arange(batch * tiles) % tiles)[:, None] * tile + row
+    of_batch = (np.arange(batch * tiles) // tiles)[:, None]
+    return np.take_along_axis(per_tile, row, axis=1), slot, of_batch
+
+
 def _coded_row_sums(
     coefficients: Array,
     edge: Array,
@@ -1224,14 +1306,7 @@ def _coded_row_sums(
     coefficients (mismatch). A row enters a column's sums through its width's conduction,
     pulse and short-pulse weights, so the sums are a histogram of (code, width) per column
     times those features, then times the table: no per-cell gather."""
-    batch, window, d = codes.shape
-    n_codes = coefficients.shape[1]
-    levels, level_of = np.unique(widths, return_inverse=True)
-    n_levels = levels.size
-    index = codes * n_levels + level_of.reshape(batch, 1, d)
-    index += (np.arange(batch * window) * (n_codes * n_levels)).reshape(batch, window, 1)
-    counts = np.bincount(index.ravel(), minlength=batch * window * n_codes * n_levels)
-    counts = counts.reshape(batch, window, n_codes, n_levels).astype(np.float64)
+    levels, counts = _code_width_counts(codes, widths, coefficients.shape[1])
     times = mac_mesh(widths)
     steps = times.size - 1
     features = [conduction(levels, times), (levels > 0).astype(np.float64)[:, None]]
@@ -1261,13 +1336,14 @@ def _k_columns(
     widths: Array,
     short: ShortEntries | None = None,
     mismatch: ConverterMismatch | None = None,
-) -> tuple[Array, NDArray[np.bool_] | None]:
-    """The K columns' charges (as :func:`_column_charges`) and, with the comparator model,
-    whether each ReLU converter gives a pulse (:func:`_k_decisions`)."""
+) -> tuple[Array, NDArray[np.bool_] | None, ColumnTrajectory | None]:
+    """The K columns' charges and path (as :func:`_column_charges`) and, with the comparator
+    model, whether each ReLU converter gives a pulse (:func:`_k_decisions`)."""
     edge = _pulse_edge(circuits, edge, widths, short)
-    column, recovery = circuits.column, circuits.relu_recovery
-    if column is None or recovery is None:
-        return _column_charges(circuits, cells, edge, widths, "k"), None
+    column = circuits.column
+    if column is None:
+        charge, _ = _column_charges(circuits, cells, edge, widths, "k")
+        return charge, None, None
     idle = column.capacitance_k + cells.shape[1] * column.idle_load
     return _k_decisions(circuits, row_sums(cells, edge, widths), idle, mismatch)
 
@@ -1277,18 +1353,18 @@ def _k_decisions(
     sums: ColumnSums,
     idle: float,
     mismatch: ConverterMismatch | None = None,
-) -> tuple[Array, NDArray[np.bool_] | None]:
-    """The K columns' charges from their row sums and, with the comparator model, whether
-    each ReLU converter gives a pulse (None: its final charge decides; with ``mismatch`` each
-    converter judges the charge it sees, :meth:`ConverterMismatch.relu_charge`); ``idle``:
-    the line's capacitance with every input off [F]."""
+) -> tuple[Array, NDArray[np.bool_] | None, ColumnTrajectory]:
+    """The K columns' charges from their row sums, whether each ReLU converter gives a pulse
+    with the comparator model (None: its final charge decides; with ``mismatch`` each
+    converter judges the charge it sees, :meth:`ConverterMismatch.relu_charge`), and the
+    columns' path; ``idle``: the line's capacitance with every input off [F]."""
     column, recovery = circuits.column, circuits.relu_recovery
     assert column is not None
     flags = _loads(column)
     del flags["idle_load"]
-    if recovery is None:
-        return integrate_columns(sums, idle, column.x_range, **flags), None
     path = integrate_columns(sums, idle, column.x_range, trajectory=True, **flags)
+    if recovery is None:
+        return path.charge, None, path
     seen = column.capacitance_k * path.drop  # the comparator's view, as charge on its capacitor
     if mismatch is not None:  # (B, W columns, mesh): each column its own converter
         seen = mismatch.relu_charge(np.moveaxis(seen, -1, 0))
@@ -1299,7 +1375,7 @@ def _k_decisions(
     near = np.abs(seen[..., -1] - recovery.static) < RECOVERY_MARGIN_C
     if near.any():
         pulses[near] = recovery.pulses(path.times, seen[near], CONV_START - MAC_START)
-    return path.charge, pulses
+    return path.charge, pulses, path
 
 
 def _phi_widths(circuits: HeadCircuits, charge: Array, pulses: NDArray[np.bool_] | None) -> Array:
@@ -1337,7 +1413,8 @@ def _products(
     tiles = window // config.tile
     edge_k = np.zeros(cur_k.shape[:-1]) if edge_k is None else edge_k
     edge_v = np.zeros(cur_v.shape[:-1]) if edge_v is None else edge_v
-    charge, pulses = _k_columns(circuits, cur_k, edge_k, widths, short_k, mismatch)
+    charge, pulses, k_path = _k_columns(circuits, cur_k, edge_k, widths, short_k, mismatch)
+    v_paths: list[ColumnTrajectory] = []
     # V rows are tokens: per tile, (B x tiles, tile rows, d columns, terms), a view.
     by_tile = cur_v.reshape(batch * tiles, config.tile, d, -1)
     edge_by_tile = edge_v.reshape(batch * tiles, config.tile, d, *edge_v.shape[3:])
@@ -1348,7 +1425,7 @@ def _products(
             return short_v(tile_of // tiles, (tile_of % tiles) * config.tile + row_of)
 
     def tile_charges(phi_width: Array) -> Array:
-        charges = _column_charges(
+        charges, path = _column_charges(
             circuits,
             by_tile,
             edge_by_tile,
@@ -1356,9 +1433,30 @@ def _products(
             "v",
             short_by_tile,
         )
+        v_paths.extend([] if path is None else [path])
         return charges.reshape(batch, tiles, d)
 
-    return _convert(circuits, config, charge, valid, tile_charges, pulses, mismatch)
+    result = _convert(circuits, config, charge, valid, tile_charges, pulses, mismatch)
+    return result | _path_entries(k_path, v_paths[0] if v_paths else None, batch, tiles, d)
+
+
+def _path_entries(
+    k_path: ColumnTrajectory | None,
+    v_path: ColumnTrajectory | None,
+    batch: int,
+    tiles: int,
+    d: int,
+) -> dict[str, Array]:
+    """The columns' paths in a step's result, for its energy (each pulse at the column
+    voltage it saw): ``k_times`` (S + 1,) [s] and ``k_drop`` (B, W, S + 1) [V] of the K
+    columns, ``v_times`` and ``v_drop`` (B x tiles, d, S + 1) of the V tiles' columns; none
+    without a column model (mid-rail)."""
+    entries: dict[str, Array] = {}
+    if k_path is not None:
+        entries |= {"k_times": k_path.times, "k_drop": k_path.drop}
+    if v_path is not None:
+        entries |= {"v_times": v_path.times, "v_drop": v_path.drop.reshape(batch * tiles, d, -1)}
+    return entries
 
 
 def _convert(
@@ -1416,7 +1514,9 @@ def tile_model(
     ``charge_v`` (dims,) [C], ``out_width`` (dims,) [s] and ``out_negative`` (dims,); with
     energy models also ``energy_k_cells``, ``energy_k_converter`` (tokens,) and
     ``energy_v_cells``, ``energy_v_converter`` (dims,) [J] (:func:`_tile_energy`; nominal
-    devices). With ``mismatch_seed`` every cell and converter is a drawn instance
+    devices; each pulse at the column voltage it saw); with the column model also the
+    columns' paths, ``k_times`` / ``v_times`` (S + 1,) [s] and ``k_drop`` (tokens, S + 1) /
+    ``v_drop`` (dims, S + 1) [V] below mid-rail. With ``mismatch_seed`` every cell and converter is a drawn instance
     (:func:`gaincell.attention.mismatch.draw_tile_mismatch`, needs the column model): the
     tile-level counterpart of a Monte Carlo SPICE tile, to compare in distribution.
     """
@@ -1465,7 +1565,7 @@ def tile_model(
         cur_k[..., :2] += mismatch.cell_k.transpose(1, 0, 2)  # gathered above: new arrays
         cur_v[..., :2] += mismatch.cell_v
     q_widths = np.clip(q_arr, *Q_RANGE) * circuits.t_max
-    charges, pulses = _k_columns(
+    charges, pulses, k_path = _k_columns(
         circuits, cur_k[None], edge_k[None], q_widths[None], short_of(k_rows), mismatch
     )
     charge_k = charges[0]
@@ -1476,9 +1576,10 @@ def tile_model(
         if v_input_widths is None
         else np.asarray(v_input_widths, dtype=np.float64)
     )
-    charge_v = _column_charges(
+    charges_v, v_path = _column_charges(
         circuits, cur_v[None], edge_v[None], inputs[None], "v", short_of(v_arr)
-    )[0]
+    )
+    charge_v = charges_v[0]
     converted = charge_v if mismatch is None else mismatch.signed_charge(charge_v[None])[0]
     out_width, negative = circuits.signed(converted)
     result = {
@@ -1489,39 +1590,56 @@ def tile_model(
         "out_width": out_width,
         "out_negative": np.asarray(negative, dtype=bool),
     }
+    for kind, path in (("k", k_path), ("v", v_path)):
+        if path is not None:
+            result |= {f"{kind}_times": path.times, f"{kind}_drop": path.drop[0]}
     if circuits.energy is not None:
-        result |= _tile_energy(
-            circuits, k_rows, v_arr, q_widths, inputs, charge_k, charge_v, hold_time
-        )
+        k_cells = cell_pulse_energies(circuits, k_rows, q_widths, hold_time, k_path)
+        v_cells = cell_pulse_energies(circuits, v_arr, inputs, hold_time, v_path)
+        result |= _tile_energy(circuits, k_cells, v_cells, charge_k, charge_v)
     return result
+
+
+def cell_pulse_energies(
+    circuits: HeadCircuits,
+    cells: Array,
+    widths: Array,
+    hold_time: float = 0.0,
+    path: ColumnTrajectory | None = None,
+) -> Array:
+    """Energy of each cell's pulse in one MAC [J], (rows, cols): ``cells`` (rows, cols) in
+    model units written ``hold_time`` [s] before, ``widths`` (rows,) [s], each pulse at the
+    column voltage ``path`` (its columns', batch of one; mid-rail without) took it to
+    (:func:`attention.energy.pulse_energy`)."""
+    models = circuits.energy
+    assert models is not None
+    target = np.clip(cells, *KV_RANGE) + STORE_OFFSET
+    volts = circuits.leakage(np.full(target.size, float(hold_time)), target.ravel())
+    entries = models.pulse(volts).reshape(*cells.shape, -1)
+    end = mean = np.zeros(cells.shape)
+    if path is not None:
+        end, mean = (x[0] for x in pulse_end_drops(path.times, path.drop, widths[None]))
+    columns = models.pulse_columns
+    return pulse_energy(entries, widths[:, None], columns, V_MID - end, V_MID - mean)
 
 
 def _tile_energy(
     circuits: HeadCircuits,
-    k_rows: Array,
+    k_cells: Array,
     v_cells: Array,
-    q_widths: Array,
-    phi_widths: Array,
     charge_k: Array,
     charge_v: Array,
-    hold_time: float = 0.0,
 ) -> dict[str, Array]:
-    """Per column of a SPICE-like tile [J]: the cells' pulses (supply and row drivers) and
-    the converter over the tile transient's length (its cycle above the bias, the bias for
-    the whole transient, as the SPICE tile's converters are powered)."""
+    """Per column of a SPICE-like tile [J]: the cells' pulses (supply and row drivers; the
+    cells' energies (rows, cols) from :func:`cell_pulse_energies`) and the converter over the
+    tile transient's length (its cycle above the bias, the bias for the whole transient, as
+    the SPICE tile's converters are powered)."""
     models = circuits.energy
     assert models is not None
-
-    def pulses(x: Array, widths: Array) -> Array:
-        target = np.clip(x, *KV_RANGE) + STORE_OFFSET
-        volts = circuits.leakage(np.full(target.size, float(hold_time)), target.ravel())
-        entries = models.pulse(volts).reshape(*x.shape, 2)
-        return pulse_energy(entries, widths[:, None]).sum(axis=0)
-
     return {
-        "energy_k_cells": pulses(k_rows, q_widths),
+        "energy_k_cells": k_cells.sum(axis=0),
         "energy_k_converter": models.relu_cycle(charge_k) + models.relu_static(charge_k) * T_STOP,
-        "energy_v_cells": pulses(v_cells, phi_widths),
+        "energy_v_cells": v_cells.sum(axis=0),
         "energy_v_converter": models.signed_cycle(charge_v)
         + models.signed_static(charge_v) * T_STOP,
     }

@@ -39,8 +39,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gaincell.attention.behavioural import OUT_RANGE, PAPER_COEFFICIENTS, cubic_current
+from gaincell.attention.column import ColumnTrajectory
 from gaincell.attention.energy import energy_shipped
-from gaincell.attention.head import HeadCircuits, HeadConfig, tile_model
+from gaincell.attention.head import HeadCircuits, HeadConfig, cell_pulse_energies, tile_model
 from gaincell.characterize.tile import (
     T_MAX,
     TileCase,
@@ -465,14 +466,14 @@ the hold its cells are looked up at."""
 def mac_chain_energy(path: str | Path) -> dict[str, Any]:
     """The array simulation's energy of the MAC-chain transients' ideally driven cells against
     SPICE's (``e_k_cells``: the K column's 8 cells on their Q pulses; ``e_v_cells``: V rows
-    1..7 on the other tokens' Phi pulses), per corner, temperature and case: each cell's
-    pulse energy (:attr:`~gaincell.attention.energy.EnergyModels.pulse`) at the voltage its
-    bit line left, for its width. Returns per column kind the SPICE and array energies [J]
-    (corners, temperatures, cases), their relative errors and the worst."""
-    from gaincell.attention.energy import EnergyModels, pulse_energy
+    1..7 on the other tokens' Phi pulses), per corner, temperature and case: each column
+    simulated as a tile of one column (:func:`~gaincell.attention.head.tile_model`, the V
+    column's row 0 on SPICE's own Phi pulse), each cell's pulse energy at the column voltage
+    its pulse saw (:func:`~gaincell.attention.head.cell_pulse_energies`). Returns per column
+    kind the SPICE and array energies [J] (corners, temperatures, cases), their relative
+    errors and the worst."""
     from gaincell.characterize.mac_chain import case_inputs
     from gaincell.characterize.store import read_characterization
-    from gaincell.surrogate import load
 
     data = read_characterization(path)
     if "e_k_cells" not in data.quantities:
@@ -483,26 +484,37 @@ def mac_chain_energy(path: str | Path) -> dict[str, Any]:
     seed = int(data.provenance["sweep_spec"]["settings"]["seed"])
     shape = (len(corners), len(temperatures), len(cases))
     array = {kind: np.full(shape, np.nan) for kind in ("k", "v")}
-    leak = load("leakage")
+    hold = MAC_CHAIN_HOLD_S
     for ci, corner in enumerate(corners):
         for ti, temperature in enumerate(temperatures):
-            models = EnergyModels.from_surrogates(corner, temperature)
+            circuits = HeadCircuits.from_surrogates(corner, temperature, energy=True)
             for ki, case in enumerate(cases):
                 inputs = case_inputs(int(case), seed)
-                for kind, volts, widths in (
-                    ("k", inputs["k"], inputs["wq"]),
-                    ("v", inputs["v"][1:], inputs["wp"][1:]),
+                wq, wp = (np.asarray(inputs[n], dtype=np.float64) for n in ("wq", "wp"))
+                k_cells = np.asarray(inputs["k"], dtype=np.float64)[None] - STORE_OFFSET
+                v_cells = np.asarray(inputs["v"], dtype=np.float64)[:, None] - STORE_OFFSET
+                k_tile = tile_model(circuits, wq / circuits.t_max, k_cells, k_cells, hold_time=hold)
+                phi_spice = float(data.quantities["phi_width"][ci, ti, ki])
+                v_widths = np.concatenate([[phi_spice], wp[1:]])
+                v_tile = tile_model(
+                    circuits,
+                    np.zeros(1),
+                    v_cells,
+                    v_cells,
+                    hold_time=hold,
+                    v_input_widths=v_widths,
+                )
+                for kind, cells, widths, tile, rows in (
+                    ("k", k_cells.T, wq, k_tile, slice(None)),
+                    ("v", v_cells, v_widths, v_tile, slice(1, None)),
                 ):
-                    bit_lines = np.asarray(volts, dtype=np.float64)
-                    stored = leak(
-                        v_store=bit_lines,
-                        time=MAC_CHAIN_HOLD_S,
-                        temperature=temperature,
-                        corner=corner,
-                        out_of_domain="extrapolate",
+                    column = ColumnTrajectory(
+                        tile[f"charge_{kind}"][None],
+                        tile[f"{kind}_times"],
+                        tile[f"{kind}_drop"][None],
                     )
-                    cells = pulse_energy(models.pulse(stored), np.asarray(widths))
-                    array[kind][ci, ti, ki] = float(cells.sum())
+                    energies = cell_pulse_energies(circuits, cells, widths, hold, column)
+                    array[kind][ci, ti, ki] = float(energies[rows].sum())
     out: dict[str, Any] = {}
     for kind in ("k", "v"):
         spice = data.quantities[f"e_{kind}_cells"]

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from gaincell.attention.column import mac_charge, mean_powers
+from gaincell.attention.column import mac_charge, mean_powers, pulse_end_drops
 
 
 def test_mean_powers_match_numerical_means():
@@ -225,3 +225,23 @@ def test_signed_converter_flanks_meet_at_the_sign_flip():
     assert width[0] == pytest.approx(left, rel=1e-6) and negative[0]
     assert width[1] == pytest.approx(right, rel=1e-6) and not negative[1]
     assert width[2] == pytest.approx(1.175e-9, rel=1e-6) and negative[2]
+
+
+def test_pulse_end_drops_read_the_path_at_each_pulse():
+    """A row's column drop at its pulse's end and its mean over the pulse, from the path at the
+    mesh points (linear between, held after the last): against a fine numerical reading."""
+    times = np.linspace(0.0, 6e-9, 7)
+    rng = np.random.default_rng(4)
+    drop = rng.uniform(-0.2, 0.3, (2, 3, times.size))  # (B, cols, S + 1)
+    widths = np.array([[0.0, 0.4e-9, 2.5e-9, 6e-9, 7e-9], [1e-9, 3.3e-9, 5.9e-9, 0.0, 0.1e-9]])
+    end, mean = pulse_end_drops(times, drop, widths)
+    assert end.shape == mean.shape == (2, 5, 3)
+    for b in range(2):
+        for r, w in enumerate(widths[b]):
+            for col in range(3):
+                at_end = np.interp(w, times, drop[b, col])
+                assert end[b, r, col] == pytest.approx(at_end, abs=1e-12)
+                if w > 0:
+                    fine = np.linspace(0.0, w, 20001)
+                    over = np.trapezoid(np.interp(fine, times, drop[b, col]), fine) / w
+                    assert mean[b, r, col] == pytest.approx(over, abs=1e-7)
