@@ -288,6 +288,32 @@ def pulse_energy(
     return np.where(widths > 0, a + b * widths, 0.0)
 
 
+def table_pulse_energy(
+    table: Array,
+    index: tuple[NDArray[np.intp], ...],
+    widths: Array,
+    columns: tuple[float, ...],
+    end_volts: Array,
+    mean_volts: Array,
+) -> Array:
+    """:func:`pulse_energy` of cells whose entries are ``table[index]`` (a table of entries
+    (..., 2 J) indexed by integer arrays broadcasting to the cells' shape), gathering only the
+    two column nodes around each cell's voltages instead of every entry."""
+    nodes = np.asarray(columns, dtype=np.float64)
+    count = nodes.size
+    if count == 1:
+        return pulse_energy(table[index], widths, columns)
+    shape = np.broadcast_shapes(*(np.shape(i) for i in index), np.shape(end_volts))
+
+    def part(offset: int, volts: Array) -> Array:
+        low, fraction = _node_interval(nodes, np.broadcast_to(volts, shape))
+        below = table[(*index, offset + low)]
+        return below + fraction * (table[(*index, offset + low + 1)] - below)
+
+    a, b = part(0, end_volts), part(count, mean_volts)
+    return np.where(widths > 0, a + b * widths, 0.0)
+
+
 def _between_nodes(values: Array, nodes: Array, x: ArrayLike) -> Array:
     """``values`` (..., nodes) at ``x`` (broadcasting against ``values[..., 0]``), linear
     between ``nodes``, flat beyond (as :func:`hat_weights`, by two gathers instead of a

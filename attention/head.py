@@ -64,6 +64,7 @@ from gaincell.attention.energy import (
     hat_weights,
     pulse_energy,
     step_energy,
+    table_pulse_energy,
 )
 from gaincell.attention.mismatch import (
     ArrayMismatch,
@@ -959,10 +960,10 @@ class GainCellHead:
             k_array = np.einsum("wcj,bwcj->b", table, np.matmul(counts, features))
             if "v_drop" in result:  # V: the rows Phi pulses, each cell at its column's path
                 row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
-                entries = table[slot[..., None], self._code_v[of_batch, slot]]
+                index = (slot[..., None], self._code_v[of_batch, slot])
                 end, mean = _drops_at(result, "v", row_widths, c.d)
-                cells = pulse_energy(
-                    entries, row_widths[..., None], columns, V_MID - end, V_MID - mean
+                cells = table_pulse_energy(
+                    table, index, row_widths[..., None], columns, V_MID - end, V_MID - mean
                 )
                 v_array = cells.reshape(batch, -1).sum(axis=1)
             else:  # every V cell at mid-rail: by each row's cells per code
@@ -1516,9 +1517,10 @@ def tile_model(
     ``energy_v_cells``, ``energy_v_converter`` (dims,) [J] (:func:`_tile_energy`; nominal
     devices; each pulse at the column voltage it saw); with the column model also the
     columns' paths, ``k_times`` / ``v_times`` (S + 1,) [s] and ``k_drop`` (tokens, S + 1) /
-    ``v_drop`` (dims, S + 1) [V] below mid-rail. With ``mismatch_seed`` every cell and converter is a drawn instance
-    (:func:`gaincell.attention.mismatch.draw_tile_mismatch`, needs the column model): the
-    tile-level counterpart of a Monte Carlo SPICE tile, to compare in distribution.
+    ``v_drop`` (dims, S + 1) [V] below mid-rail. With ``mismatch_seed`` every cell and
+    converter is a drawn instance (:func:`gaincell.attention.mismatch.draw_tile_mismatch`,
+    needs the column model): the tile-level counterpart of a Monte Carlo SPICE tile, to
+    compare in distribution.
     """
     q_arr, k_arr, v_arr = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
     if k_arr.ndim != 2 or v_arr.shape != k_arr.shape or q_arr.shape != k_arr.shape[1:]:
