@@ -295,6 +295,10 @@ class HeadCircuits:
         default_factory=dict, init=False, compare=False, repr=False
     )
     """Cache of :meth:`written_cells` per hold time (not copied by ``replace``)."""
+    _written_energy: dict[float, UniformTable] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    """Cache of :meth:`written_energy` per hold time."""
 
     @property
     def edge_entries(self) -> int:
@@ -321,6 +325,19 @@ class HeadCircuits:
             short = UniformTable(*ends, edge[:, 1:]) if edge.shape[1] > 1 else None
             self._written[key] = (cells, short)
         return self._written[key]
+
+    def written_energy(self, hold_time: float) -> UniformTable:
+        """Written value (k or v + 0.45 V) [V] -> the cell's pulse-energy entries
+        (:attr:`EnergyModels.pulse`) after ``hold_time`` [s]: the leakage surrogate and the
+        energy table composed once on the grid of :meth:`written_cells`."""
+        assert self.energy is not None
+        key = float(hold_time)
+        if key not in self._written_energy:
+            targets = np.linspace(KV_RANGE[0], KV_RANGE[1], WRITTEN_NODES) + STORE_OFFSET
+            volts = self.leakage(np.full(targets.size, key), targets)
+            ends = float(targets[0]), float(targets[-1])
+            self._written_energy[key] = UniformTable(*ends, self.energy.pulse(volts))
+        return self._written_energy[key]
 
     @classmethod
     def ideal(
@@ -1615,9 +1632,7 @@ def cell_pulse_energies(
     (:func:`attention.energy.pulse_energy`)."""
     models = circuits.energy
     assert models is not None
-    target = np.clip(cells, *KV_RANGE) + STORE_OFFSET
-    volts = circuits.leakage(np.full(target.size, float(hold_time)), target.ravel())
-    entries = models.pulse(volts).reshape(*cells.shape, -1)
+    entries = circuits.written_energy(hold_time)(np.clip(cells, *KV_RANGE) + STORE_OFFSET)
     end = mean = np.zeros(cells.shape)
     if path is not None:
         end, mean = (x[0] for x in pulse_end_drops(path.times, path.drop, widths[None]))
