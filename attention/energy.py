@@ -239,17 +239,23 @@ def _pulse_affine(
     )
 
 
+def _uniform_step(nodes: Array) -> float | None:
+    """The spacing of ``nodes`` (at least 2) if they are equally spaced, else None."""
+    steps = np.diff(nodes)
+    return float(steps[0]) if np.allclose(steps, steps[0], rtol=1e-9, atol=0.0) else None
+
+
 def _node_interval(nodes: Array, x: ArrayLike) -> tuple[NDArray[np.intp], Array]:
     """For each ``x`` (...), the interval of increasing ``nodes`` (at least 2) it falls in and
     where in it (0..1), clamped to the ends: uniform nodes by arithmetic, others by search."""
     at = np.clip(np.asarray(x, dtype=np.float64), nodes[0], nodes[-1])
-    steps = np.diff(nodes)
-    if np.allclose(steps, steps[0], rtol=1e-9, atol=0.0):
-        position = (at - nodes[0]) / steps[0]
+    step = _uniform_step(nodes)
+    if step is not None:
+        position = (at - nodes[0]) / step
         low = np.minimum(position.astype(np.intp), nodes.size - 2)
         return low, position - low
     low = np.clip(np.searchsorted(nodes, at, side="right") - 1, 0, nodes.size - 2)
-    return low, (at - nodes[low]) / steps[low]
+    return low, (at - nodes[low]) / np.diff(nodes)[low]
 
 
 def hat_weights(nodes: Array, x: ArrayLike) -> Array:
@@ -258,9 +264,9 @@ def hat_weights(nodes: Array, x: ArrayLike) -> Array:
     x = np.asarray(x, dtype=np.float64)
     if nodes.size == 1:
         return np.ones((*x.shape, 1))
-    steps = np.diff(nodes)
-    if np.allclose(steps, steps[0], rtol=1e-9, atol=0.0):  # uniform: tents, no scatter
-        position = np.clip((x - nodes[0]) / steps[0], 0.0, nodes.size - 1.0)
+    step = _uniform_step(nodes)
+    if step is not None:  # tents, no scatter
+        position = np.clip((x - nodes[0]) / step, 0.0, nodes.size - 1.0)
         return np.clip(1.0 - np.abs(position[..., None] - np.arange(nodes.size)), 0.0, None)
     weights = np.zeros((*x.shape, nodes.size))
     low, fraction = _node_interval(nodes, x)

@@ -52,7 +52,6 @@ from gaincell.attention.column import (
     ColumnTrajectory,
     conduction,
     integrate_columns,
-    mac_charge,
     mac_mesh,
     pulse_end_drops,
     row_sums,
@@ -245,6 +244,22 @@ class ColumnModel:
     turn_off_charge: bool = False
     """Whether :attr:`coefficients` end (after the load) with the part of the cell's edge
     charge that comes when its pulse ends [C] (:func:`attention.column.mac_charge`)."""
+
+    def integrate(self, sums: ColumnSums, kind: str, rows: int) -> ColumnTrajectory:
+        """The columns' path on this line from their row sums
+        (:func:`attention.column.integrate_columns`): ``kind`` ``"k"`` or ``"v"`` picks the
+        converter's capacitance, ``rows`` cells on each column add their idle load."""
+        capacitance = self.capacitance_k if kind == "k" else self.capacitance_v
+        path = integrate_columns(
+            sums,
+            capacitance + rows * self.idle_load,
+            self.x_range,
+            conducting_load=self.conducting_load,
+            turn_off_charge=self.turn_off_charge,
+            trajectory=True,
+        )
+        assert isinstance(path, ColumnTrajectory)
+        return path
 
 
 @dataclass(frozen=True)
@@ -1079,13 +1094,9 @@ class GainCellHead:
         sums = _coded_row_sums(
             coefficients, edge, short, self._code_k, widths, circuits.short_pulses, extra_k
         )
-        idle_k = column.capacitance_k + c.d * column.idle_load
-        charge, pulses, k_path = _k_decisions(circuits, sums, idle_k, self.mismatch)
+        charge, pulses, k_path = _k_decisions(circuits, sums, c.d, self.mismatch)
         v_paths: list[ColumnTrajectory] = []
         batch, tiles = widths.shape[0], c.window // c.tile
-        flags = _loads(column)
-        del flags["idle_load"]
-        idle_v = column.capacitance_v + c.tile * column.idle_load
 
         def tile_charges(phi_width: Array) -> Array:
             row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
@@ -1104,8 +1115,7 @@ class GainCellHead:
                 row_widths,
                 short_rows if has_short else None,
             )
-            sums_v = row_sums(cells, cell_edge, row_widths)
-            path = integrate_columns(sums_v, idle_v, column.x_range, trajectory=True, **flags)
+            path = column.integrate(row_sums(cells, cell_edge, row_widths), "v", c.tile)
             v_paths.append(path)
             return path.charge.reshape(batch, tiles, c.d)
 
@@ -1172,10 +1182,7 @@ def _column_charges(
     edge = _pulse_edge(circuits, edge, widths, short)
     column = circuits.column
     if column is not None:
-        capacitance = column.capacitance_k if kind == "k" else column.capacitance_v
-        path = mac_charge(
-            cells, edge, widths, capacitance, column.x_range, trajectory=True, **_loads(column)
-        )
+        path = column.integrate(row_sums(cells, edge, widths), kind, cells.shape[1])
         return path.charge, path
     pulses = (widths > 0).astype(np.float64)
     charge = np.einsum("brc,br->bc", cells[..., 0], widths)
@@ -1250,15 +1257,6 @@ def _used_entries(inputs: Array) -> NDArray[np.intp]:
     """Indices of the last axis of ``inputs`` (:func:`_pulse_inputs`) not zero everywhere:
     the width and pulse entries, and the short-pulse nodes some short pulse weighs."""
     return np.flatnonzero(np.any(inputs != 0, axis=tuple(range(inputs.ndim - 1))))
-
-
-def _loads(column: ColumnModel) -> dict[str, Any]:
-    """What :func:`attention.column.mac_charge` needs to know of the cells' own load."""
-    return {
-        "idle_load": column.idle_load,
-        "conducting_load": column.conducting_load,
-        "turn_off_charge": column.turn_off_charge,
-    }
 
 
 def _code_width_counts(codes: NDArray[np.intp], widths: Array, n_codes: int) -> tuple[Array, Array]:
@@ -1362,25 +1360,22 @@ def _k_columns(
     if column is None:
         charge, _ = _column_charges(circuits, cells, edge, widths, "k")
         return charge, None, None
-    idle = column.capacitance_k + cells.shape[1] * column.idle_load
-    return _k_decisions(circuits, row_sums(cells, edge, widths), idle, mismatch)
+    return _k_decisions(circuits, row_sums(cells, edge, widths), cells.shape[1], mismatch)
 
 
 def _k_decisions(
     circuits: HeadCircuits,
     sums: ColumnSums,
-    idle: float,
+    rows: int,
     mismatch: ConverterMismatch | None = None,
 ) -> tuple[Array, NDArray[np.bool_] | None, ColumnTrajectory]:
     """The K columns' charges from their row sums, whether each ReLU converter gives a pulse
     with the comparator model (None: its final charge decides; with ``mismatch`` each
     converter judges the charge it sees, :meth:`ConverterMismatch.relu_charge`), and the
-    columns' path; ``idle``: the line's capacitance with every input off [F]."""
+    columns' path; ``rows``: the cells on each column."""
     column, recovery = circuits.column, circuits.relu_recovery
     assert column is not None
-    flags = _loads(column)
-    del flags["idle_load"]
-    path = integrate_columns(sums, idle, column.x_range, trajectory=True, **flags)
+    path = column.integrate(sums, "k", rows)
     if recovery is None:
         return path.charge, None, path
     seen = column.capacitance_k * path.drop  # the comparator's view, as charge on its capacitor
@@ -1451,7 +1446,8 @@ def _products(
             "v",
             short_by_tile,
         )
-        v_paths.extend([] if path is None else [path])
+        if path is not None:
+            v_paths.append(path)
         return charges.reshape(batch, tiles, d)
 
     result = _convert(circuits, config, charge, valid, tile_charges, pulses, mismatch)
