@@ -338,6 +338,8 @@ def _compare_and_write(
         built = circuits(result.corner, result.temperature)
         if built.column is not None:
             built.written_cells(0.0)
+        if built.energy is not None:
+            built.written_energy(0.0)
     started = time.perf_counter()
     for case, result in zip(cases, results, strict=True):
         tile_model(circuits(result.corner, result.temperature), case.q, case.k, case.v)
