@@ -273,30 +273,36 @@ def pulse_end_drops(times: Array, drop: Array, widths: Array) -> tuple[Array, Ar
     """Each row's column drop below mid-rail [V] at its pulse's end and averaged over its
     pulse, (B, rows, cols): ``times`` (S + 1,) and ``drop`` (B, cols, S + 1) a MAC's path
     (:class:`ColumnTrajectory`, linear between the mesh points, held after the last),
-    ``widths`` (B, rows) the rows' pulses [s]; rows without a pulse get the drop at the start."""
+    ``widths`` (B, rows) the rows' pulses [s]; rows without a pulse get the drop at the start.
+    Both are linear in the path, so each is one product with the rows' weights on the mesh
+    (:func:`pulse_end_weights`), the same for every column."""
+    at_end, over = pulse_end_weights(times, widths)  # (B, rows, S + 1)
+    path = np.swapaxes(drop, 1, 2)  # (B, S + 1, cols)
+    return np.matmul(at_end, path), np.matmul(over, path)
+
+
+def pulse_end_weights(times: Array, widths: Array) -> tuple[Array, Array]:
+    """Weights on the mesh points ``times`` (S + 1,) of a path linear between them and held
+    after the last, (B, rows, S + 1) for ``widths`` (B, rows) [s]: the path's value at each
+    pulse's end, and its mean over the pulse (the start's value for no pulse)."""
     w = np.clip(np.asarray(widths, dtype=np.float64), 0.0, None)
-    along = np.swapaxes(drop, 1, 2)  # (B, S + 1, cols)
-    if times.size == 1:
-        start = np.broadcast_to(along[:, :1], (w.shape[0], w.shape[1], along.shape[2]))
-        return start.copy(), start.copy()
+    points = times.size
+    if points == 1:
+        start = np.ones((*w.shape, 1))
+        return start, start
     step = times[1] - times[0]  # the mesh is uniform (mac_mesh)
-    position = np.clip(w / step, 0.0, times.size - 1)
-    index = np.minimum(position.astype(np.intp), times.size - 2)
-    fraction = (position - index)[..., None]
-    low = np.take_along_axis(along, index[..., None], axis=1)
-    high = np.take_along_axis(along, index[..., None] + 1, axis=1)
-    end = low + fraction * (high - low)
-    integral = np.concatenate(
-        [
-            np.zeros_like(along[:, :1]),
-            np.cumsum(0.5 * step * (along[:, 1:] + along[:, :-1]), axis=1),
-        ],
-        axis=1,
+    position = np.clip(w / step, 0.0, points - 1)
+    index = np.minimum(position.astype(np.intp), points - 2)[..., None]
+    fraction = (position - index[..., 0])[..., None]
+    node = np.arange(points)
+    low, high = node == index, node == index + 1
+    at_end = np.where(low, 1.0 - fraction, 0.0) + np.where(high, fraction, 0.0)
+    # trapezoids over the whole intervals before the end's, then the end's part interval
+    whole = step * ((node <= index) - 0.5 * (node == 0) - 0.5 * low)
+    part = (
+        step * fraction * np.where(low, 1.0 - 0.5 * fraction, np.where(high, 0.5 * fraction, 0.0))
     )
-    partial = np.take_along_axis(integral, index[..., None], axis=1) + step * fraction * (
-        low + 0.5 * fraction * (high - low)
-    )
-    beyond = np.clip(w - times[-1], 0.0, None)[..., None] * along[:, -1:]  # held after
+    held = np.clip(w - times[-1], 0.0, None)[..., None] * (node == points - 1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(w[..., None] > 0, (partial + beyond) / w[..., None], end)
-    return end, mean
+        over = np.where(w[..., None] > 0, (whole + part + held) / w[..., None], at_end)
+    return at_end, over

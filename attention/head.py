@@ -60,7 +60,10 @@ from gaincell.attention.cost import PAPER_STEP_TIME
 from gaincell.attention.energy import (
     ENERGY_KEYS,
     EnergyModels,
+    affine_pulse_energy,
+    between_nodes,
     hat_weights,
+    node_interval,
     pulse_energy,
     step_energy,
     table_pulse_energy,
@@ -207,18 +210,44 @@ class UniformTable:
     """Last node [V]."""
     table: Array
     """Entries at each node, (n, entries)."""
+    rise: Array = field(init=False, repr=False, compare=False)
+    """Each node's step to the next, (n - 1, entries): the same subtraction a lookup would
+    make, done once (lookups are the tile model's largest cost after the columns)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rise", np.diff(self.table, axis=0))
+
+    def _locate(self, volts: Array) -> tuple[NDArray[np.intp], Array]:
+        """Each of ``volts`` (flat) -> the node below it and where it is towards the next."""
+        last = self.table.shape[0] - 1
+        position = (np.clip(volts, self.start, self.stop) - self.start) * (
+            last / (self.stop - self.start)
+        )
+        index = np.minimum(position.astype(np.intp), last - 1)
+        return index, position - index
 
     def __call__(self, volts: ArrayLike) -> Array:
         """The entries at ``volts``: shape ``(*volts.shape, entries)``."""
         v = np.asarray(volts, dtype=np.float64)
-        last = self.table.shape[0] - 1
-        position = (np.clip(v.ravel(), self.start, self.stop) - self.start) * (
-            last / (self.stop - self.start)
-        )
-        index = np.minimum(position.astype(np.intp), last - 1)
-        weight = (position - index)[:, None]
-        below = self.table[index]
-        return (below + weight * (self.table[index + 1] - below)).reshape(*v.shape, -1)
+        index, weight = self._locate(v.ravel())
+        below = np.take(self.table, index, axis=0)
+        return (below + weight[:, None] * np.take(self.rise, index, axis=0)).reshape(*v.shape, -1)
+
+    def between(self, volts: ArrayLike, nodes: Array, x: ArrayLike, offset: int = 0) -> Array:
+        """The entries ``offset .. offset + nodes.size`` (values at ``nodes``) at ``volts``,
+        then linear between ``nodes`` at ``x`` (broadcasting to ``volts``' shape), flat
+        beyond: ``between_nodes(self(volts), nodes, x, offset)`` by gathering the two
+        entries around each ``x`` instead of every entry."""
+        v = np.asarray(volts, dtype=np.float64)
+        if nodes.size == 1:
+            return self(v)[..., offset]
+        index, weight = self._locate(v.ravel())
+        low, fraction = node_interval(nodes, np.broadcast_to(x, v.shape).ravel())
+        at = index * self.table.shape[1] + offset + low
+        table, rise = self.table.reshape(-1), self.rise.reshape(-1)
+        below = np.take(table, at) + weight * np.take(rise, at)
+        above = np.take(table, at + 1) + weight * np.take(rise, at + 1)
+        return (below + fraction * (above - below)).reshape(v.shape)
 
 
 @dataclass(frozen=True)
@@ -981,15 +1010,21 @@ class GainCellHead:
         if c.levels is not None:
             table = self._energy_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, 2 J)
             table = np.where(valid[:, None, None], table, 0.0)
-            # K: by how many of each column's rows hold each code at each Q width.
-            levels, counts = _code_width_counts(
-                self._code_k, widths, table.shape[1]
-            )  # (U,), (B, W, codes, U)
+            # K: by how many of each column's rows hold each code at each Q width (the
+            # products' histogram): the entries summed per (column, width), then each width's
+            # pulse at its column's voltage.
+            if "k_counts" in result:  # (U,), (B, W, codes, U)
+                levels, counts = result["k_levels"], result["k_counts"]
+            else:  # the products without a column model take no histogram
+                levels, counts = _code_width_counts(self._code_k, widths, table.shape[1])
             end, mean = _drops_at(
                 result, "k", np.broadcast_to(levels, (batch, levels.size)), c.window
             )
-            features = _pulse_features(columns, levels, end.swapaxes(1, 2), mean.swapaxes(1, 2))
-            k_array = np.einsum("wcj,bwcj->b", table, np.matmul(counts, features))
+            per_width = np.matmul(counts.swapaxes(-1, -2), table)  # (B, W, U, 2 J)
+            nodes = np.asarray(columns, dtype=np.float64)
+            edges = between_nodes(per_width, nodes, V_MID - end.swapaxes(1, 2))
+            slopes = between_nodes(per_width, nodes, V_MID - mean.swapaxes(1, 2), nodes.size)
+            k_array = affine_pulse_energy(edges, slopes, levels).sum(axis=(1, 2))
             if "v_drop" in result:  # V: the rows Phi pulses, each cell at its column's path
                 row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
                 index = (slot[..., None], self._code_v[of_batch, slot])
@@ -1091,8 +1126,9 @@ class GainCellHead:
         split = table.shape[-1] - circuits.edge_entries
         coefficients, edge, short = table[..., :split], table[..., split], table[..., split + 1 :]
         extra_k = self._extra_k if self.mismatch is not None else None
+        histogram = _code_width_counts(self._code_k, widths, coefficients.shape[1])
         sums = _coded_row_sums(
-            coefficients, edge, short, self._code_k, widths, circuits.short_pulses, extra_k
+            coefficients, edge, short, histogram, widths, circuits.short_pulses, extra_k
         )
         charge, pulses, k_path = _k_decisions(circuits, sums, c.d, self.mismatch)
         v_paths: list[ColumnTrajectory] = []
@@ -1120,7 +1156,9 @@ class GainCellHead:
             return path.charge.reshape(batch, tiles, c.d)
 
         result = _convert(circuits, c, charge, valid, tile_charges, pulses, self.mismatch)
-        return result | _path_entries(k_path, v_paths[0], batch, tiles, c.d)
+        levels, counts = histogram  # the K energy's histogram too (:meth:`_energy`)
+        paths = _path_entries(k_path, v_paths[0], batch, tiles, c.d)
+        return result | paths | {"k_levels": levels, "k_counts": counts}
 
     def run(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> AttentionTrace:
         """Process a whole sequence from an empty window. q, k, v: ``(..., T, d)``; returns
@@ -1281,17 +1319,6 @@ def _drops_at(result: dict[str, Array], kind: str, widths: Array, cols: int) -> 
     return pulse_end_drops(result[f"{kind}_times"], result[f"{kind}_drop"], widths)
 
 
-def _pulse_features(columns: tuple[float, ...], widths: Array, end: Array, mean: Array) -> Array:
-    """What multiplies a cell's pulse-energy entries (:attr:`EnergyModels.pulse`, 2 J) for a
-    pulse of ``widths`` (U,) [s] whose column dropped ``end`` at its end and ``mean`` over
-    it (..., U) [V]: (..., U, 2 J), nothing for width 0 (:func:`attention.energy.pulse_energy`)."""
-    nodes = np.asarray(columns, dtype=np.float64)
-    on = (widths > 0).astype(np.float64)
-    edges = hat_weights(nodes, V_MID - end) * on[:, None]
-    slopes = hat_weights(nodes, V_MID - mean) * widths[:, None]
-    return np.concatenate(np.broadcast_arrays(edges, slopes), axis=-1)
-
-
 def _pulsed_rows(phi_width: Array, tiles: int, tile: int) -> tuple[Array, Array, Array]:
     """Per tile, the rows Phi pulses first (padded with rows of width 0 to the most any tile
     has): their widths (B x tiles, kept) [s], slots (B x tiles, kept) and batch index
@@ -1310,19 +1337,20 @@ def _coded_row_sums(
     coefficients: Array,
     edge: Array,
     short: Array,
-    codes: NDArray[np.intp],
+    histogram: tuple[Array, Array],
     widths: Array,
     short_nodes: Array | None,
     extra: Array | None = None,
 ) -> ColumnSums:
     """The K columns' row sums (:class:`attention.column.ColumnSums`) when every cell is an
     (age, code) table entry: coefficients (W, codes, entries), edge (W, codes) and short
-    (W, codes, nodes) of the slots' ages; codes (B, W, d) each cell's DAC code; widths (B, d)
-    the rows' Q pulses [s]; extra (B, W, d, 2) each cell's drawn deviation of its first two
+    (W, codes, nodes) of the slots' ages; histogram the rows' distinct widths and each
+    column's count of rows per (code, width) (:func:`_code_width_counts`); widths (B, d) the
+    rows' Q pulses [s]; extra (B, W, d, 2) each cell's drawn deviation of its first two
     coefficients (mismatch). A row enters a column's sums through its width's conduction,
     pulse and short-pulse weights, so the sums are a histogram of (code, width) per column
     times those features, then times the table: no per-cell gather."""
-    levels, counts = _code_width_counts(codes, widths, coefficients.shape[1])
+    levels, counts = histogram
     times = mac_mesh(widths)
     steps = times.size - 1
     features = [conduction(levels, times), (levels > 0).astype(np.float64)[:, None]]
@@ -1628,12 +1656,15 @@ def cell_pulse_energies(
     (:func:`attention.energy.pulse_energy`)."""
     models = circuits.energy
     assert models is not None
-    entries = circuits.written_energy(hold_time)(np.clip(cells, *KV_RANGE) + STORE_OFFSET)
+    table = circuits.written_energy(hold_time)
+    volts = np.clip(cells, *KV_RANGE) + STORE_OFFSET
     end = mean = np.zeros(cells.shape)
     if path is not None:
         end, mean = (x[0] for x in pulse_end_drops(path.times, path.drop, widths[None]))
-    columns = models.pulse_columns
-    return pulse_energy(entries, widths[:, None], columns, V_MID - end, V_MID - mean)
+    nodes = np.asarray(models.pulse_columns)
+    edges = table.between(volts, nodes, V_MID - end)
+    conducting = table.between(volts, nodes, V_MID - mean, offset=nodes.size)
+    return affine_pulse_energy(edges, conducting, widths[:, None])
 
 
 def _tile_energy(

@@ -338,7 +338,12 @@ def test_coded_column_sums_equal_the_sums_of_every_gathered_cell():
     """The decode step's K sums from a (code, width) histogram times the (age, code) table
     are the sums over every gathered cell, mismatch and short pulses included."""
     from gaincell.attention.column import row_sums
-    from gaincell.attention.head import _coded_row_sums, _pulse_edge, _short_weights
+    from gaincell.attention.head import (
+        _code_width_counts,
+        _coded_row_sums,
+        _pulse_edge,
+        _short_weights,
+    )
 
     rng = np.random.default_rng(2)
     batch, window, d, codes, entries = 2, 12, 9, 8, 6
@@ -350,7 +355,8 @@ def test_coded_column_sums_equal_the_sums_of_every_gathered_cell():
     # quantized widths (repeats), no pulse, short pulses, one past the mesh step
     widths = rng.choice([0.0, 0.2e-9, 0.45e-9, 1e-9, 2e-9, 7.5e-9, 15e-9], (batch, d))
     extra = rng.normal(size=(batch, window, d, 2))
-    sums = _coded_row_sums(coefficients, edge, short, code, widths, nodes, extra)
+    histogram = _code_width_counts(code, widths, codes)
+    sums = _coded_row_sums(coefficients, edge, short, histogram, widths, nodes, extra)
     slots = np.arange(window)[None, None, :]
     cells = coefficients[slots, code.transpose(0, 2, 1)]  # (B, d rows, W columns, entries)
     cells[..., :2] += extra.transpose(0, 2, 1, 3)
