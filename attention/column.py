@@ -47,15 +47,17 @@ MESH_STEP_S = 1e-9
 """Longest interval of the time mesh [s]."""
 
 
-def ramp_means(x_a: Array, x_b: Array, order: int) -> Iterator[Array]:
+def ramp_means(x_a: Array, x_b: Array, order: int, out: Array | None = None) -> Iterator[Array]:
     """Mean of ``x^k`` for k = 1..order over a linear ramp from ``x_a`` to ``x_b``, one at a
     time: ``(x_b^(k+1) - x_a^(k+1)) / ((k + 1) (x_b - x_a))`` written without the division,
-    S_k / (k + 1) with S_k = sum of ``x_a^i x_b^(k-i)`` = ``x_b S_(k-1) + x_a^k``."""
+    S_k / (k + 1) with S_k = sum of ``x_a^i x_b^(k-i)`` = ``x_b S_(k-1) + x_a^k``. With
+    ``out`` every mean is written there (the caller uses each before asking for the next)."""
     power_a, sums = np.ones_like(x_a), np.ones_like(x_a)
     for k in range(1, order + 1):
-        power_a = power_a * x_a
-        sums = x_b * sums + power_a
-        yield sums * (1.0 / (k + 1))
+        np.multiply(power_a, x_a, out=power_a)
+        np.multiply(x_b, sums, out=sums)
+        sums += power_a
+        yield np.multiply(sums, 1.0 / (k + 1), out=out)
 
 
 def mean_powers(x_a: Array, x_b: Array, order: int) -> Array:
@@ -254,14 +256,27 @@ def integrate_columns(
     # Picard: start from the ideal (x = 0) trajectory, then re-integrate on the column
     # voltage of the previous pass (linear between mesh points). u = -x, the column's drop.
     u0 = q0 / column_c[..., 0]
-    u = u0[..., None] + np.cumsum((totals[:, :, 0] * dt + arriving) / column_c, axis=-1)
+
+    def drop_path(current: Array) -> Array:
+        """The drop at the mesh's later points from the mean currents over its intervals
+        (in place: ``current`` is the caller's to give up)."""
+        current *= dt
+        current += arriving
+        current /= column_c
+        np.cumsum(current, axis=-1, out=current)
+        current += u0[..., None]
+        return current
+
+    u = drop_path(totals[:, :, 0].copy())
+    mean_buffer = np.empty_like(u)
     for _ in range(PICARD_ITERATIONS):
-        x = np.clip(-np.concatenate([u0[..., None], u], axis=-1), lo, hi)
-        x_a, x_b = x[..., :-1], x[..., 1:]
+        x = np.concatenate([u0[..., None], u], axis=-1)
+        np.negative(x, out=x)
+        np.clip(x, lo, hi, out=x)
         current = totals[:, :, 0].copy()
-        for k, mean in enumerate(ramp_means(x_a, x_b, order), start=1):
-            current += totals[:, :, k] * mean
-        u = u0[..., None] + np.cumsum((current * dt + arriving) / column_c, axis=-1)
+        for k, mean in enumerate(ramp_means(x[..., :-1], x[..., 1:], order, mean_buffer), 1):
+            current += np.multiply(totals[:, :, k], mean, out=mean)
+        u = drop_path(current)
     if trajectory:
         return ColumnTrajectory(
             idle * u[..., -1], times, np.concatenate([u0[..., None], u], axis=-1)

@@ -199,3 +199,32 @@ def interpolate(
                 monotone=method == "pchip",
             )
     return values.reshape(n_points)
+
+
+def reduce_axis(
+    values: Array, axis: int, nodes: Array, points: Array, method: str = "linear"
+) -> Array:
+    """``values`` (a grid, possibly already reduced on its later axes) with axis ``axis`` (on
+    ``nodes``) interpolated at ``points`` (1-D): that axis's length becomes ``points.size``.
+    Each entry is computed with the arithmetic :func:`interpolate` uses for that axis (the
+    same numbers, last axis first, as a reduction of the outer product's points)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown interpolation method {method!r}; known: {', '.join(METHODS)}")
+    along = np.moveaxis(values, axis, 0)  # (n, rest...)
+    n = nodes.size
+    if n == 1:  # a single node: the value there, whatever the coordinate
+        return np.moveaxis(np.repeat(along[:1], points.size, axis=0), 0, axis)
+    cell, t = _locate(nodes, points)
+    shape = (-1,) + (1,) * (along.ndim - 1)
+    if method == "linear":  # as _linear's blend: low + t (high - low)
+        low, high = along[cell], along[cell + 1]
+        high = high - low
+        high *= t.reshape(shape)
+        low += high
+        return np.moveaxis(low, 0, axis)
+    index = np.clip(cell[:, None] + np.array([-1, 0, 1, 2])[None, :], 0, n - 1)
+    stencil = np.moveaxis(along[index], 1, -1)  # (points, rest..., 4)
+    reduced = _hermite_reduce(
+        stencil, nodes[index], t, cell == 0, cell + 1 == n - 1, n, monotone=method == "pchip"
+    )
+    return np.moveaxis(reduced, 0, axis)

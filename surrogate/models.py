@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gaincell.errors import GaincellError
-from gaincell.surrogate.interpolate import METHODS, interpolate
+from gaincell.surrogate.interpolate import METHODS, interpolate, reduce_axis
 
 Array = NDArray[np.float64]
 
@@ -240,9 +240,11 @@ class Surrogate(ABC):
         policy = out_of_domain or self.policy
         if policy not in POLICIES:
             raise SurrogateError(f"unknown out-of-domain policy {policy!r}; known: {POLICIES}")
-        arrays = np.broadcast_arrays(
-            *(np.asarray(values[n], dtype=np.float64) for n in self.inputs)
-        )
+        given = [np.asarray(values[n], dtype=np.float64) for n in self.inputs]
+        outer = self._outer_call(given, corner, policy)
+        if outer is not None:
+            return outer
+        arrays = np.broadcast_arrays(*given)
         shape = arrays[0].shape
         flat = [a.ravel() for a in arrays]
         outside = np.zeros(flat[0].shape, dtype=bool)
@@ -265,6 +267,43 @@ class Surrogate(ABC):
         if policy == "nan":
             result = np.where(outside, np.nan, result)
         return result.reshape(shape)
+
+    def _outer_call(self, given: list[Array], corner: str, policy: str) -> Array | None:
+        """The call's result by :meth:`_evaluate_outer` when the inputs are an outer product
+        (each varies along its own axis of the broadcast shape, or is a scalar), every input
+        is in the domain or the policy clamps or extrapolates, and the grid of points is
+        larger than its axes; else None (the general path)."""
+        shape = np.broadcast_shapes(*(a.shape for a in given))
+        owner: list[int | None] = []
+        for a in given:
+            padded = (1,) * (len(shape) - a.ndim) + a.shape
+            varying = [d for d, size in enumerate(padded) if size != 1]
+            if len(varying) > 1 or (varying and varying[0] in owner):
+                return None
+            owner.append(varying[0] if varying else None)
+        axes = [a.reshape(-1) for a in given]
+        if int(np.prod(shape)) < 4 * sum(a.size for a in axes):
+            return None
+        for name, array in zip(self.inputs, axes, strict=True):
+            lo, hi = self.domain.ranges[name]
+            if not np.all((array >= lo) & (array <= hi)):
+                if policy not in ("clamp", "extrapolate"):
+                    return None  # the general path says which point, or puts its NaN
+                if policy == "clamp":
+                    axes[self.inputs.index(name)] = np.clip(array, lo, hi)
+        result = self._evaluate_outer(dict(zip(self.inputs, axes, strict=True)), corner)
+        if result is None:
+            return None
+        owned = [i for i, dim in enumerate(owner) if dim is not None]
+        result = result.reshape([axes[i].size for i in owned])
+        result = result.transpose(np.argsort([owner[i] for i in owned]))
+        return result.reshape(shape)
+
+    def _evaluate_outer(self, inputs: dict[str, Array], corner: str) -> Array | None:
+        """The model at every combination of 1-D (policy-treated) ``inputs``, shape
+        ``[inputs[n].size for n in self.inputs]``: the same numbers as :meth:`_evaluate`
+        on the flattened outer product, or None where a model has no faster way."""
+        return None
 
     @property
     def name(self) -> str:
@@ -365,6 +404,35 @@ class GridSurrogate(Surrogate):
                     sub_nodes, sub_grid, [p[above] for p in points], self.method
                 )
         return result
+
+    def _evaluate_outer(self, inputs: dict[str, Array], corner: str) -> Array | None:
+        """One axis at a time, last first (:func:`surrogate.interpolate.reduce_axis`), as
+        :meth:`_evaluate` reduces each point's stencil: each axis's nodes interpolated once
+        per point of that axis instead of once per combination of points."""
+        names = list(self.nodes)
+        values = self.values[self.domain.corners.index(corner)]
+        for axis in reversed(range(len(names))):
+            name = names[axis]
+            nodes = self._coordinate(name, self.nodes[name])
+            points = self._coordinate(name, inputs[name])
+            if name not in self.step_axes:
+                values = reduce_axis(values, axis, nodes, points, self.method)
+                continue
+            threshold = float(self.nodes[name][0])  # as _evaluate's step
+            if self.step_from is not None:
+                points = np.where(inputs[name] <= self.step_from, nodes[0], points)
+                threshold = max(threshold, self.step_from)
+            above = inputs[name] > threshold
+            full = reduce_axis(values, axis, nodes, points, self.method)
+            if above.any():
+                on_axis = (slice(None),) * axis
+                sub = values[(*on_axis, slice(1, None))]
+                full[(*on_axis, above)] = reduce_axis(
+                    sub, axis, nodes[1:], points[above], self.method
+                )
+            values = full
+        order = [names.index(n) for n in self.inputs]
+        return values.transpose(order)
 
     def at(self, corner: str | None = None, **fixed: float) -> GridSurrogate:
         """A lower-dimensional surrogate with some inputs fixed (e.g. ``temperature=27``) at

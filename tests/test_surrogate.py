@@ -221,6 +221,39 @@ def test_shipped_surrogates_load_without_ngspice_and_meet_their_targets():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
+@pytest.mark.parametrize("name", ["multiplier-pulse", "relu-c2p", "multiplier"])
+def test_outer_product_calls_give_the_numbers_of_the_general_path(name):
+    """Inputs that vary along separate axes are evaluated one grid axis at a time (the head's
+    tables): bit-identical to the same points broadcast in full, on and off the nodes, on the
+    step axis's threshold, beyond the domain under every policy that allows it."""
+    model = load(name)
+    rng = np.random.default_rng(7)
+    axes = {}
+    count = 12 if len(model.inputs) <= 2 else 4  # enough points for the outer path
+    for i, n in enumerate(model.inputs):
+        lo, hi = model.domain.ranges[n]
+        points = np.concatenate(
+            [rng.uniform(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo), count), model.nodes[n][:2]]
+        )
+        if n in model.step_axes:
+            points = np.append(points, [lo, model.step_from or lo, 0.5 * model.nodes[n][1]])
+        shape = [1] * len(model.inputs)
+        shape[i] = -1
+        axes[n] = points.reshape(shape)
+    full = dict(zip(axes, (a.copy() for a in np.broadcast_arrays(*axes.values())), strict=True))
+    for corner in model.domain.corners:
+        for policy in ("extrapolate", "clamp", "nan"):
+            fast = model(**axes, corner=corner, out_of_domain=policy)
+            slow = model(**full, corner=corner, out_of_domain=policy)
+            assert fast.shape == slow.shape
+            assert np.array_equal(fast, slow, equal_nan=True), (corner, policy)
+    inside = {n: np.clip(a, *model.domain.ranges[n]) for n, a in axes.items()}
+    transposed = {n: np.swapaxes(a, 0, -1) for n, a in inside.items()}  # axes in another order
+    broadcast = np.broadcast_arrays(*transposed.values())
+    expected = model(**dict(zip(transposed, (a.copy() for a in broadcast), strict=True)))
+    assert np.array_equal(model(**transposed), expected)
+
+
 def test_leakage_surrogate_allows_any_hold_time():
     leakage = load("leakage")
     t_end = leakage.t_end
