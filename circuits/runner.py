@@ -19,6 +19,7 @@ import signal
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -288,6 +289,10 @@ class NgSpiceRunner:
         self._run_root = Path(
             os.environ.get("GAINCELL_RUN_DIR", Path(tempfile.gettempdir()) / "gaincell-runs")
         )
+        self._work = Path(tempfile.mkdtemp(prefix="gaincell-ngspice-work-"))
+        """ngspice's working folder while it loads and simulates: it writes files there (a
+        BSIM4 model check's warnings, ``bsim4v5.out``), never into the user's folder."""
+        weakref.finalize(self, shutil.rmtree, self._work, True)
         self.version = self._read_version()
 
     def _read_version(self) -> str:
@@ -395,6 +400,16 @@ class NgSpiceRunner:
             else:
                 ng.exec_command(f"set ngbehavior={previous[1].strip()}")
 
+    @contextmanager
+    def _in_work_folder(self) -> Iterator[None]:
+        """Run the block from :attr:`_work`, then give the process its folder back."""
+        cwd = os.getcwd()
+        os.chdir(self._work)
+        try:
+            yield
+        finally:
+            os.chdir(cwd)
+
     def _load(self, deck: str, run_dir: Path) -> None:
         self._ng.clear_output()
         lines = [line for line in deck.splitlines() if line.strip()]
@@ -402,7 +417,7 @@ class NgSpiceRunner:
             lines.append(".end")
         try:
             # Every deck parses keeping only the sky130 size bins its instances use.
-            with self._only_used_model_bins(), _foreground_call():
+            with self._only_used_model_bins(), _foreground_call(), self._in_work_folder():
                 self._ng.load_circuit("\n".join(lines))
             load_failed = None
         except Exception as error:  # PySpice raises NameError on a non-zero return code
@@ -483,17 +498,18 @@ class NgSpiceRunner:
 
     def _command(self, command: str, deck: str, run_dir: Path) -> str:
         self._ng.clear_output()
-        if command.split(None, 1)[0].lower() in ANALYSES:
-            # Every caller reads an analysis's vectors before the next one; ngspice would
-            # keep every plot (a step characterization's 300 transients at 10 ps on one
-            # circuit grew its worker past the 2 GB limit).
-            self._ng.exec_command("destroy all")
-            exceeded = self._analysis(command)
-            rc = 0
-        else:
-            exceeded = None
-            self._ng.exec_command(command)
-            rc = getattr(self._ng, "last_rc", 0)
+        with self._in_work_folder():
+            if command.split(None, 1)[0].lower() in ANALYSES:
+                # Every caller reads an analysis's vectors before the next one; ngspice would
+                # keep every plot (a step characterization's 300 transients at 10 ps on one
+                # circuit grew its worker past the 2 GB limit).
+                self._ng.exec_command("destroy all")
+                exceeded = self._analysis(command)
+                rc = 0
+            else:
+                exceeded = None
+                self._ng.exec_command(command)
+                rc = getattr(self._ng, "last_rc", 0)
         stdout, stderr = self._take_output()
         if exceeded:
             self._log.append(f"> {command}\n{stdout}\n{stderr}")

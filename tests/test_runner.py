@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,3 +143,25 @@ for deck in (bad, good):
     first, second = done.stdout.strip().splitlines()[-2:]
     assert "Undefined parameter [b]" in first and "cannot be used again" in first
     assert "fatal error in an earlier deck" in second and "Undefined parameter [b]" in second
+
+
+@pytest.mark.spice
+def test_ngspice_writes_nothing_into_the_users_folder(tmp_path, monkeypatch):
+    """A model check's warnings go to a file in ngspice's working folder (``bsim4v5.out``:
+    Monte Carlo draws gave sky130 devices a negative Nfactor, and a campaign left the file
+    in the folder it was started from); the runner loads and simulates from a private one,
+    and gives the process's own folder back."""
+    deck = """* a BSIM4 device whose parameter check warns
+.model nch nmos level=54 version=4.5 nfactor=-0.1
+m1 d g 0 0 nch w=1u l=0.15u
+vd d 0 1.8
+vg g 0 1.0
+.end
+"""
+    monkeypatch.chdir(tmp_path)
+    with get_runner().loaded(deck) as circuit:
+        circuit.command("op")
+        current = circuit.vectors(["i(vd)"])["i(vd)"]
+    assert np.all(np.isfinite(current)) and current[0] < 0
+    assert list(tmp_path.iterdir()) == []
+    assert Path.cwd() == tmp_path
