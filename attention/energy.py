@@ -43,6 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from gaincell.attention.cost import PAPER_DIGITAL_J, TokenEnergy
 from gaincell.circuits.design import V_MID
 from gaincell.errors import InputError
+from gaincell.surrogate.interpolate import uniform_step
 
 Array = NDArray[np.float64]
 
@@ -239,19 +240,11 @@ def _pulse_affine(
     )
 
 
-def _uniform_step(nodes: Array) -> float | None:
-    """The spacing of ``nodes`` (at least 2) if they are equally spaced, else None."""
-    steps = np.diff(nodes)
-    first = float(steps[0])
-    # np.allclose's own cost was a tenth of a tile case; this is the same test, rtol 1e-9
-    return first if float(np.max(np.abs(steps - first))) <= 1e-9 * abs(first) else None
-
-
 def node_interval(nodes: Array, x: ArrayLike) -> tuple[NDArray[np.intp], Array]:
     """For each ``x`` (...), the interval of increasing ``nodes`` (at least 2) it falls in and
     where in it (0..1), clamped to the ends: uniform nodes by arithmetic, others by search."""
     at = np.clip(np.asarray(x, dtype=np.float64), nodes[0], nodes[-1])
-    step = _uniform_step(nodes)
+    step = uniform_step(nodes)
     if step is not None:
         position = (at - nodes[0]) / step
         low = np.minimum(position.astype(np.intp), nodes.size - 2)
@@ -266,7 +259,7 @@ def hat_weights(nodes: Array, x: ArrayLike) -> Array:
     x = np.asarray(x, dtype=np.float64)
     if nodes.size == 1:
         return np.ones((*x.shape, 1))
-    step = _uniform_step(nodes)
+    step = uniform_step(nodes)
     if step is not None:  # tents, no scatter
         position = np.clip((x - nodes[0]) / step, 0.0, nodes.size - 1.0)
         return np.clip(1.0 - np.abs(position[..., None] - np.arange(nodes.size)), 0.0, None)

@@ -28,7 +28,7 @@ METHODS = ("linear", "cubic", "pchip")
 Array = NDArray[np.float64]
 
 
-def _uniform_step(nodes: Array) -> float | None:
+def uniform_step(nodes: Array) -> float | None:
     """The node spacing if ``nodes`` are equally spaced (to 1e-9 of a step), else None."""
     step = (nodes[-1] - nodes[0]) / (nodes.size - 1)
     if step > 0 and np.all(np.abs(np.diff(nodes) - step) <= 1e-9 * step):
@@ -40,7 +40,7 @@ def _locate(nodes: Array, u: Array) -> tuple[NDArray[np.intp], Array]:
     """Cell index ``i`` (``nodes[i] <= u < nodes[i+1]``, clipped to the edge cells) and the
     position ``t`` within it (outside [0, 1] beyond the grid). Equally spaced nodes are
     located arithmetically (no binary search: most of the time of a linear evaluation)."""
-    step = _uniform_step(nodes)
+    step = uniform_step(nodes)
     if step is None:
         cell = np.clip(np.searchsorted(nodes, u, side="right") - 1, 0, nodes.size - 2)
     else:
