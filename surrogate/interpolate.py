@@ -28,6 +28,11 @@ METHODS = ("linear", "cubic", "pchip")
 Array = NDArray[np.float64]
 
 
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"unknown interpolation method {method!r}; known: {', '.join(METHODS)}")
+
+
 def uniform_step(nodes: Array) -> float | None:
     """The node spacing if ``nodes`` are equally spaced (to 1e-9 of a step), else None."""
     step = (nodes[-1] - nodes[0]) / (nodes.size - 1)
@@ -153,8 +158,7 @@ def interpolate(
 ) -> Array:
     """Interpolate ``grid`` (shape ``[len(n) for n in nodes]``) at ``points`` (one flat array
     per axis, equal lengths) with ``method``; returns a flat array."""
-    if method not in METHODS:
-        raise ValueError(f"unknown interpolation method {method!r}; known: {', '.join(METHODS)}")
+    _check_method(method)
     if method == "linear":
         return _linear(nodes, grid, points)
     n_axes = len(nodes)
@@ -208,8 +212,7 @@ def reduce_axis(
     ``nodes``) interpolated at ``points`` (1-D): that axis's length becomes ``points.size``.
     Each entry is computed with the arithmetic :func:`interpolate` uses for that axis (the
     same numbers, last axis first, as a reduction of the outer product's points)."""
-    if method not in METHODS:
-        raise ValueError(f"unknown interpolation method {method!r}; known: {', '.join(METHODS)}")
+    _check_method(method)
     along = np.moveaxis(values, axis, 0)  # (n, rest...)
     n = nodes.size
     if n == 1:  # a single node: the value there, whatever the coordinate

@@ -284,13 +284,13 @@ class Surrogate(ABC):
         axes = [a.reshape(-1) for a in given]
         if int(np.prod(shape)) < 4 * sum(a.size for a in axes):
             return None
-        for name, array in zip(self.inputs, axes, strict=True):
+        for i, (name, array) in enumerate(zip(self.inputs, axes, strict=True)):
             lo, hi = self.domain.ranges[name]
             if not np.all((array >= lo) & (array <= hi)):
                 if policy not in ("clamp", "extrapolate"):
                     return None  # the general path says which point, or puts its NaN
                 if policy == "clamp":
-                    axes[self.inputs.index(name)] = np.clip(array, lo, hi)
+                    axes[i] = np.clip(array, lo, hi)
         result = self._evaluate_outer(dict(zip(self.inputs, axes, strict=True)), corner)
         if result is None:
             return None
@@ -377,6 +377,18 @@ class GridSurrogate(Surrogate):
             return np.log1p(x / self.log_axes[name])
         return x
 
+    def _step_points(self, name: str, x: Array, points: Array) -> tuple[Array, NDArray[np.bool_]]:
+        """On the step axis ``name``: its inputs ``x`` as interpolation coordinates (``points``
+        with those up to :attr:`step_from` moved to the first node: what the testbench gives
+        there) and which inputs are above the step (interpolated on the grid from the second
+        node on)."""
+        threshold = float(self.nodes[name][0])
+        if self.step_from is not None:
+            first = self._coordinate(name, self.nodes[name][:1])[0]
+            points = np.where(x <= self.step_from, first, points)
+            threshold = max(threshold, self.step_from)
+        return points, x > threshold
+
     def _evaluate(self, inputs: dict[str, Array], corner: str) -> Array:
         names = list(self.nodes)
         grid = self.values[self.domain.corners.index(corner)]
@@ -384,16 +396,9 @@ class GridSurrogate(Surrogate):
         points = [self._coordinate(n, inputs[n]) for n in names]
         steps = []  # (axis, inputs above the step), at most one step axis
         for axis, name in enumerate(names):
-            if name not in self.step_axes:
-                continue
-            threshold = float(self.nodes[name][0])
-            if self.step_from is not None:
-                # Up to step_from the first node's value (what the testbench gives there).
-                points[axis] = np.where(
-                    inputs[name] <= self.step_from, nodes[axis][0], points[axis]
-                )
-                threshold = max(threshold, self.step_from)
-            steps.append((axis, inputs[name] > threshold))
+            if name in self.step_axes:
+                points[axis], above = self._step_points(name, inputs[name], points[axis])
+                steps.append((axis, above))
         result = interpolate(nodes, grid, points, self.method)
         for axis, above in steps:
             # Above the step: the grid without its first node, its first cell continued down.
@@ -418,11 +423,7 @@ class GridSurrogate(Surrogate):
             if name not in self.step_axes:
                 values = reduce_axis(values, axis, nodes, points, self.method)
                 continue
-            threshold = float(self.nodes[name][0])  # as _evaluate's step
-            if self.step_from is not None:
-                points = np.where(inputs[name] <= self.step_from, nodes[0], points)
-                threshold = max(threshold, self.step_from)
-            above = inputs[name] > threshold
+            points, above = self._step_points(name, inputs[name], points)
             full = reduce_axis(values, axis, nodes, points, self.method)
             if above.any():
                 on_axis = (slice(None),) * axis
