@@ -37,22 +37,25 @@ T = TypeVar("T")
 
 
 def decode_steps(
-    variants: dict[str, tuple[HeadCircuits, bool]], repeats: int = 300
+    variants: dict[str, tuple[HeadCircuits, HeadConfig, bool]], repeats: int = 300
 ) -> dict[str, dict]:
     """Median and p90 seconds of one step with a full 1024-token window (tables built
-    beforehand), per variant (circuits, whether the compiled kernels run); the variants' steps
-    are interleaved so they share the machine's noise and their ratios hold."""
+    beforehand), per variant (circuits, head configuration, whether the compiled kernels run);
+    the variants' steps are interleaved so they share the machine's noise and their ratios
+    hold."""
     rng = np.random.default_rng(0)
     q, k, v = (rng.uniform(0, hi, (1024 + repeats, 64)) for hi in (1.0, 0.9, 0.9))
-    heads = {name: GainCellHead(circuits) for name, (circuits, _) in variants.items()}
+    heads = {
+        name: GainCellHead(circuits, config) for name, (circuits, config, _) in variants.items()
+    }
     for name, head in heads.items():
-        fused.ENABLED = variants[name][1]
+        fused.ENABLED = variants[name][-1]
         for t in range(1024):  # fill the window
             head.step(q[t], k[t], v[t])
     times: dict[str, list[float]] = {name: [] for name in heads}
     for t in range(1024, 1024 + repeats):
         for name, head in heads.items():
-            fused.ENABLED = variants[name][1]
+            fused.ENABLED = variants[name][-1]
             started = time.perf_counter()
             head.step(q[t], k[t], v[t])
             times[name].append(time.perf_counter() - started)
@@ -117,18 +120,22 @@ def with_kernels(enabled: bool, measure: Callable[[], T]) -> T:
 def main(argv: list[str]) -> None:
     validation = Path(argv[0]) if argv else TILE_DIR / "tile_validation_sky130.h5"
     circuits = HeadCircuits.from_surrogates("tt", 27.0)
-    built = {"column model": circuits}
+    nominal, mismatch = HeadConfig(), HeadConfig(mismatch=True, seed=1)
+    built = {"column model": (circuits, nominal), "column model, mismatch": (circuits, mismatch)}
     if energy_shipped():
-        built["column model, energy"] = HeadCircuits.from_surrogates("tt", 27.0, energy=True)
-    built["no column model"] = HeadCircuits.from_surrogates("tt", 27.0, column=False)
+        with_energy = HeadCircuits.from_surrogates("tt", 27.0, energy=True)
+        built["column model, energy"] = (with_energy, nominal)
+        built["column model, mismatch, energy"] = (with_energy, mismatch)
+    built["no column model"] = (HeadCircuits.from_surrogates("tt", 27.0, column=False), nominal)
     if energy_shipped():
-        built["no column model, energy"] = HeadCircuits.from_surrogates(
-            "tt", 27.0, column=False, energy=True
+        built["no column model, energy"] = (
+            HeadCircuits.from_surrogates("tt", 27.0, column=False, energy=True),
+            nominal,
         )
     # with numba, each variant also with the numpy path (the kernels' reference)
     settings = {True: "", False: ", numpy"} if KERNELS else {False: ""}
     variants = {
-        name + suffix: (made, enabled)
+        name + suffix: (*made, enabled)
         for name, made in built.items()
         for enabled, suffix in settings.items()
     }
