@@ -5,8 +5,8 @@ A decode step with a full window integrates 1024 K and 1024 V columns over their
 prices every pulse at its column's voltage; in numpy that is some fifty array passes of
 0.05 .. 0.3 ms each. :func:`picard_paths` does the Picard passes of
 :func:`attention.column.integrate_columns` operation for operation (bit-identical);
-:func:`v_column_sums`, :func:`v_pulse_energy` and :func:`k_pulse_energy` add the same terms
-as the numpy path in another order (a row's whole intervals counted once; one running sum),
+:func:`v_column_sums` and :func:`v_pulse_energy` add the same terms as the numpy path in
+another order (a row's whole intervals counted once; one running sum),
 equal to a sum's rounding (1e-14 relative). ``tests/test_fused.py`` holds each against its
 numpy original.
 
@@ -254,55 +254,5 @@ def v_pulse_energy(
                 low, fraction = _node_interval(mean_volts[t, i, c], first, step, last, count)
                 below = table[age, code, count + low]
                 slope = below + fraction * (table[age, code, count + low + 1] - below)
-                energy[b] += edges + slope * width
-    return energy
-
-
-@_Kernel
-def k_pulse_energy(
-    table: Array,
-    age_index: NDArray[np.intp],
-    valid: NDArray[np.bool_],
-    counts: Array,
-    levels: Array,
-    end_volts: Array,
-    mean_volts: Array,
-    first: float,
-    step: float,
-    last: float,
-) -> Array:
-    """The K array's pulse energy per batch element [J], (B,), from the products' histogram:
-    ``counts[b, w, code, u]`` rows of column w hold ``code`` and pulse for ``levels[u]`` [s];
-    each (column, width)'s entries summed over its codes (``table[age_index[w], code]``, 2 x
-    count as :func:`v_pulse_energy` takes them; empty slots ``valid`` False draw nothing), then
-    taken at the column's voltage at the pulse's end ``end_volts[b, u, w]`` and over it
-    ``mean_volts[b, u, w]``: the numpy path of ``GainCellHead._energy``, one column at a time."""
-    batch, window, n_codes, n_levels = counts.shape
-    count = table.shape[2] // 2
-    energy = np.zeros(batch)
-    for b in range(batch):
-        for w in range(window):
-            if not valid[w]:
-                continue
-            age = age_index[w]
-            for u in range(n_levels):
-                width = levels[u]
-                if not width > 0:
-                    continue
-                low, fraction = _node_interval(end_volts[b, u, w], first, step, last, count)
-                low_mean, fraction_mean = _node_interval(
-                    mean_volts[b, u, w], first, step, last, count
-                )
-                below = above = below_mean = above_mean = 0.0
-                for code in range(n_codes):
-                    n = counts[b, w, code, u]
-                    if n == 0.0:
-                        continue
-                    below += n * table[age, code, low]
-                    above += n * table[age, code, low + 1]
-                    below_mean += n * table[age, code, count + low_mean]
-                    above_mean += n * table[age, code, count + low_mean + 1]
-                edges = below + fraction * (above - below)
-                slope = below_mean + fraction_mean * (above_mean - below_mean)
                 energy[b] += edges + slope * width
     return energy

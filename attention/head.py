@@ -1013,9 +1013,9 @@ class GainCellHead:
             energy_table, age_index = self._energy_table(), np.clip(ages, 0, c.window - 1)
             nodes = np.asarray(columns, dtype=np.float64)
             step = uniform_step(nodes) if nodes.size > 1 else None
-            compiled = fused.ENABLED and step is not None  # (attention.fused)
-            # (W, codes, 2 J), empty slots drawing nothing: the numpy paths' table
-            table = None if compiled else np.where(valid[:, None, None], energy_table[age_index], 0)
+            compiled = fused.ENABLED and step is not None  # the V cells (attention.fused)
+            # (W, codes, 2 J), empty slots drawing nothing
+            table = np.where(valid[:, None, None], energy_table[age_index], 0.0)
             # K: by how many of each column's rows hold each code at each Q width (the
             # products' histogram): the entries summed per (column, width), then each width's
             # pulse at its column's voltage.
@@ -1026,22 +1026,10 @@ class GainCellHead:
             end, mean = _drops_at(
                 result, "k", np.broadcast_to(levels, (batch, levels.size)), c.window
             )
-            if compiled:
-                k_array = fused.k_pulse_energy(
-                    energy_table,
-                    age_index,
-                    valid,
-                    counts,
-                    levels,
-                    V_MID - end,
-                    V_MID - mean,
-                    *(nodes[0], step, nodes[-1]),
-                )
-            else:
-                per_width = np.matmul(counts.swapaxes(-1, -2), table)  # (B, W, U, 2 J)
-                edges = between_nodes(per_width, nodes, V_MID - end.swapaxes(1, 2))
-                slopes = between_nodes(per_width, nodes, V_MID - mean.swapaxes(1, 2), nodes.size)
-                k_array = affine_pulse_energy(edges, slopes, levels).sum(axis=(1, 2))
+            per_width = np.matmul(counts.swapaxes(-1, -2), table)  # (B, W, U, 2 J)
+            edges = between_nodes(per_width, nodes, V_MID - end.swapaxes(1, 2))
+            slopes = between_nodes(per_width, nodes, V_MID - mean.swapaxes(1, 2), nodes.size)
+            k_array = affine_pulse_energy(edges, slopes, levels).sum(axis=(1, 2))
             if "v_drop" in result:  # V: the rows Phi pulses, each cell at its column's path
                 row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
                 end, mean = _drops_at(result, "v", row_widths, c.d)
@@ -1065,10 +1053,7 @@ class GainCellHead:
                     v_array = cells.reshape(batch, -1).sum(axis=1)
             else:  # every V cell at mid-rail: by each row's cells per code
                 mid = hat_weights(nodes, V_MID)  # (J,)
-                valid_table = np.where(valid[:, None, None], energy_table[age_index], 0.0)
-                table_mid = (
-                    valid_table.reshape(*valid_table.shape[:2], 2, -1) @ mid
-                )  # (W, codes, 2)
+                table_mid = table.reshape(*table.shape[:2], 2, -1) @ mid  # (W, codes, 2)
                 rows = np.stack([(phi_width > 0).astype(np.float64), phi_width], axis=-1)
                 per_row = np.einsum("wck,bwc->bwk", table_mid, self._v_per_code)
                 v_array = np.einsum("bwk,bwk->b", per_row, rows)
