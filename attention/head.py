@@ -1141,13 +1141,22 @@ class GainCellHead:
         column = circuits.column
         assert column is not None
         age_index = np.clip(ages, 0, c.window - 1)
-        table = self._cell_table()[age_index]  # (W, codes, entries)
-        split = table.shape[-1] - circuits.edge_entries
-        coefficients, edge, short = table[..., :split], table[..., split], table[..., split + 1 :]
+        cells = self._cell_table()  # (window ages, codes, entries)
+        split = cells.shape[-1] - circuits.edge_entries
+        # the coefficients and edge charge by slot; the short-pulse entries (most of the
+        # table, used by few rows) stay by age and are gathered where a row uses them
+        table = cells[age_index, :, : split + 1]
+        coefficients, edge, short = table[..., :split], table[..., split], cells[..., split + 1 :]
         extra_k = self._extra_k if self.mismatch is not None else None
         histogram = _code_width_counts(self._code_k, widths, coefficients.shape[1])
         sums = _coded_row_sums(
-            coefficients, edge, short, histogram, widths, circuits.short_pulses, extra_k
+            coefficients,
+            edge,
+            (short, age_index),
+            histogram,
+            widths,
+            circuits.short_pulses,
+            extra_k,
         )
         charge, pulses, k_path = _k_decisions(circuits, sums, c.d, self.mismatch)
         v_paths: list[ColumnTrajectory] = []
@@ -1167,7 +1176,7 @@ class GainCellHead:
                 cells[..., :2] += self._extra_v[of_batch, slot]
 
             def short_rows(tile_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
-                return short[slot[tile_of, row_of][:, None], codes[tile_of, row_of]]
+                return short[age_index[slot[tile_of, row_of]][:, None], codes[tile_of, row_of]]
 
             has_short = short.shape[-1] > 0
             cell_edge = _pulse_edge(
@@ -1409,26 +1418,28 @@ def _pulsed_rows(phi_width: Array, tiles: int, tile: int) -> tuple[Array, Array,
 def _coded_row_sums(
     coefficients: Array,
     edge: Array,
-    short: Array,
+    short: tuple[Array, NDArray[np.intp]],
     histogram: tuple[Array, Array],
     widths: Array,
     short_nodes: Array | None,
     extra: Array | None = None,
 ) -> ColumnSums:
     """The K columns' row sums (:class:`attention.column.ColumnSums`) when every cell is an
-    (age, code) table entry: coefficients (W, codes, entries), edge (W, codes) and short
-    (W, codes, nodes) of the slots' ages; histogram the rows' distinct widths and each
-    column's count of rows per (code, width) (:func:`_code_width_counts`); widths (B, d) the
-    rows' Q pulses [s]; extra (B, W, d, 2) each cell's drawn deviation of its first two
-    coefficients (mismatch). A row enters a column's sums through its width's conduction,
-    pulse and short-pulse weights, so the sums are a histogram of (code, width) per column
-    times those features, then times the table: no per-cell gather."""
+    (age, code) table entry: coefficients (W, codes, entries) and edge (W, codes) of the
+    slots' ages, short the short-pulse entries (window ages, codes, nodes) and each slot's age
+    (W,) (gathered only for the nodes some row's width uses); histogram the rows' distinct
+    widths and each column's count of rows per (code, width) (:func:`_code_width_counts`);
+    widths (B, d) the rows' Q pulses [s]; extra (B, W, d, 2) each cell's drawn deviation of
+    its first two coefficients (mismatch). A row enters a column's sums through its width's
+    conduction, pulse and short-pulse weights, so the sums are a histogram of (code, width)
+    per column times those features, then times the table: no per-cell gather."""
     levels, counts = histogram
+    short_table, age_index = short
     times = mac_mesh(widths)
     steps = times.size - 1
     features = [conduction(levels, times), (levels > 0).astype(np.float64)[:, None]]
     used = np.zeros(0, dtype=np.intp)
-    if short_nodes is not None and short.shape[-1] > 0:
+    if short_nodes is not None and short_table.shape[-1] > 0:
         weights = _short_weights(short_nodes, levels)
         used = np.flatnonzero(weights.any(axis=0))
         features.append(weights[:, used])
@@ -1438,7 +1449,8 @@ def _coded_row_sums(
     pulsed = np.einsum("wce,bwc->bwe", coefficients, pulsed_codes)
     edge_sums = np.einsum("wc,bwc->bw", edge, pulsed_codes)
     if used.size:
-        edge_sums += np.einsum("wcn,bwcn->bw", short[..., used], per_code[..., steps + 1 :])
+        short_used = short_table[:, :, used][age_index]  # (W, codes, used)
+        edge_sums += np.einsum("wcn,bwcn->bw", short_used, per_code[..., steps + 1 :])
     if extra is not None:  # each cell's own deviation, summed over the rows as they conduct
         active = conduction(widths, times)  # (B, d, S)
         conducting[:, :, :2] += np.matmul(np.swapaxes(extra, -1, -2), active[:, None])

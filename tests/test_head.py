@@ -350,13 +350,17 @@ def test_coded_column_sums_equal_the_sums_of_every_gathered_cell():
     nodes = np.array([0.1e-9, 0.3e-9, 0.6e-9, 1e-9])
     coefficients = rng.normal(size=(window, codes, entries))
     edge = rng.normal(size=(window, codes))
-    short = rng.normal(size=(window, codes, nodes.size))
+    short_by_age = rng.normal(size=(window, codes, nodes.size))  # taken by each slot's age
+    age_index = rng.permutation(window)
+    short = short_by_age[age_index]
     code = rng.integers(0, codes, (batch, window, d))
     # quantized widths (repeats), no pulse, short pulses, one past the mesh step
     widths = rng.choice([0.0, 0.2e-9, 0.45e-9, 1e-9, 2e-9, 7.5e-9, 15e-9], (batch, d))
     extra = rng.normal(size=(batch, window, d, 2))
     histogram = _code_width_counts(code, widths, codes)
-    sums = _coded_row_sums(coefficients, edge, short, histogram, widths, nodes, extra)
+    sums = _coded_row_sums(
+        coefficients, edge, (short_by_age, age_index), histogram, widths, nodes, extra
+    )
     slots = np.arange(window)[None, None, :]
     cells = coefficients[slots, code.transpose(0, 2, 1)]  # (B, d rows, W columns, entries)
     cells[..., :2] += extra.transpose(0, 2, 1, 3)
