@@ -1135,8 +1135,9 @@ class GainCellHead:
         come from how many of each column's rows hold each code at each Q width (a
         histogram) times the (age, code) table (:func:`_coded_row_sums`), no cell gathered;
         the V tiles gather the polynomials of the rows that Phi pulses only (a row without a
-        pulse adds nothing to its columns). The same sums as every cell gathered, in another
-        order (:func:`attention.column.row_sums`)."""
+        pulse adds nothing to its columns; with the compiled kernels, :meth:`_fused_tile_sums`,
+        they are read in place). The same sums as every cell gathered, in another order
+        (:func:`attention.column.row_sums`)."""
         c, circuits = self.config, self.circuits
         column = circuits.column
         assert column is not None
