@@ -1103,10 +1103,12 @@ class GainCellHead:
         cells = self._cell_table()
         edges = self.circuits.edge_entries
         entries = np.concatenate([[0], np.arange(cells.shape[-1] - edges, cells.shape[-1])])
-        ages_index, codes_index = np.clip(ages, 0, c.window - 1), np.arange(cells.shape[1])
+        ages_index = np.clip(ages, 0, c.window - 1)
 
         def gathered(used: NDArray[np.intp]) -> Array:
-            return cells[np.ix_(ages_index, codes_index, entries[used])]  # (W, codes, used)
+            # the used entries first (a slice of the table's last axis), then the slots' ages:
+            # two plain gathers instead of one three-axis np.ix_ (x5 slower)
+            return np.take(cells[:, :, entries[used]], ages_index, axis=0)  # (W, codes, used)
 
         batch, codes = self._onehot_k.shape[0], cells.shape[1]
         inputs = _pulse_inputs(self.circuits, widths)  # (B, d, 1 + edges)
