@@ -1043,7 +1043,9 @@ class GainCellHead:
                         row_widths,
                         V_MID - end,
                         V_MID - mean,
-                        *(nodes[0], step, nodes[-1]),
+                        nodes[0],
+                        step,
+                        nodes[-1],
                     )
                 else:
                     index = (slot[..., None], self._code_v[of_batch, slot])
@@ -1165,30 +1167,30 @@ class GainCellHead:
         v_paths: list[ColumnTrajectory] = []
         batch, tiles = widths.shape[0], c.window // c.tile
 
+        by_age = (cells[..., :split], cells[..., split], short)  # the table's parts by age
+
         def tile_charges(phi_width: Array) -> Array:
             row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
             if fused.ENABLED:
-                path = column.integrate(
-                    self._fused_tile_sums(row_widths, slot, age_index), "v", c.tile
+                sums = self._fused_tile_sums(by_age, row_widths, slot, age_index)
+            else:
+                codes = self._code_v[of_batch, slot]  # (B x tiles, kept, d)
+                row_cells = coefficients[slot[..., None], codes]
+                if self.mismatch is not None:
+                    row_cells[..., :2] += self._extra_v[of_batch, slot]
+
+                def short_rows(tile_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
+                    ages = age_index[slot[tile_of, row_of]]
+                    return short[ages[:, None], codes[tile_of, row_of]]
+
+                cell_edge = _pulse_edge(
+                    circuits,
+                    edge[slot[..., None], codes],
+                    row_widths,
+                    short_rows if short.shape[-1] > 0 else None,
                 )
-                v_paths.append(path)
-                return path.charge.reshape(batch, tiles, c.d)
-            codes = self._code_v[of_batch, slot]  # (B x tiles, kept, d)
-            cells = coefficients[slot[..., None], codes]
-            if self.mismatch is not None:
-                cells[..., :2] += self._extra_v[of_batch, slot]
-
-            def short_rows(tile_of: NDArray[np.intp], row_of: NDArray[np.intp]) -> Array:
-                return short[age_index[slot[tile_of, row_of]][:, None], codes[tile_of, row_of]]
-
-            has_short = short.shape[-1] > 0
-            cell_edge = _pulse_edge(
-                circuits,
-                edge[slot[..., None], codes],
-                row_widths,
-                short_rows if has_short else None,
-            )
-            path = column.integrate(row_sums(cells, cell_edge, row_widths), "v", c.tile)
+                sums = row_sums(row_cells, cell_edge, row_widths)
+            path = column.integrate(sums, "v", c.tile)
             v_paths.append(path)
             return path.charge.reshape(batch, tiles, c.d)
 
@@ -1198,33 +1200,35 @@ class GainCellHead:
         return result | paths | {"k_levels": levels, "k_counts": counts}
 
     def _fused_tile_sums(
-        self, row_widths: Array, slot: NDArray[np.intp], age_index: NDArray[np.intp]
+        self,
+        by_age: tuple[Array, Array, Array],
+        row_widths: Array,
+        slot: NDArray[np.intp],
+        age_index: NDArray[np.intp],
     ) -> ColumnSums:
         """The V tiles' row sums of the rows Phi pulses (:func:`_pulsed_rows`) by the compiled
         kernel (:func:`attention.fused.v_column_sums`): each cell read from the (age, code)
-        table where it is, none gathered; ``age_index`` (W,) each slot's age in steps."""
-        circuits, tiles = self.circuits, self.config.window // self.config.tile
-        table = self._cell_table()  # (window ages, codes, entries)
-        split = table.shape[-1] - circuits.edge_entries
-        short = table[..., split + 1 :]
+        table's parts ``by_age`` (coefficients, edge charge, short-pulse entries) where it is,
+        none gathered; ``age_index`` (W,) each slot's age in steps."""
+        coefficients, edge, short = by_age
         times = mac_mesh(row_widths)
-        full, partial, weights = _row_conduction(circuits, short, row_widths, times)
+        full, partial, weights = _row_conduction(self.circuits, short, row_widths, times)
         extra = self._extra_v if self.mismatch is not None else np.zeros((0, 0, 0, 2))
-        conducting, pulsed, edge = fused.v_column_sums(
-            table[..., :split],
-            table[..., split],
+        conducting, pulsed, edge_sums = fused.v_column_sums(
+            coefficients,
+            edge,
             short,
             age_index,
             self._code_v,
             extra,
             slot,
-            tiles,
+            self.config.window // self.config.tile,
             full,
             partial,
             weights,
             times.size - 1,
         )
-        return ColumnSums(times, conducting, pulsed, edge)
+        return ColumnSums(times, conducting, pulsed, edge_sums)
 
     def run(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> AttentionTrace:
         """Process a whole sequence from an empty window. q, k, v: ``(..., T, d)``; returns
