@@ -18,6 +18,10 @@ its own Phi pulses) the mean and sigma of each distribution; the array with mism
 the sigma within :data:`SIGMA_TOLERANCE` and the mean within :data:`MEAN_TOLERANCE` of the
 range of the nominal SPICE values (at least one counter level), and a two-sample
 Kolmogorov-Smirnov test is reported.
+
+A case's columns share its inputs and its draw, so they are not independent samples: the mean
+difference's standard error is taken over the cases (each case's mean difference, their
+spread over the root of the number of cases), not over the columns.
 """
 
 from __future__ import annotations
@@ -123,9 +127,9 @@ def mismatch_errors(
 
 def mismatch_metrics(errors: dict[str, Array]) -> dict[str, dict[str, Any]]:
     """Per operation: each model's error mean and sigma (in model units and as a fraction of the
-    nominal SPICE range), the array models' sigma ratio and mean difference against SPICE's,
-    KS p-values, and ``ok``: the array with mismatch within :data:`SIGMA_TOLERANCE` /
-    :data:`MEAN_TOLERANCE`."""
+    nominal SPICE range), the array models' sigma ratio and mean difference against SPICE's
+    with its standard error over the cases (:func:`_mean_difference_se`), KS p-values, and
+    ``ok``: the array with mismatch within :data:`SIGMA_TOLERANCE` / :data:`MEAN_TOLERANCE`."""
     metrics: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         nominal = errors[f"nominal/{op}"]
@@ -143,6 +147,10 @@ def mismatch_metrics(errors: dict[str, Array]) -> dict[str, dict[str, Any]]:
                 entry[model] |= {
                     "sigma_ratio": sigma / float(spice.std(ddof=1)),
                     "mean_difference": (mean - float(spice.mean())) / span,
+                    "mean_difference_se": _mean_difference_se(
+                        errors[f"{model}/{op}"], errors[f"spice/{op}"]
+                    )
+                    / span,
                     "ks_pvalue": float(ks_2samp(values, spice).pvalue),
                 }
         predicted = entry["array_mismatch"]
@@ -152,3 +160,15 @@ def mismatch_metrics(errors: dict[str, Array]) -> dict[str, dict[str, Any]]:
         )
         metrics[op] = entry
     return metrics
+
+
+def _mean_difference_se(model: Array, spice: Array) -> float:
+    """Standard error of the difference of two error means, over the cases: ``model``
+    (cases, [draws,] columns) and ``spice`` (cases, columns); each case's mean difference
+    (NaN columns left out), their sample sigma over the root of their number (NaN for fewer
+    than two cases)."""
+    per_case = np.array([np.nanmean(m) - np.nanmean(s) for m, s in zip(model, spice, strict=True)])
+    per_case = per_case[np.isfinite(per_case)]
+    if per_case.size < 2:
+        return float("nan")
+    return float(per_case.std(ddof=1) / np.sqrt(per_case.size))

@@ -53,7 +53,8 @@ def plot_tile_mismatch(source: str | Path, out: str | Path) -> Path:
         drawn = entry["array_mismatch"]
         ax.set_title(
             f"{_TITLES[op]}\nsigma ratio {drawn['sigma_ratio']:.2f}, mean difference "
-            f"{drawn['mean_difference']:+.2%} of range ({entry['pairs']} cases)",
+            f"{drawn['mean_difference']:+.2%} ± {drawn['mean_difference_se']:.2%} of range "
+            f"({entry['pairs']} cases)",
             fontsize=9,
         )
         ax.set_xlabel("error against nominal SPICE [% of range]")

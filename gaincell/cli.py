@@ -658,7 +658,8 @@ def print_mismatch_metrics(metrics: dict[str, Any]) -> None:
         print(
             f"  {op:7s} {cells}   sigma ratio {mm['sigma_ratio']:.3f} "
             f"(nominal array {entry['array_nominal']['sigma_ratio']:.3f}), mean difference "
-            f"{mm['mean_difference']:+.2%}, KS p {mm['ks_pvalue']:.2g}: "
+            f"{mm['mean_difference']:+.2%} (standard error over the cases "
+            f"{mm['mean_difference_se']:.2%}), KS p {mm['ks_pvalue']:.2g}: "
             f"{'ok' if entry['ok'] else 'MISSED'}"
         )
 

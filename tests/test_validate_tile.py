@@ -167,3 +167,37 @@ def test_the_shipped_monte_carlo_tiles_spread_as_the_array_with_mismatch_predict
         assert abs(entry["array_mismatch"]["sigma_ratio"] - 1.0) <= SIGMA_TOLERANCE, op
         assert entry["array_nominal"]["sigma_ratio"] < 0.1, op
         assert entry["array_mismatch"]["ks_pvalue"] > 0.01, op
+
+
+def test_the_mean_difference_has_its_standard_error_over_the_cases_not_the_columns():
+    """A case's columns share its inputs and draw: the mean difference's standard error is the
+    spread of the cases' mean differences over the root of their number (NaN columns left
+    out), however many columns each case has."""
+    from gaincell.attention.tile_mismatch import mismatch_metrics
+
+    rng = np.random.default_rng(3)
+    cases, draws, columns = 6, 4, 64
+    shift = rng.normal(0.0, 1.0, cases)  # each case's common offset
+    errors = {}
+    for op in ("phi", "output"):
+        spice = shift[:, None] + rng.normal(0.0, 0.1, (cases, columns))
+        spice[0, :5] = np.nan  # columns SPICE did not finish
+        drawn = rng.normal(0.0, 0.1, (cases, draws, columns)) + 0.5
+        errors |= {
+            f"nominal/{op}": rng.uniform(0.0, 10.0, (cases, columns)),
+            f"spice/{op}": spice,
+            f"array_mismatch/{op}": drawn,
+            f"array_nominal/{op}": rng.normal(0.0, 0.01, (cases, columns)),
+        }
+    metrics = mismatch_metrics(errors)
+    for op, entry in metrics.items():
+        per_case = errors[f"array_mismatch/{op}"].mean(axis=(1, 2)) - np.nanmean(
+            errors[f"spice/{op}"], axis=1
+        )
+        expected = per_case.std(ddof=1) / np.sqrt(cases) / entry["range"]
+        assert entry["array_mismatch"]["mean_difference_se"] == pytest.approx(expected, rel=1e-12)
+        # the columns taken as independent samples would claim several times less
+        pooled = [errors[f"{m}/{op}"].ravel() for m in ("spice", "array_mismatch")]
+        pooled = [v[np.isfinite(v)] for v in pooled]
+        naive = np.sqrt(sum(v.var(ddof=1) / v.size for v in pooled)) / entry["range"]
+        assert expected > 5 * naive
