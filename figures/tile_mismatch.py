@@ -52,9 +52,10 @@ def plot_tile_mismatch(source: str | Path, out: str | Path) -> Path:
             )
         drawn = entry["array_mismatch"]
         ax.set_title(
-            f"{_TITLES[op]}\nsigma ratio {drawn['sigma_ratio']:.2f}, mean difference "
-            f"{drawn['mean_difference']:+.2%} ± {drawn['mean_difference_se']:.2%} of range "
-            f"({entry['pairs']} cases)",
+            f"{_TITLES[op]} ({entry['pairs']} cases)\nsigma ratio {drawn['sigma_ratio']:.2f} "
+            f"(95 % over the cases {drawn['sigma_ratio_interval'][0]:.2f} .. "
+            f"{drawn['sigma_ratio_interval'][1]:.2f})\nmean difference "
+            f"{drawn['mean_difference']:+.2%} ± {drawn['mean_difference_se']:.2%} of range",
             fontsize=9,
         )
         ax.set_xlabel("error against nominal SPICE [% of range]")

@@ -655,12 +655,13 @@ def print_mismatch_metrics(metrics: dict[str, Any]) -> None:
             for model in ("spice", "array_mismatch", "array_nominal")
         )
         mm = entry["array_mismatch"]
+        low, high = mm["sigma_ratio_interval"]
         print(
-            f"  {op:7s} {cells}   sigma ratio {mm['sigma_ratio']:.3f} "
-            f"(nominal array {entry['array_nominal']['sigma_ratio']:.3f}), mean difference "
-            f"{mm['mean_difference']:+.2%} (standard error over the cases "
-            f"{mm['mean_difference_se']:.2%}), KS p {mm['ks_pvalue']:.2g}: "
-            f"{'ok' if entry['ok'] else 'MISSED'}"
+            f"  {op:7s} {cells}   sigma ratio {mm['sigma_ratio']:.3f} (95% over the cases "
+            f"{low:.3f} .. {high:.3f}; nominal array {entry['array_nominal']['sigma_ratio']:.3f}), "
+            f"mean difference {mm['mean_difference']:+.2%} (standard error over the cases "
+            f"{mm['mean_difference_se']:.2%}), KS p {mm['ks_pvalue']:.2g} (calibrated over the "
+            f"cases {mm['ks_pvalue_cases']:.2g}): {'ok' if entry['ok'] else 'MISSED'}"
         )
 
 

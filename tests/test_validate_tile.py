@@ -201,3 +201,35 @@ def test_the_mean_difference_has_its_standard_error_over_the_cases_not_the_colum
         pooled = [v[np.isfinite(v)] for v in pooled]
         naive = np.sqrt(sum(v.var(ddof=1) / v.size for v in pooled)) / entry["range"]
         assert expected > 5 * naive
+
+
+def test_the_calibrated_ks_test_and_the_case_bootstrap_hold_a_true_model_and_reject_a_wrong_one():
+    """With SPICE's errors one more draw of the array's own (each case its own offset shared by
+    its columns), the case bootstrap's interval holds the sigma ratio and 1, and the KS test
+    calibrated over the cases does not reject; a model with 40 % less spread is rejected."""
+    from gaincell.attention.tile_mismatch import mismatch_metrics
+
+    rng = np.random.default_rng(5)
+    cases, draws, columns = 12, 21, 64
+
+    def errors(scale: float) -> dict[str, np.ndarray]:
+        shared = rng.normal(0.0, 1.0, (cases, 1, 1))  # a case's inputs move its columns alike
+        drawn = shared + rng.normal(0.0, 2.0, (cases, draws, columns))
+        out = {}
+        for op in ("phi", "output"):
+            out |= {
+                f"nominal/{op}": np.tile(np.linspace(0.0, 100.0, columns), (cases, 1)),
+                f"spice/{op}": drawn[:, 0],
+                f"array_mismatch/{op}": shared + scale * (drawn[:, 1:] - shared),
+                f"array_nominal/{op}": np.zeros((cases, columns)),
+            }
+        return out
+
+    for op, entry in mismatch_metrics(errors(1.0)).items():
+        predicted = entry["array_mismatch"]
+        low, high = predicted["sigma_ratio_interval"]
+        assert low < predicted["sigma_ratio"] < high and low < 1.0 < high, op
+        assert predicted["ks_pvalue_cases"] > 0.01, op
+    for op, entry in mismatch_metrics(errors(0.6)).items():
+        assert entry["array_mismatch"]["sigma_ratio_interval"][1] < 1.0, op
+        assert entry["array_mismatch"]["ks_pvalue_cases"] < 0.01, op
