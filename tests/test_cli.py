@@ -45,6 +45,7 @@ def test_inlined_deck_needs_no_pdk_files(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "multiplier_dc.txt").exists()
 
 
+@pytest.mark.slow  # every figure: about 45 s (the main job draws them too)
 def test_figures_come_from_hdf5_alone(tmp_path):
     code = (
         "import sys\n"

@@ -25,9 +25,6 @@ SMALLER = {
     "gaincell validate-tile": "--cases 1 --size 4",
 }
 """README line prefix -> arguments appended (later options win) so the suite stays quick."""
-SLOW = ("gaincell run", "gaincell characterize relu-c2p-recovery")
-"""Lines that only run with --runslow (the main job takes minutes; the recovery points are
-bisections, half a minute)."""
 
 
 def readme_commands() -> list[str]:
@@ -57,14 +54,11 @@ def test_readme_shows_the_commands():
     assert any("--temps -40,27,85" in line for line in lines)
 
 
+# slow: the commands together take about five minutes (the main job alone minutes more), and
+# each reads what the ones before it wrote, so they run as one sequence, with --runslow (CI).
+@pytest.mark.slow
 @pytest.mark.spice
-@pytest.mark.parametrize(
-    "line",
-    [
-        pytest.param(line, marks=pytest.mark.slow) if line.startswith(SLOW) else line
-        for line in readme_commands()
-    ],
-)
+@pytest.mark.parametrize("line", readme_commands())
 def test_readme_command_runs_as_printed(line, workdir):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     env["MPLBACKEND"] = "Agg"
