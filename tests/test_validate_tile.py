@@ -146,6 +146,7 @@ def test_the_shipped_energy_tiles_agree_with_spice_within_5_percent():
         assert entry["worst"] < ENERGY_TOLERANCE, name
 
 
+@pytest.mark.slow  # ~20 s: 20 drawn arrays for each of the shipped cases
 def test_the_shipped_monte_carlo_tiles_spread_as_the_array_with_mismatch_predicts():
     """The shipped Monte Carlo 64x64 tiles (each with its nominal twin): the per-column errors
     against nominal SPICE spread as the array with drawn devices predicts (sigma within 15 %),
