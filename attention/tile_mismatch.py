@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import ks_2samp
 
 from gaincell.attention.head import HeadCircuits, tile_model
@@ -145,7 +145,7 @@ def mismatch_metrics(errors: dict[str, Array]) -> dict[str, dict[str, Any]]:
     for op in OPERATIONS:
         nominal = errors[f"nominal/{op}"]
         # The range, or one counter level where every value sits within one (as error_metrics)
-        span = max(float(np.ptp(nominal[np.isfinite(nominal)])), COUNTER_LEVEL)
+        span = max(float(np.ptp(_finite(nominal))), COUNTER_LEVEL)
         spice = _finite(errors[f"spice/{op}"])
         entry: dict[str, Any] = {"range": span, "pairs": int(nominal.shape[0])}
         for model in MODELS:
@@ -181,14 +181,13 @@ def _mean_difference_se(model: Array, spice: Array) -> float:
     (cases, [draws,] columns) and ``spice`` (cases, columns); each case's mean difference
     (NaN columns left out), their sample sigma over the root of their number (NaN for fewer
     than two cases)."""
-    per_case = np.array([np.nanmean(m) - np.nanmean(s) for m, s in zip(model, spice, strict=True)])
-    per_case = per_case[np.isfinite(per_case)]
+    per_case = _finite([np.nanmean(m) - np.nanmean(s) for m, s in zip(model, spice, strict=True)])
     if per_case.size < 2:
         return float("nan")
     return float(per_case.std(ddof=1) / np.sqrt(per_case.size))
 
 
-def _finite(values: Array) -> Array:
+def _finite(values: ArrayLike) -> Array:
     """The finite values of ``values``, flattened (SPICE columns that did not finish are NaN)."""
     values = np.ravel(values)
     return values[np.isfinite(values)]
