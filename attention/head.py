@@ -472,6 +472,18 @@ class HeadCircuits:
         from gaincell.surrogate import load
 
         mult = load(multiplier)
+        domain = getattr(mult, "domain", None)
+        if domain is not None:  # say it in the caller's terms, not a surrogate's arguments
+            if corner not in domain.corners:
+                raise InputError(
+                    f"corner {corner!r} is not characterized: {', '.join(domain.corners)}"
+                )
+            low, high = domain.ranges.get("temperature", (-np.inf, np.inf))
+            if not low <= temperature <= high:
+                raise InputError(
+                    f"temperature {temperature:g} C is outside the characterized range "
+                    f"[{low:g}, {high:g}] C"
+                )
         cell = (
             mult.at(corner=corner, temperature=temperature, v_in=V_DD)
             if hasattr(mult, "at")
@@ -806,6 +818,7 @@ class GainCellHead:
         self.config = config or HeadConfig()
         """Geometry, resolution, timing."""
         self._table: Array | None = None
+        self._main: Array | None = None
         self._pulse_energy: Array | None = None
         self._level_bit_lines: Array | None = None
         self.mismatch: ArrayMismatch | None = None
@@ -880,6 +893,14 @@ class GainCellHead:
             table = np.concatenate([coefficients, edge], axis=-1)
             self._table = table.reshape(c.window, codes, -1)
         return self._table
+
+    def _main_entries(self, split: int) -> Array:
+        """The cell table's current coefficients and edge charge (its first ``split + 1``
+        entries) as one contiguous array, made once: gathering whole rows of it by slot is
+        several times faster than gathering a slice of every row of the table."""
+        if self._main is None or self._main.shape[-1] != split + 1:
+            self._main = np.ascontiguousarray(self._cell_table()[..., : split + 1])
+        return self._main
 
     def _cell(self, volts: Array) -> tuple[Array, Array]:
         """Per stored voltage: the cell's current during a pulse, as coefficients
@@ -1150,7 +1171,7 @@ class GainCellHead:
         split = cells.shape[-1] - circuits.edge_entries
         # the coefficients and edge charge by slot; the short-pulse entries (most of the
         # table, used by few rows) stay by age and are gathered where a row uses them
-        table = cells[age_index, :, : split + 1]
+        table = np.take(self._main_entries(split), age_index, axis=0)
         coefficients, edge, short = table[..., :split], table[..., split], cells[..., split + 1 :]
         extra_k = self._extra_k if self.mismatch is not None else None
         histogram = _code_width_counts(self._code_k, widths, coefficients.shape[1])
@@ -1348,7 +1369,10 @@ def _short_weights(nodes: Array, widths: Array) -> Array:
     """(..., nodes) weights of each width on the short-pulse nodes (linear between them,
     flat below the first); all zero for no pulse and for pulses of the last node or longer."""
     short = (widths > 0) & (widths < nodes[-1])
-    return hat_weights(nodes, widths) * short[..., None]
+    weights = np.zeros((*np.shape(widths), nodes.size))
+    if short.any():  # few rows pulse short: the tents of those alone
+        weights[short] = hat_weights(nodes, widths[short])
+    return weights
 
 
 def _pulse_inputs(circuits: HeadCircuits, widths: Array) -> Array:

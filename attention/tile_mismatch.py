@@ -17,7 +17,10 @@ Per operation (``phi``: each K column's Phi; ``output``: each V column's signed 
 its own Phi pulses) the mean and sigma of each distribution; the array with mismatch must give
 the sigma within :data:`SIGMA_TOLERANCE` and the mean within :data:`MEAN_TOLERANCE` of the
 range of the nominal SPICE values (at least one counter level), and a two-sample
-Kolmogorov-Smirnov test is reported.
+Kolmogorov-Smirnov test is reported. Few cases cannot show a miss: the verdict is ``ok``
+(both within), ``missed``, or ``undecided`` when the miss is within what the same number of
+cases gives with the model right (:func:`_null_intervals`: one of the array's own draws per
+case in SPICE's place).
 
 A case's columns share its inputs, so they are not independent samples, and statistics whose
 uncertainty counts every column as one misjudge what the cases show. So the cases are the
@@ -163,15 +166,23 @@ def mismatch_metrics(errors: dict[str, Array]) -> dict[str, dict[str, Any]]:
                     "ks_pvalue": float(ks_2samp(values, spice).pvalue),
                 }
         drawn, measured = errors[f"array_mismatch/{op}"], errors[f"spice/{op}"]
+        null_sigma, null_mean = _null_intervals(drawn, span)
         entry["array_mismatch"] |= {
             "sigma_ratio_interval": _sigma_ratio_interval(drawn, measured),
             "ks_pvalue_cases": _ks_pvalue_over_cases(drawn, measured),
+            "null_sigma_ratio_interval": null_sigma,
+            "null_mean_difference_interval": null_mean,
         }
         predicted = entry["array_mismatch"]
         entry["ok"] = bool(
             abs(predicted["sigma_ratio"] - 1.0) <= SIGMA_TOLERANCE
             and abs(predicted["mean_difference"]) <= MEAN_TOLERANCE
         )
+        consistent = (
+            null_sigma[0] <= predicted["sigma_ratio"] <= null_sigma[1]
+            and null_mean[0] <= predicted["mean_difference"] <= null_mean[1]
+        )
+        entry["verdict"] = "ok" if entry["ok"] else "undecided" if consistent else "missed"
         metrics[op] = entry
     return metrics
 
@@ -208,6 +219,35 @@ def _sigma_ratio_interval(drawn: Array, spice: Array) -> list[float]:
     sigma = np.sqrt((squares - total**2 / n) / (n - 1))
     low, high = np.percentile(sigma[:, 0] / sigma[:, 1], [2.5, 97.5])
     return [float(low), float(high)]
+
+
+def _null_intervals(drawn: Array, span: float) -> tuple[list[float], list[float]]:
+    """95 % intervals of the sigma ratio and the mean difference (as a fraction of ``span``)
+    that these cases give when the model is right: one of the array's own draws per case
+    (``drawn`` (cases, draws, columns)) taken as if it were SPICE's and compared with the
+    others, :data:`RESAMPLES` times (as :func:`_ks_pvalue_over_cases`). A miss of the
+    tolerances inside both is within what so few cases and columns can tell (NaN with fewer
+    than two draws per case)."""
+    cases, draws = drawn.shape[:2]
+    if draws < 2:
+        return [float("nan")] * 2, [float("nan")] * 2
+    finite = np.isfinite(drawn)
+    values = np.where(finite, drawn, 0.0)
+    moments = np.stack(
+        [finite.sum(axis=-1), values.sum(axis=-1), (values * values).sum(axis=-1)], axis=-1
+    ).astype(np.float64)  # (cases, draws, count / sum / sum of squares)
+    picks = np.random.default_rng(0).integers(0, draws, (RESAMPLES, cases))
+    chosen = moments[np.arange(cases), picks].sum(axis=1)  # (resamples, 3): the pseudo-SPICE
+    rest = moments.sum(axis=(0, 1)) - chosen
+
+    def sigma_mean(m: Array) -> tuple[Array, Array]:
+        n, total, squares = m[:, 0], m[:, 1], m[:, 2]
+        return np.sqrt((squares - total**2 / n) / (n - 1)), total / n
+
+    (sigma_rest, mean_rest), (sigma_chosen, mean_chosen) = sigma_mean(rest), sigma_mean(chosen)
+    ratio = np.percentile(sigma_rest / sigma_chosen, [2.5, 97.5])
+    difference = np.percentile((mean_rest - mean_chosen) / span, [2.5, 97.5])
+    return [float(v) for v in ratio], [float(v) for v in difference]
 
 
 def _ks_pvalue_over_cases(drawn: Array, spice: Array) -> float:

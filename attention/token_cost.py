@@ -378,7 +378,10 @@ def format_cost(report: CostReport) -> str:
         _row(
             f"layer of {c.heads} heads per token",
             f"{c.layer_energy * 1e9:.2f} nJ",
-            f"{PAPER_COST.layer_energy * 1e9:.2f} nJ",
+            f"{paper.total * c.heads * 1e9:.2f} nJ",
+            ""  # the paper's layer has 12 heads: its column holds as many heads as ours
+            if c.heads == PAPER_COST.heads
+            else f"(paper's {PAPER_COST.heads} heads: {PAPER_COST.layer_energy * 1e9:.2f} nJ)",
         ),
         _row(
             "latency per token", f"{c.latency * 1e9:.1f} ns", f"{PAPER_COST.latency * 1e9:.1f} ns"
@@ -395,6 +398,11 @@ def format_cost(report: CostReport) -> str:
             f"{gpu.energy_per_token * 1e3:8.2f} mJ {ours_vs['latency_ratio']:10,.0f} "
             f"{ours_vs['energy_ratio']:10,.0f}            {paper_vs['latency_ratio']:9,.0f} "
             f"{paper_vs['energy_ratio']:9,.0f}"
+        )
+    if report.baselines and any(gpu.heads != c.heads for gpu in report.baselines):
+        lines.append(
+            f"  (the GPUs ran a {report.baselines[0].heads}-head layer: our ratios take their "
+            f"energy per head times {c.heads} heads, their latency as it is)"
         )
     alike = "; the layer's heads taken alike (random inputs)" if report.heads_simulated == 1 else ""
     tokens = report.per_token["digital"].shape[1]

@@ -149,11 +149,17 @@ ENERGY_PARTS = ("k_cells", "k_converter", "v_cells", "v_converter")
 converters."""
 ENERGY_TOLERANCE = 0.05
 """The array simulation's energy of a tile must be within 5 % of SPICE's."""
+PART_FLOOR = 1e-3
+"""A part of a tile's energy that SPICE measured below this fraction of the tile's is not
+compared on its own (relative error None): a V tile that Phi gives no pulse draws only
+integration noise in its cells (~1e-16 J either sign), which no relative error describes.
+The tile's total is compared as always."""
 
 
 def energy_metrics(outputs: dict[str, Array]) -> dict[str, Any]:
     """Relative error of the array simulation's energy against SPICE per case and tile (K,
-    V: all its columns' cells and converters) and per part, and the worst; empty when SPICE
+    V: all its columns' cells and converters) and per part (None where SPICE measured under
+    :data:`PART_FLOOR` of the tile), and the worst (None: no case compared); empty when SPICE
     measured no energy (files from before energies were measured)."""
     if "spice/energy_k_cells" not in outputs:
         return {}
@@ -173,8 +179,15 @@ def energy_metrics(outputs: dict[str, Array]) -> dict[str, Any]:
             "worst": float(np.max(np.abs((modelled - measured) / measured))),
         }
     for part in ENERGY_PARTS:
-        error = (array[part] - spice[part]) / spice[part]
-        out[part] = {"relative_error": error.tolist(), "worst": float(np.max(np.abs(error)))}
+        tile_spice = sum(spice[p] for p in ENERGY_PARTS if p[0] == part[0])
+        compared = np.abs(spice[part]) >= PART_FLOOR * np.abs(tile_spice)
+        error = (array[part] - spice[part]) / np.where(compared, spice[part], 1.0)
+        out[part] = {
+            "relative_error": [
+                float(e) if c else None for e, c in zip(error, compared, strict=True)
+            ],
+            "worst": float(np.max(np.abs(error[compared]))) if compared.any() else None,
+        }
     return out
 
 

@@ -99,7 +99,8 @@ def plot_tile_energy(source: Path, out: Path) -> Path:
         pad = 0.05 * (hi - lo)
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="black", lw=0.7)
         worst = metrics[part]["worst"]
-        ax.set_title(f"{TITLES[part]}\nworst case total {worst:.1%}", fontsize=8.5)
+        shown = "not compared" if worst is None else f"{worst:.1%}"
+        ax.set_title(f"{TITLES[part]}\nworst case total {shown}", fontsize=8.5)
         ax.set_xlabel("SPICE [pJ]")
         ax.set_ylabel("array simulation [pJ]")
         ax.grid(alpha=0.3)

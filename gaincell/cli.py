@@ -638,6 +638,10 @@ def print_tile_metrics(
         print(f"  {condition:10s} {cells}   sign errors {signs}")
 
 
+_VERDICTS = {"ok": "ok", "missed": "MISSED", "undecided": "outside the tolerance, undecided"}
+"""How the Monte Carlo comparison's verdicts print."""
+
+
 def print_mismatch_metrics(metrics: dict[str, Any]) -> None:
     """The Monte Carlo tiles' per-column error distributions (each against nominal SPICE)."""
     from gaincell.attention.tile_mismatch import MEAN_TOLERANCE, SIGMA_TOLERANCE
@@ -661,12 +665,19 @@ def print_mismatch_metrics(metrics: dict[str, Any]) -> None:
             f"{low:.3f} .. {high:.3f}; nominal array {entry['array_nominal']['sigma_ratio']:.3f}), "
             f"mean difference {mm['mean_difference']:+.2%} (standard error over the cases "
             f"{mm['mean_difference_se']:.2%}), KS p {mm['ks_pvalue']:.2g} (calibrated over the "
-            f"cases {mm['ks_pvalue_cases']:.2g}): {'ok' if entry['ok'] else 'MISSED'}"
+            f"cases {mm['ks_pvalue_cases']:.2g}): {_VERDICTS[entry['verdict']]}"
         )
+        if entry["verdict"] == "undecided":
+            sigma, mean = mm["null_sigma_ratio_interval"], mm["null_mean_difference_interval"]
+            print(
+                f"          ({pairs} case(s) with the model right give a sigma ratio of "
+                f"{sigma[0]:.2f} .. {sigma[1]:.2f} and a mean difference of {mean[0]:+.2%} .. "
+                f"{mean[1]:+.2%}, 95 %: more cases needed to tell)"
+            )
 
 
 def cmd_validate_tile(args: argparse.Namespace) -> int:
-    from gaincell.attention.validate import revalidate, validate_tiles
+    from gaincell.attention.validate import PART_FLOOR, revalidate, validate_tiles
     from gaincell.characterize.parallel import resolve_jobs
     from gaincell.circuits.h5 import claimed_output
 
@@ -697,9 +708,17 @@ def cmd_validate_tile(args: argparse.Namespace) -> int:
     if result.energy:
         print("  energy, array simulation vs SPICE (relative error per case; worst):")
         for name, entry in result.energy.items():
-            errors = " ".join(f"{e:+.1%}" for e in entry["relative_error"][:8])
+            errors = " ".join(
+                "n/a" if e is None else f"{e:+.1%}" for e in entry["relative_error"][:8]
+            )
             more = " ..." if len(entry["relative_error"]) > 8 else ""
-            print(f"  {name:12s} {errors}{more}   worst {entry['worst']:.1%}")
+            worst = "n/a" if entry["worst"] is None else f"{entry['worst']:.1%}"
+            print(f"  {name:12s} {errors}{more}   worst {worst}")
+        if any(e is None for entry in result.energy.values() for e in entry["relative_error"]):
+            print(
+                f"  (n/a: SPICE measured under {PART_FLOOR:.1%} of the tile's energy there, "
+                "integration noise: no pulse to price)"
+            )
     if result.mismatch:
         print_mismatch_metrics(result.mismatch)
     constants = result.equivalent_constants

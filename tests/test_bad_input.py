@@ -192,3 +192,25 @@ def test_a_programming_bug_is_not_reported_as_a_user_error(monkeypatch):
     monkeypatch.setattr(cli, "cmd_surrogates", broken)
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["surrogates"])
+
+
+@pytest.mark.parametrize(
+    ("command", "flags", "message"),
+    [
+        ("cost", ["--corner", "xx"], "corner 'xx' is not characterized: tt, ss, ff, sf, fs"),
+        ("cost", ["--temp", "300"], "temperature 300 C is outside the characterized range"),
+        ("simulate-head", ["--temp", "-41"], "temperature -41 C is outside the characterized"),
+        ("validate-tile", ["--temp", "nan"], "temperature nan C is outside the characterized"),
+    ],
+)
+def test_head_outside_the_characterized_conditions(tmp_path, capsys, command, flags, message):
+    out = tmp_path / "out.h5"
+    common = {
+        "cost": ["--tokens", "4", "--seed", "1", "--window", "64"],
+        "simulate-head": ["--tokens", "4", "--seed", "1", "--window", "64"],
+        "validate-tile": ["--size", "16", "--cases", "1", "--quiet"],
+    }[command]
+    code = main([command, *common, *flags, "--out", str(out)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == []

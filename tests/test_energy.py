@@ -111,6 +111,19 @@ def test_energy_metrics_compare_each_tile_and_part_with_spice():
     assert metrics["k_tile"]["worst"] == pytest.approx(0.02)
     assert metrics["v_tile"]["relative_error"] == pytest.approx([-0.04, -0.04])
     assert metrics["v_converter"]["worst"] == pytest.approx(0.1)
+    # a V tile Phi gave no pulse: its cells drew integration noise in SPICE and nothing in the
+    # array; that part is not compared on its own (its tile is)
+    spice["spice/energy_v_cells"][1] = [1e-16, -2e-16, 1e-16]
+    array["array/energy_v_cells"][1] = 0.0
+    metrics = energy_metrics(spice | array)
+    assert metrics["v_cells"]["relative_error"] == [pytest.approx(0.02), None]
+    assert metrics["v_cells"]["worst"] == pytest.approx(0.02)
+    assert abs(metrics["v_tile"]["relative_error"][1]) < 0.1
+    spice["spice/energy_v_cells"][0] = 0.0
+    assert energy_metrics(spice | array)["v_cells"] == {
+        "relative_error": [None, None],
+        "worst": None,
+    }
     # files from before energies were measured: nothing to compare
     spice["spice/energy_k_cells"][:] = np.nan
     assert energy_metrics(spice | array) == {}

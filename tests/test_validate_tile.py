@@ -207,13 +207,14 @@ def test_the_mean_difference_has_its_standard_error_over_the_cases_not_the_colum
 def test_the_calibrated_ks_test_and_the_case_bootstrap_hold_a_true_model_and_reject_a_wrong_one():
     """With SPICE's errors one more draw of the array's own (each case its own offset shared by
     its columns), the case bootstrap's interval holds the sigma ratio and 1, and the KS test
-    calibrated over the cases does not reject; a model with 40 % less spread is rejected."""
+    calibrated over the cases does not reject; a model with 40 % less spread is rejected. The
+    verdict tells a miss these cases show from one they cannot (one small case)."""
     from gaincell.attention.tile_mismatch import mismatch_metrics
 
     rng = np.random.default_rng(5)
-    cases, draws, columns = 12, 21, 64
+    draws = 21
 
-    def errors(scale: float) -> dict[str, np.ndarray]:
+    def errors(scale: float, cases: int = 12, columns: int = 64) -> dict[str, np.ndarray]:
         shared = rng.normal(0.0, 1.0, (cases, 1, 1))  # a case's inputs move its columns alike
         drawn = shared + rng.normal(0.0, 2.0, (cases, draws, columns))
         out = {}
@@ -231,6 +232,20 @@ def test_the_calibrated_ks_test_and_the_case_bootstrap_hold_a_true_model_and_rej
         low, high = predicted["sigma_ratio_interval"]
         assert low < predicted["sigma_ratio"] < high and low < 1.0 < high, op
         assert predicted["ks_pvalue_cases"] > 0.01, op
+        low, high = predicted["null_sigma_ratio_interval"]
+        assert low < predicted["sigma_ratio"] < high, op
+        low, high = predicted["null_mean_difference_interval"]
+        assert low < predicted["mean_difference"] < high, op
+        assert entry["verdict"] == "ok", op
     for op, entry in mismatch_metrics(errors(0.6)).items():
         assert entry["array_mismatch"]["sigma_ratio_interval"][1] < 1.0, op
         assert entry["array_mismatch"]["ks_pvalue_cases"] < 0.01, op
+        assert entry["array_mismatch"]["null_sigma_ratio_interval"][0] > 0.6, op
+        assert entry["verdict"] == "missed", op
+    # one 16-column case: a model 25 % short is outside the tolerance, but one case cannot
+    # tell it from a right one (its own draws differ as much), and one 60 % short can
+    for op, entry in mismatch_metrics(errors(0.75, cases=1, columns=16)).items():
+        assert not entry["ok"] and entry["verdict"] == "undecided", op
+        assert entry["array_mismatch"]["null_sigma_ratio_interval"][0] < 0.75, op
+    for op, entry in mismatch_metrics(errors(0.4, cases=1, columns=16)).items():
+        assert entry["verdict"] == "missed", op
