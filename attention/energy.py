@@ -18,7 +18,11 @@ one's hold-out error) except the digital control and routing, an explicit parame
   its static bias ``relu-c2p-static`` / ``signed-c2p-static`` [W] times that cycle's length:
   the cycle above the bias; and the bias for as long as the converter is powered: the whole
   step by default, or ``converter_on_time`` (a power-gating assumption). Both surrogates
-  include the fine sweeps near zero charge, where the comparator lingers and draws more. (The
+  include the fine sweeps near zero charge, where the comparator lingers and draws more. The
+  cycle holds the testbench's 2 ns of reset, whose power (``relu-c2p-reset`` /
+  ``signed-c2p-reset``) is 20 .. 30 % above the static bias: a SPICE tile, which holds its
+  converters in reset for the 14 ns of its write, is charged the difference
+  (:meth:`EnergyModels.reset_beyond`; 3 .. 6 % of a converter's energy). (The
   reset and window drivers, tens of fJ against ~15 pJ, are in the characterizations'
   ``e_drivers``, not in these sums.)
 - a cell write: ``write-energy`` over the written bit-line voltage, from ``write-line``: the
@@ -41,6 +45,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gaincell.attention.cost import PAPER_DIGITAL_J, TokenEnergy
+from gaincell.characterize.c2p import TESTBENCH_RESET_S
 from gaincell.circuits.design import V_MID
 from gaincell.errors import InputError
 from gaincell.surrogate.interpolate import uniform_step
@@ -89,6 +94,12 @@ class EnergyModels:
     pulse_columns: tuple[float, ...] = (V_MID,)
     """Column voltages [V] :attr:`pulse` gives a pulse's energy at (J of them, increasing;
     linear between, flat beyond)."""
+    relu_reset: Callable[[Array], Array] | None = None
+    """K column charge [C] -> the ReLU converter's power while held in reset [W] (the cycles
+    hold :data:`~gaincell.characterize.c2p.TESTBENCH_RESET_S` of it; a longer reset costs
+    the difference to the static bias, :meth:`reset_beyond`); None: as the static bias."""
+    signed_reset: Callable[[Array], Array] | None = None
+    """V column charge [C] -> the signed converter's power while held in reset [W]."""
 
     def __post_init__(self) -> None:
         columns = np.asarray(self.pulse_columns, dtype=np.float64)
@@ -115,6 +126,8 @@ class EnergyModels:
         relu_static: str = "relu-c2p-static",
         signed_static: str = "signed-c2p-static",
         write: str = "write-energy",
+        relu_reset: str | None = "relu-c2p-reset",
+        signed_reset: str | None = "signed-c2p-reset",
         leakage: str = "leakage",
         digital: float = PAPER_DIGITAL_J,
         converter_on_time: float | None = None,
@@ -152,8 +165,22 @@ class EnergyModels:
             digital=digital,
             converter_on_time=converter_on_time,
             description=f"energy surrogates {pulse}, {relu_cycle}, {signed_cycle}, "
-            f"{relu_static}, {signed_static}, {write} at {corner}, {temperature:g} C",
+            f"{relu_static}, {signed_static}, {relu_reset}, {signed_reset}, {write} at "
+            f"{corner}, {temperature:g} C",
+            relu_reset=None if relu_reset is None else over_charge(load(relu_reset)),
+            signed_reset=None if signed_reset is None else over_charge(load(signed_reset)),
         )
+
+    def reset_beyond(self, kind: str, charges: Array, reset_time: float) -> Array:
+        """What converters (``kind`` ``"relu"`` or ``"signed"``) of ``charges`` [C] draw
+        beyond their cycle and static bias when held in reset for ``reset_time`` [s] instead of
+        the characterization testbench's :data:`~gaincell.characterize.c2p.TESTBENCH_RESET_S`:
+        (reset power - static bias) x the difference [J] (negative for a shorter reset)."""
+        reset = self.relu_reset if kind == "relu" else self.signed_reset
+        if reset is None:
+            return np.zeros(np.shape(charges))
+        static = self.relu_static if kind == "relu" else self.signed_static
+        return (reset(charges) - static(charges)) * (reset_time - TESTBENCH_RESET_S)
 
     def on_time(self, step_time: float) -> float:
         """How long each converter is biased in a step of ``step_time`` [s]."""
@@ -167,6 +194,8 @@ ENERGY_SURROGATES = (
     "relu-c2p-static",
     "signed-c2p-static",
     "write-energy",
+    "relu-c2p-reset",
+    "signed-c2p-reset",
 )
 """The shipped energy surrogates :meth:`EnergyModels.from_surrogates` reads by default."""
 

@@ -75,7 +75,7 @@ from gaincell.attention.mismatch import (
     draw_array_mismatch,
     draw_tile_mismatch,
 )
-from gaincell.characterize.tile import CONV_START, MAC_START, T_STOP
+from gaincell.characterize.tile import CONV_START, MAC_START, RESET_END, T_STOP
 from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
 from gaincell.errors import InputError
 from gaincell.surrogate.converter import ConverterTransfer, aux_at
@@ -1793,13 +1793,17 @@ def _tile_energy(
     """Per column of a SPICE-like tile [J]: the cells' pulses (supply and row drivers; the
     cells' energies (rows, cols) from :func:`cell_pulse_energies`) and the converter over the
     tile transient's length (its cycle above the bias, the bias for the whole transient, as
-    the SPICE tile's converters are powered)."""
+    the SPICE tile's converters are powered, and the reset held through the tile's write,
+    longer than the characterization's: :meth:`EnergyModels.reset_beyond`)."""
     models = circuits.energy
     assert models is not None
     return {
         "energy_k_cells": k_cells.sum(axis=0),
-        "energy_k_converter": models.relu_cycle(charge_k) + models.relu_static(charge_k) * T_STOP,
+        "energy_k_converter": models.relu_cycle(charge_k)
+        + models.relu_static(charge_k) * T_STOP
+        + models.reset_beyond("relu", charge_k, RESET_END),
         "energy_v_cells": v_cells.sum(axis=0),
         "energy_v_converter": models.signed_cycle(charge_v)
-        + models.signed_static(charge_v) * T_STOP,
+        + models.signed_static(charge_v) * T_STOP
+        + models.reset_beyond("signed", charge_v, RESET_END),
     }

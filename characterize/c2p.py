@@ -20,6 +20,14 @@ STATIC_WINDOW_S = 3e-9
 """Length of the quiet window before the conversion opens over which the static bias power
 is averaged [s] (the MAC charge has been delivered, the converter only holds it)."""
 
+TESTBENCH_RESET_S = 2e-9
+"""How long the testbenches hold the converter in reset from the start (``trst`` in
+``relu_c2p_tb.sp`` and ``signed_c2p_tb.sp``) [s]: ``e_total`` and ``e_cycle`` hold that much
+reset."""
+
+RESET_WINDOW_S = (0.2e-9, 1.8e-9)
+"""Where in the testbench's reset the reset power is averaged [s] (clear of its release)."""
+
 DRIVER_GUARD_S = 1e-9
 """How long before the window opens its driver's charge is counted from [s] (the reset has
 fallen long before)."""
@@ -106,6 +114,14 @@ class ChargeToPulseCharacterization(Characterization):
                 f"{STATIC_WINDOW_S * 1e9:g} ns before the conversion window (charge held, "
                 "comparator and bias mirrors on): the static bias power",
             ),
+            Quantity(
+                "p_reset",
+                "W",
+                "mean power drawn from the supply and the reference while the converter is held "
+                f"in reset ({RESET_WINDOW_S[0] * 1e9:g} .. {RESET_WINDOW_S[1] * 1e9:g} ns: column "
+                "tied to mid-rail, comparator and bias on): 20 .. 30 % above the static bias; a "
+                "reset longer than the testbench's costs the difference",
+            ),
         )
         base += (
             Quantity(
@@ -180,6 +196,10 @@ class ChargeToPulseCharacterization(Characterization):
                 )
                 quiet = start - STATIC_WINDOW_S
                 out["p_static"][ti, qi] = energy(t, power, quiet, start) / STATIC_WINDOW_S
+                reset_from, reset_to = RESET_WINDOW_S
+                out["p_reset"][ti, qi] = energy(t, power, reset_from, reset_to) / (
+                    reset_to - reset_from
+                )
                 out["e_cycle"][ti, qi] = (
                     out["e_total"][ti, qi]
                     - out["p_static"][ti, qi] * stop

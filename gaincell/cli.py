@@ -716,7 +716,7 @@ def cmd_validate_tile(args: argparse.Namespace) -> int:
             print(f"  {name:12s} {errors}{more}   worst {worst}")
         if any(e is None for entry in result.energy.values() for e in entry["relative_error"]):
             print(
-                f"  (n/a: SPICE measured under {PART_FLOOR:.1%} of the tile's energy there, "
+                f"  (n/a: SPICE measured under {PART_FLOOR:.2%} of the tile's energy there, "
                 "integration noise: no pulse to price)"
             )
     if result.mismatch:

@@ -105,6 +105,15 @@ SHIPPED_FITS = (
         for name, quantity in (("energy", "e_total"), ("static", "p_static"))
     ),
     ShippedFit("write-energy", "write_line_sky130", FitOptions(quantity="e_write", seed=12)),
+    # The converters' power while held in reset (the same at any charge: three charges swept)
+    *(
+        ShippedFit(
+            f"{converter}-c2p-reset",
+            f"{converter}_c2p_reset_sky130",
+            FitOptions(quantity="p_reset", seed=12),
+        )
+        for converter in ("relu", "signed")
+    ),
 )
 """Every shipped surrogate, in data-flow order."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -58,6 +60,25 @@ def test_a_conversion_costs_picojoules_mostly_static_bias(converter, request):
     cycle = c["e_cycle"] + c["p_static"] * 40e-9 - c["e_drivers"]
     np.testing.assert_allclose(cycle, c["e_total"], rtol=1e-12)
     assert np.all(np.abs(c["e_cycle"]) < 0.3 * c["e_total"])
+    # held in reset (column tied to mid-rail, the comparator balanced) the converter draws
+    # what it does holding no charge, more than holding one; the same at every charge (the
+    # charge arrives after the reset)
+    away = np.abs(c["charge"]) >= 0.3e-12
+    assert np.all(c["p_reset"][away] > 1.02 * c["p_static"][away])
+    assert np.all(c["p_reset"] < 1.3 * c["p_static"])
+    assert np.ptp(c["p_reset"]) < 1e-3 * c["p_reset"].mean()
+
+
+@pytest.mark.parametrize("converter", ["relu", "signed"])
+def test_the_testbenches_hold_the_reset_the_energy_model_assumes(converter):
+    """``e_cycle`` holds the testbench's reset (``trst``), which the energy model's
+    correction for longer resets (``EnergyModels.reset_beyond``) counts from."""
+    from gaincell.characterize.c2p import RESET_WINDOW_S, TESTBENCH_RESET_S
+    from gaincell.circuits.netlist import load_netlist
+
+    text = load_netlist(f"{converter}_c2p_tb").text
+    assert re.search(r"\btrst=(\S+)", text).group(1) == f"{TESTBENCH_RESET_S * 1e9:g}n"
+    assert 0 < RESET_WINDOW_S[0] < RESET_WINDOW_S[1] < TESTBENCH_RESET_S
 
 
 @pytest.mark.spice

@@ -99,6 +99,23 @@ def test_a_tile_model_charges_each_column_its_cells_and_converter(energy_models)
     np.testing.assert_allclose(out["energy_k_converter"], converter, rtol=1e-12)
     assert out["energy_v_cells"].shape == (4,) and np.all(out["energy_v_converter"] > 0)
     assert "energy_k_cells" not in tile_model(HeadCircuits.ideal(), q, k, v)
+    # the tile holds its converters in reset through its write, longer than the
+    # characterization testbench: each converter is charged the reset power's excess for it
+    from gaincell.characterize.c2p import TESTBENCH_RESET_S
+    from gaincell.characterize.tile import RESET_END
+
+    reset = energy_models(
+        relu_reset=lambda q: np.full(np.shape(q), 3.5e-4),
+        signed_reset=lambda q: np.full(np.shape(q), 4.2e-4),
+    )
+    held = tile_model(replace(circuits, energy=reset), q, k, v)
+    longer = RESET_END - TESTBENCH_RESET_S
+    np.testing.assert_allclose(held["energy_k_converter"], converter + 0.5e-4 * longer, rtol=1e-12)
+    np.testing.assert_allclose(
+        held["energy_v_converter"], out["energy_v_converter"] + 0.2e-4 * longer, rtol=1e-12
+    )
+    assert reset.reset_beyond("relu", np.zeros(3), TESTBENCH_RESET_S).tolist() == [0.0] * 3
+    assert energy_models().reset_beyond("signed", np.zeros(2), 1e-6).tolist() == [0.0] * 2
 
 
 def test_energy_metrics_compare_each_tile_and_part_with_spice():
