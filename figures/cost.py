@@ -32,7 +32,7 @@ def _engineering(value: float, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
-def plot_cost(source: Path, out: Path) -> Path:
+def plot_cost(source: str | Path, out: str | Path) -> Path:
     """Three panels from the cost file ``source``: Fig. 5c, 5d and 5e analogues."""
     stored = read_cost(source)
     ours, paper = stored["cost"], stored["paper_cost"]
@@ -104,6 +104,7 @@ def plot_cost(source: Path, out: Path) -> Path:
         "(this design from its circuits' SPICE characterizations; GPUs: the authors' measurements)"
     )
     fig.tight_layout()
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)

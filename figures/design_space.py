@@ -114,7 +114,7 @@ def _versus_paper(ax: Any, row: dict[str, Any]) -> None:
     ax.grid(axis="y", alpha=0.3)
 
 
-def plot_design_space(source: Path, out: Path) -> Path:
+def plot_design_space(source: str | Path, out: str | Path) -> Path:
     """Six panels from the design-space file ``source``."""
     rows = read_design_space(source)
 
@@ -167,6 +167,7 @@ def plot_design_space(source: Path, out: Path) -> Path:
         fontsize=10,
     )
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)

@@ -67,7 +67,7 @@ def _mac_chain_panel(ax: Any, path: Path) -> None:
     ax.grid(alpha=0.3)
 
 
-def plot_tile_energy(source: Path, out: Path) -> Path:
+def plot_tile_energy(source: str | Path, out: str | Path) -> Path:
     """Four parity panels (one per energy part, every column of every case, coloured by
     condition), beside them each case's K and V tile totals' relative error and, when the
     characterization folder beside holds :data:`MAC_CHAIN_FILE`, the MAC-chain parity."""
@@ -130,6 +130,7 @@ def plot_tile_energy(source: Path, out: Path) -> Path:
         fontsize=9.5,
     )
     fig.tight_layout()
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)

@@ -35,7 +35,7 @@ def _case_conditions(source: Path) -> np.ndarray:
     return np.array([f"{r.corner}/{r.temperature:g}" for r in results])
 
 
-def plot_tile_validation(source: Path, out: Path) -> Path:
+def plot_tile_validation(source: str | Path, out: str | Path) -> Path:
     """Parity against SPICE of Phi(Q.K^T), Phi(S).V on SPICE's Phi and the chained step, one
     column of panels per corner and temperature in the file."""
     outputs, attrs = load_validation(source)
@@ -99,13 +99,14 @@ def plot_tile_validation(source: Path, out: Path) -> Path:
         fontsize=9,
     )
     fig.tight_layout()
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=130)
     plt.close(fig)
     return out
 
 
-def plot_tile_matrix(source: Path, out: Path) -> Path:
+def plot_tile_matrix(source: str | Path, out: str | Path) -> Path:
     """NRMSE of the array simulation per condition and operation: the 64x64 matrix in
     ``source`` and, when beside it, the small-tile matrix (``tile_matrix_16_sky130.h5``)."""
     beside = Path(source).parent.glob("tile_matrix_*_sky130.h5")
@@ -139,6 +140,7 @@ def plot_tile_matrix(source: Path, out: Path) -> Path:
         ax.legend(fontsize=8, ncol=4, loc="upper left")
         ax.set_xlim(-0.6, max(len(names), 4) - 0.4)
     fig.tight_layout()
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=130)
     plt.close(fig)
