@@ -204,6 +204,12 @@ def _finite(values: ArrayLike) -> Array:
     return values[np.isfinite(values)]
 
 
+def _spread(moments: Array) -> tuple[Array, Array]:
+    """Sample sigma and mean from moments ``(..., 3)``: count, sum, sum of squares."""
+    n, total, squares = np.moveaxis(moments, -1, 0)
+    return np.sqrt((squares - total**2 / n) / (n - 1)), total / n
+
+
 def _sigma_ratio_interval(drawn: Array, spice: Array) -> list[float]:
     """95 % interval of the sigma ratio (``drawn`` (cases, draws, columns) over ``spice``
     (cases, columns)), resampling whole cases with replacement :data:`RESAMPLES` times."""
@@ -215,8 +221,7 @@ def _sigma_ratio_interval(drawn: Array, spice: Array) -> list[float]:
         ]
     )  # (cases, 2 models, count / sum / sum of squares)
     picks = np.random.default_rng(0).integers(0, cases, (RESAMPLES, cases))
-    n, total, squares = np.moveaxis(moments[picks].sum(axis=1), -1, 0)  # (resamples, 2)
-    sigma = np.sqrt((squares - total**2 / n) / (n - 1))
+    sigma, _ = _spread(moments[picks].sum(axis=1))  # (resamples, 2)
     low, high = np.percentile(sigma[:, 0] / sigma[:, 1], [2.5, 97.5])
     return [float(low), float(high)]
 
@@ -239,12 +244,7 @@ def _null_intervals(drawn: Array, span: float) -> tuple[list[float], list[float]
     picks = np.random.default_rng(0).integers(0, draws, (RESAMPLES, cases))
     chosen = moments[np.arange(cases), picks].sum(axis=1)  # (resamples, 3): the pseudo-SPICE
     rest = moments.sum(axis=(0, 1)) - chosen
-
-    def sigma_mean(m: Array) -> tuple[Array, Array]:
-        n, total, squares = m[:, 0], m[:, 1], m[:, 2]
-        return np.sqrt((squares - total**2 / n) / (n - 1)), total / n
-
-    (sigma_rest, mean_rest), (sigma_chosen, mean_chosen) = sigma_mean(rest), sigma_mean(chosen)
+    (sigma_rest, mean_rest), (sigma_chosen, mean_chosen) = _spread(rest), _spread(chosen)
     ratio = np.percentile(sigma_rest / sigma_chosen, [2.5, 97.5])
     difference = np.percentile((mean_rest - mean_chosen) / span, [2.5, 97.5])
     return [float(v) for v in ratio], [float(v) for v in difference]
