@@ -5,8 +5,10 @@ A decode step with a full window integrates 1024 K and 1024 V columns over their
 prices every pulse at its column's voltage; in numpy that is some fifty array passes of
 0.05 .. 0.3 ms each. :func:`picard_paths` does the Picard passes of
 :func:`attention.column.integrate_columns` operation for operation (bit-identical);
-:func:`v_column_sums` and :func:`v_pulse_energy` add the same terms as the numpy path in
-another order (a row's whole intervals counted once; one running sum),
+:func:`k_paths` and :func:`v_paths` form a block of columns' row sums and integrate them
+(:func:`_integrate_block`, the same passes, columns last so each loop is a vector loop)
+while the block is in cache; they and :func:`v_pulse_energy` add the same terms as the
+numpy path in another order (a row's whole intervals counted once; one running sum),
 equal to a sum's rounding (1e-14 relative). ``tests/test_fused.py`` holds each against its
 numpy original.
 
@@ -17,6 +19,7 @@ and every caller keeps its numpy path (the reference).
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -68,11 +71,14 @@ class _Kernel:
         if self.compiled is None:
             import numba
 
+            # numpy's error model: a division is the IEEE one (no zero check), so loops with
+            # one become vector loops
+            compile = numba.njit(cache=True, nogil=True, error_model="numpy")
             names = globals()
             for name in _HELPERS:
                 if not isinstance(names[name], numba.core.dispatcher.Dispatcher):
-                    names[name] = numba.njit(cache=True, nogil=True)(names[name])
-            self.compiled = numba.njit(cache=True, nogil=True)(self.function)
+                    names[name] = compile(names[name])
+            self.compiled = compile(self.function)
         return self.compiled(*args)
 
 
@@ -140,77 +146,569 @@ def picard_paths(
     return u
 
 
+@_helper
+def _between(table: Array, age: int, code: int, low: int, fraction: float) -> float:
+    """``table[age, code]`` linear between its entries ``low`` and ``low + 1`` at
+    ``fraction`` (:func:`attention.energy.between_nodes`' arithmetic)."""
+    below = table[age, code, low]
+    return below + fraction * (table[age, code, low + 1] - below)
+
+
+@_helper
+def _pulse_drops(
+    path: Array, integral: Array, width: float, step: float, last_time: float
+) -> tuple:
+    """A column's drop at the end of a pulse of ``width`` [s] and its mean over it
+    (:func:`attention.column.pulse_end_drops`, by its weights' arithmetic): ``path`` (S + 1,)
+    the drop at the mesh points (``step`` apart, the last at ``last_time``; held after it),
+    ``integral`` (S + 1,) its trapezoid integral from the start to each point."""
+    points = path.size
+    if points == 1:
+        return path[0], path[0]
+    position = min(max(width / step, 0.0), points - 1.0)
+    index = min(int(position), points - 2)
+    fraction = position - index
+    below, above = path[index], path[index + 1]
+    end = (1.0 - fraction) * below + fraction * above
+    if not width > 0:
+        return end, end
+    part = step * fraction * (below * (1.0 - 0.5 * fraction) + above * (0.5 * fraction))
+    held = max(width - last_time, 0.0) * path[points - 1]
+    return end, (integral[index] + part + held) / width
+
+
+@_helper
+def _trapezoids(path: Array, step: float, integral: Array) -> None:
+    """``integral`` (S + 1,): the trapezoid integral of ``path`` (S + 1,) on a mesh ``step``
+    apart from its start to each point."""
+    integral[0] = 0.0
+    for k in range(1, path.size):
+        integral[k] = integral[k - 1] + step * 0.5 * (path[k - 1] + path[k])
+
+
+@_helper
+def _row_conduction(width: float, times: Array, steps: int) -> tuple:
+    """How a row pulsing ``width`` [s] conducts on the mesh ``times`` (``steps`` intervals):
+    the whole intervals (those :func:`attention.column.conduction` gives 1) and the fraction
+    of the next (0 after the last), by the same arithmetic."""
+    full = 0
+    for s in range(steps):
+        if (width - times[s]) / (times[s + 1] - times[s]) >= 1.0:
+            full += 1
+    fraction = 0.0
+    if full < steps:
+        fraction = min(max((width - times[full]) / (times[full + 1] - times[full]), 0.0), 1.0)
+    return full, fraction
+
+
+@_helper
+def _short_tent(width: float, nodes: Array, node_step: float) -> tuple:
+    """A pulse's weights on the short-pulse ``nodes`` (:func:`attention.head._short_weights`,
+    by the same arithmetic as :func:`attention.energy.hat_weights`; ``node_step`` > 0: the
+    nodes are equally spaced): the lower node and the two weights, (-1, 0, 0) for a pulse
+    of the last node or longer (no short-pulse part)."""
+    count = nodes.size
+    if count == 0 or not width < nodes[count - 1]:
+        return -1, 0.0, 0.0
+    if count == 1:  # flat below the only node
+        return 0, 1.0, 0.0
+    if node_step > 0:
+        position = min(max((width - nodes[0]) / node_step, 0.0), count - 1.0)
+        low = min(int(position), count - 2)
+        return low, max(1.0 - abs(position - low), 0.0), max(1.0 - abs(position - (low + 1)), 0.0)
+    at = min(max(width, nodes[0]), nodes[count - 1])
+    low = 0
+    while low < count - 2 and nodes[low + 1] <= at:  # searchsorted(side="right") - 1
+        low += 1
+    fraction = (at - nodes[low]) / (nodes[low + 1] - nodes[low])
+    return low, 1.0 - fraction, fraction
+
+
+BLOCK = 64
+"""Columns integrated together (one V tile; K columns in runs of as many): the block's
+sums stay in cache and every loop over its columns is one vector loop."""
+
+
+@_helper
+def _integrate_block(
+    totals: Array,
+    pulsed: Array,
+    edge: Array,
+    n: int,
+    dt: Array,
+    idle: float,
+    lo: float,
+    hi: float,
+    order: int,
+    conducting_load: bool,
+    turn_off_charge: bool,
+    iterations: int,
+    work: Array,
+    drop: Array,
+) -> None:
+    """:func:`attention.column.integrate_columns` of ``n`` columns, operation for operation,
+    from their sums laid out columns last: conducting ``totals`` (entries, S, BLOCK), pulsed
+    (entries, BLOCK), edge (BLOCK,); writes the drop at the mesh points (S + 1, BLOCK) to
+    ``drop``; ``work`` (7, S, BLOCK) scratch."""
+    entries, steps = totals.shape[0], totals.shape[1]
+    arriving, column_c, current = work[0], work[1], work[2]
+    start, acc, x_a, x_b = work[3, 0], work[3, 1], work[3, 2], work[3, 3]
+    power_a, sums = work[3, 4], work[3, 5]
+    load_entry = entries - 1 - int(turn_off_charge)
+    for j in range(n):
+        start[j] = edge[j]
+    for s in range(steps):
+        for j in range(n):
+            arriving[s, j] = 0.0
+            column_c[s, j] = idle
+    if turn_off_charge:  # the rows' turn-off charges arrive as they stop
+        off = entries - 1
+        for j in range(n):
+            start[j] = start[j] - pulsed[off, j]
+            arriving[0, j] = pulsed[off, j] - totals[off, 0, j]
+        for s in range(1, steps):
+            for j in range(n):
+                arriving[s, j] = totals[off, s - 1, j] - totals[off, s, j]
+        for j in range(n):
+            arriving[steps - 1, j] += totals[off, steps - 1, j]
+    if conducting_load:
+        for s in range(steps):
+            for j in range(n):
+                column_c[s, j] = idle + totals[load_entry, s, j]
+    for j in range(n):
+        start[j] = start[j] / column_c[0, j]
+        acc[j] = 0.0
+    for s in range(steps):
+        d = dt[s]
+        for j in range(n):
+            acc[j] += (totals[0, s, j] * d + arriving[s, j]) / column_c[s, j]
+            drop[s + 1, j] = acc[j] + start[j]
+    for _ in range(iterations):
+        for j in range(n):
+            x_a[j] = min(max(-start[j], lo), hi)
+        for s in range(steps):
+            for j in range(n):
+                x_b[j] = min(max(-drop[s + 1, j], lo), hi)
+                power_a[j] = 1.0
+                sums[j] = 1.0
+                current[s, j] = totals[0, s, j]
+            for k in range(1, order + 1):
+                inverse = 1.0 / (k + 1)
+                for j in range(n):
+                    power_a[j] = power_a[j] * x_a[j]
+                    sums[j] = x_b[j] * sums[j] + power_a[j]
+                    current[s, j] += totals[k, s, j] * (sums[j] * inverse)
+            for j in range(n):
+                x_a[j] = x_b[j]
+        for j in range(n):
+            acc[j] = 0.0
+        for s in range(steps):
+            d = dt[s]
+            for j in range(n):
+                acc[j] += (current[s, j] * d + arriving[s, j]) / column_c[s, j]
+                drop[s + 1, j] = acc[j] + start[j]
+    for j in range(n):
+        drop[0, j] = start[j]
+
+
 @_Kernel
-def v_column_sums(
-    table: Array,
-    edge_table: Array,
+def k_paths(
+    main: Array,
+    short_table: Array,
+    age_index: NDArray[np.intp],
+    codes: NDArray[np.intp],
+    extras: Array,
+    widths: Array,
+    times: Array,
+    nodes: Array,
+    node_step: float,
+    idle: float,
+    lo: float,
+    hi: float,
+    conducting_load: bool,
+    turn_off_charge: bool,
+    iterations: int,
+) -> tuple[Array, Array]:
+    """The K columns' charges (B, W) [C] and drops below mid-rail at the mesh ``times``
+    (B, W, S + 1) [V]: their row sums (:func:`attention.head._coded_row_sums`, each cell the
+    (age, code) entry ``main[age_index[w], codes[b, w, i]]``, current coefficients then edge
+    charge, with ``extras`` (B, W, d, 2) on its first two coefficients, empty: none; rows of
+    ``widths`` (B, d) [s]; short pulses as :func:`v_paths`) integrated on the column
+    (:func:`_integrate_block`), a block of columns at a time. A column's sums are its count
+    of rows per (code, where their run ends) times the table, as the numpy path's histogram
+    (the same terms in another order)."""
+    batch, window, d = codes.shape
+    n_codes, entries = main.shape[1], main.shape[2] - 1
+    order = entries - 1 - int(conducting_load) - int(turn_off_charge)
+    steps = times.size - 1
+    n_nodes = nodes.size
+    dt = np.empty(steps)
+    for s in range(steps):
+        dt[s] = times[s + 1] - times[s]
+    charge = np.empty((batch, window))
+    drop_out = np.empty((batch, window, steps + 1))
+    count = np.empty((n_codes, steps + 1, BLOCK))
+    part = np.empty((n_codes, steps + 1, BLOCK))
+    table = np.empty((n_codes, entries + 1, BLOCK))
+    totals = np.empty((entries, steps, BLOCK))
+    pulsed = np.empty((entries, BLOCK))
+    edge = np.empty(BLOCK)
+    extra_ends = np.empty((steps + 1, 2, BLOCK))
+    extra_parts = np.empty((steps + 1, 2, BLOCK))
+    run = np.empty(BLOCK)
+    work = np.empty((4, max(steps, 6), BLOCK))
+    drop = np.empty((steps + 1, BLOCK))
+    full = np.empty(d, dtype=np.intp)
+    fraction = np.empty(d)
+    low = np.empty(d, dtype=np.intp)
+    w_low = np.empty(d)
+    w_high = np.empty(d)
+    for b in range(batch):
+        for i in range(d):
+            full[i] = -1
+            low[i] = -1
+            if widths[b, i] > 0:
+                full[i], fraction[i] = _row_conduction(widths[b, i], times, steps)
+                low[i], w_low[i], w_high[i] = _short_tent(widths[b, i], nodes, node_step)
+        for first in range(0, window, BLOCK):
+            n = min(BLOCK, window - first)
+            count[:] = 0.0
+            part[:] = 0.0
+            for i in range(d):
+                end = full[i]
+                if end < 0:
+                    continue
+                f = fraction[i]
+                for j in range(n):
+                    code = codes[b, first + j, i]
+                    count[code, end, j] += 1.0
+                    part[code, end, j] += f
+            for j in range(n):
+                age = age_index[first + j]
+                for code in range(n_codes):
+                    for e in range(entries + 1):
+                        table[code, e, j] = main[age, code, e]
+            totals[:] = 0.0
+            pulsed[:] = 0.0
+            edge[:] = 0.0
+            for code in range(n_codes):
+                for j in range(n):  # rows of this code conducting past each interval
+                    run[j] = count[code, steps, j]
+                for s in range(steps - 1, -1, -1):
+                    for j in range(n):
+                        weight = run[j] + part[code, s, j]
+                        run[j] += count[code, s, j]
+                        part[code, s, j] = weight
+                for e in range(entries):
+                    for s in range(steps):
+                        for j in range(n):
+                            totals[e, s, j] += table[code, e, j] * part[code, s, j]
+                    for j in range(n):
+                        pulsed[e, j] += table[code, e, j] * run[j]
+                for j in range(n):
+                    edge[j] += table[code, entries, j] * run[j]
+            if n_nodes:  # the short pulses' part of their cells' edge charge
+                for i in range(d):
+                    if full[i] < 0 or low[i] < 0:
+                        continue
+                    for j in range(n):
+                        age, code = age_index[first + j], codes[b, first + j, i]
+                        added = 0.0
+                        added += short_table[age, code, low[i]] * w_low[i]
+                        if low[i] + 1 < n_nodes:
+                            added += short_table[age, code, low[i] + 1] * w_high[i]
+                        edge[j] += added
+            if extras.shape[0]:  # each cell's own deviation, as it conducts
+                extra_ends[:] = 0.0
+                extra_parts[:] = 0.0
+                for i in range(d):
+                    end = full[i]
+                    if end < 0:
+                        continue
+                    for e in range(2):
+                        for j in range(n):
+                            cell = extras[b, first + j, i, e]
+                            pulsed[e, j] += cell
+                            extra_ends[end, e, j] += cell
+                            extra_parts[end, e, j] += fraction[i] * cell
+                for e in range(2):
+                    for j in range(n):
+                        run[j] = extra_ends[steps, e, j]
+                    for s in range(steps - 1, -1, -1):
+                        for j in range(n):
+                            totals[e, s, j] += run[j] + extra_parts[s, e, j]
+                            run[j] += extra_ends[s, e, j]
+            _integrate_block(
+                totals,
+                pulsed,
+                edge,
+                n,
+                dt,
+                idle,
+                lo,
+                hi,
+                order,
+                conducting_load,
+                turn_off_charge,
+                iterations,
+                work,
+                drop,
+            )
+            for j in range(n):
+                charge[b, first + j] = idle * drop[steps, j]
+                for s in range(steps + 1):
+                    drop_out[b, first + j, s] = drop[s, j]
+    return charge, drop_out
+
+
+@_Kernel
+def v_paths(
+    main: Array,
     short_table: Array,
     age_index: NDArray[np.intp],
     codes: NDArray[np.intp],
     extras: Array,
     slots: NDArray[np.intp],
     tiles: int,
-    full: NDArray[np.intp],
-    partial: Array,
-    short_weights: Array,
-    steps: int,
-) -> tuple[Array, Array, Array]:
-    """The V tiles' row sums (conducting (B x tiles, d, entries, S), pulsed, edge) for
-    DAC-coded cells: tile t's rows are the slots ``slots[t]`` Phi pulses, the cell of row i in
-    column c ``table[age_index[slots[t, i]], codes[b, slots[t, i], c]]`` with ``extras`` of the
-    same (empty: none); rows' conduction per (t, i): whole intervals ``0 .. full - 1``
-    (-1: no pulse),
-    ``partial`` of interval ``full``, ``short_weights`` (t, i, nodes) on the short-pulse
-    entries (:func:`attention.head._row_conduction`).
+    widths: Array,
+    times: Array,
+    nodes: Array,
+    node_step: float,
+    idle: float,
+    lo: float,
+    hi: float,
+    conducting_load: bool,
+    turn_off_charge: bool,
+    iterations: int,
+) -> tuple[Array, Array]:
+    """The V tiles' column charges (B x tiles, d) [C] and drops at the mesh ``times``
+    (B x tiles, d, S + 1) [V]: each tile's row sums for DAC-coded cells, then its columns
+    integrated (:func:`_integrate_block`). Tile t's rows are the slots ``slots[t]`` Phi
+    pulses for ``widths[t]`` [s] (0: padding, no pulse); the cell of row i in column c is the
+    (age, code) entry ``main[age_index[slots[t, i]], codes[b, slots[t, i], c]]`` (its current
+    coefficients, then its edge charge [C] last) with ``extras`` (B, W, d, 2) added to its
+    first two coefficients (empty: none) and, for a pulse under the last of the short-pulse
+    ``nodes`` (empty: none; ``node_step`` > 0 if equally spaced), ``short_table``'s entries
+    at its width.
 
-    A row conducting whole intervals is counted once where its run ends and the runs summed
-    from the last interval back, so a cell costs its entries, not entries x intervals. Row by
-    row over a tile's columns: a row's cells come from its age's few codes."""
+    Each row's conduction is worked out here (:func:`_row_conduction`); a row conducting
+    whole intervals is counted once where its run ends and the runs summed from the last
+    interval back, so a cell costs its entries, not entries x intervals. Row by row over a
+    tile's columns (a row's cells come from its age's few codes), entry by entry."""
     jobs, kept = slots.shape
     d = codes.shape[2]
-    entries = table.shape[2]
-    nodes = short_weights.shape[2]
-    conducting = np.empty((jobs, d, entries, steps))
-    pulsed = np.zeros((jobs, d, entries))
-    edge = np.zeros((jobs, d))
-    ends = np.empty((d, steps + 1, entries))
-    parts = np.empty((d, steps + 1, entries))
-    row_edge = np.empty(table.shape[1])
+    n_codes, entries = main.shape[1], main.shape[2] - 1
+    order = entries - 1 - int(conducting_load) - int(turn_off_charge)
+    steps = times.size - 1
+    dt = np.empty(steps)
+    for s in range(steps):
+        dt[s] = times[s + 1] - times[s]
+    charge = np.empty((jobs, d))
+    drop_out = np.empty((jobs, d, steps + 1))
+    ends = np.empty((steps + 1, entries, d))
+    parts = np.empty((steps + 1, entries, d))
+    totals = np.empty((entries, steps, d))
+    pulsed = np.empty((entries, d))
+    edge = np.empty(d)
+    run = np.empty(d)
+    work = np.empty((4, max(steps, 6), d))
+    drop = np.empty((steps + 1, d))
+    row_edge = np.empty(n_codes)
+    cell = np.empty(d)
     for t in range(jobs):
         b = t // tiles
         ends[:] = 0.0
         parts[:] = 0.0
+        pulsed[:] = 0.0
+        edge[:] = 0.0
         for i in range(kept):
-            end = full[t, i]
-            if end < 0:
+            width = widths[t, i]
+            if not width > 0:
                 continue
+            full, fraction = _row_conduction(width, times, steps)
             slot = slots[t, i]
             age = age_index[slot]
-            fraction = partial[t, i]
-            for code in range(table.shape[1]):  # the row's edge charge per code
-                row_edge[code] = edge_table[age, code]
-                if nodes:
+            low, w_low, w_high = _short_tent(width, nodes, node_step)
+            for code in range(n_codes):  # the row's edge charge per code
+                row_edge[code] = main[age, code, entries]
+                if low >= 0:
                     added = 0.0
-                    for m in range(nodes):
-                        added += short_table[age, code, m] * short_weights[t, i, m]
+                    added += short_table[age, code, low] * w_low
+                    if low + 1 < nodes.size:
+                        added += short_table[age, code, low + 1] * w_high
                     row_edge[code] += added
             for c in range(d):
-                code = codes[b, slot, c]
-                edge[t, c] += row_edge[code]
-                for e in range(entries):
-                    cell = table[age, code, e]
-                    if extras.shape[0] and e < 2:
-                        cell += extras[b, slot, c, e]
-                    pulsed[t, c, e] += cell
-                    ends[c, end, e] += cell
-                    parts[c, end, e] += fraction * cell
-        for c in range(d):
+                edge[c] += row_edge[codes[b, slot, c]]
             for e in range(entries):
-                run = ends[c, steps, e]
-                for s in range(steps - 1, -1, -1):
-                    conducting[t, c, e, s] = run + parts[c, s, e]
-                    run += ends[c, s, e]
-    return conducting, pulsed, edge
+                for c in range(d):
+                    cell[c] = main[age, codes[b, slot, c], e]
+                if extras.shape[0] and e < 2:
+                    for c in range(d):
+                        cell[c] += extras[b, slot, c, e]
+                for c in range(d):
+                    pulsed[e, c] += cell[c]
+                    ends[full, e, c] += cell[c]
+                    parts[full, e, c] += fraction * cell[c]
+        for e in range(entries):
+            for c in range(d):
+                run[c] = ends[steps, e, c]
+            for s in range(steps - 1, -1, -1):
+                for c in range(d):
+                    totals[e, s, c] = run[c] + parts[s, e, c]
+                    run[c] += ends[s, e, c]
+        _integrate_block(
+            totals,
+            pulsed,
+            edge,
+            d,
+            dt,
+            idle,
+            lo,
+            hi,
+            order,
+            conducting_load,
+            turn_off_charge,
+            iterations,
+            work,
+            drop,
+        )
+        for c in range(d):
+            charge[t, c] = idle * drop[steps, c]
+            for s in range(steps + 1):
+                drop_out[t, c, s] = drop[s, c]
+    return charge, drop_out
+
+
+@_Kernel
+def recovery_states(
+    times: Array,
+    charges: Array,
+    window_opens: float,
+    fractions: Array,
+    tau: float,
+    soft: float,
+    static: float,
+    center: float,
+    rested: float,
+) -> Array:
+    """The ReLU comparator's state when the window opens, (m,), for ``m`` columns' charges
+    (m, n) [C] at ``times`` (n,) [s]: :meth:`surrogate.recovery.ComparatorRecovery.state`
+    (its ``tau``, ``soft``, ``static``, ``center`` and rested state), each interval cut at
+    ``fractions`` (its ``substeps`` cuts, the last 1); the same closed-form steps, summed in
+    order instead of pairwise and with the C library's exp and asinh (equal to 1e-15 of the
+    state's scale)."""
+    m, n = charges.shape
+    substeps = fractions.size
+    cuts = (n - 1) * substeps + 1
+    cut_t = np.empty(cuts)
+    cut_t[0] = times[0]
+    for i in range(n - 1):
+        for k in range(substeps):
+            cut_t[1 + i * substeps + k] = times[i] + fractions[k] * (times[i + 1] - times[i])
+    # the cuts are every column's: their decays and their weights at the window, once
+    end = max(window_opens, times[n - 1])
+    dt = np.empty(cuts - 1)
+    decay = np.empty(cuts - 1)
+    weight = np.empty(cuts - 1)
+    for j in range(cuts - 1):
+        dt[j] = max(cut_t[j + 1] - cut_t[j], 1e-18)
+        decay[j] = math.exp(-dt[j] / tau)
+        weight[j] = math.exp(-(end - cut_t[j + 1]) / tau)
+    rested_part = rested * math.exp(-(end - cut_t[0]) / tau)
+    held = -math.expm1(-(end - cut_t[cuts - 1]) / tau)
+    balanced = math.asinh((static - center) / soft)
+    drive = np.empty(cuts)
+    states = np.empty(m)
+    for r in range(m):
+        drive[0] = charges[r, 0]
+        for i in range(n - 1):
+            q_a, q_b = charges[r, i], charges[r, i + 1]
+            for k in range(substeps):
+                drive[1 + i * substeps + k] = q_a + fractions[k] * (q_b - q_a)
+        for j in range(cuts):
+            drive[j] = soft * (math.asinh((drive[j] - center) / soft) - balanced)
+        total = rested_part
+        for j in range(cuts - 1):
+            slope_tau = (drive[j + 1] - drive[j]) / dt[j] * tau
+            offset = drive[j + 1] - slope_tau + (slope_tau - drive[j]) * decay[j]
+            total += offset * weight[j]
+        states[r] = total + drive[cuts - 1] * held
+    return states
+
+
+@_Kernel
+def code_width_counts(
+    codes: NDArray[np.intp], level_of: NDArray[np.intp], n_codes: int, n_levels: int
+) -> Array:
+    """Per column, how many of its rows hold each code at each width level, (B, W, n_codes,
+    n_levels): codes (B, W, d) of the cells, level_of (B, d) each row's width level
+    (:func:`attention.head._code_width_counts`, whose ``bincount`` it counts the same)."""
+    batch, window, d = codes.shape
+    counts = np.zeros((batch, window, n_codes, n_levels))
+    for b in range(batch):
+        for w in range(window):
+            for i in range(d):
+                counts[b, w, codes[b, w, i], level_of[b, i]] += 1.0
+    return counts
+
+
+@_Kernel
+def k_pulse_energy(
+    table: Array,
+    age_index: NDArray[np.intp],
+    valid: NDArray[np.bool_],
+    codes: NDArray[np.intp],
+    level_of: NDArray[np.intp],
+    levels: Array,
+    drop: Array,
+    times: Array,
+    v_mid: float,
+    first: float,
+    step: float,
+    last: float,
+) -> Array:
+    """The K array's pulse energy per batch element [J], (B,): every cell of the written
+    slots (``valid`` (W,)), row i pulsing ``levels[level_of[b, i]]`` [s], its entries
+    ``table[age_index[w], codes[b, w, i]]`` (:func:`v_pulse_energy`'s) at its column's
+    voltage at that width's end and over it (:func:`_pulse_drops` of the column's drop below
+    ``v_mid`` ``drop[b, w]`` on the mesh ``times``); the column nodes equally spaced from
+    ``first`` by ``step`` to ``last``. The numpy path sums the entries per (column, width)
+    first, then interpolates: the same terms in another order."""
+    batch, window, d = codes.shape
+    count = table.shape[2] // 2
+    n_levels = levels.size
+    energy = np.zeros(batch)
+    low_end = np.empty((window, n_levels), dtype=np.intp)
+    low_mean = np.empty((window, n_levels), dtype=np.intp)
+    at_end = np.empty((window, n_levels))
+    at_mean = np.empty((window, n_levels))
+    integral = np.empty(times.size)
+    mesh = times[1] - times[0] if times.size > 1 else 0.0
+    for b in range(batch):
+        for w in range(window):  # where each width's pulse sits on the column nodes
+            _trapezoids(drop[b, w], mesh, integral)
+            for u in range(n_levels):
+                end, mean = _pulse_drops(drop[b, w], integral, levels[u], mesh, times[-1])
+                low_end[w, u], at_end[w, u] = _node_interval(v_mid - end, first, step, last, count)
+                low_mean[w, u], at_mean[w, u] = _node_interval(
+                    v_mid - mean, first, step, last, count
+                )
+        total = 0.0
+        for w in range(window):
+            if not valid[w]:
+                continue
+            age = age_index[w]
+            for i in range(d):
+                u = level_of[b, i]
+                width = levels[u]
+                if not width > 0:
+                    continue
+                code = codes[b, w, i]
+                edges = _between(table, age, code, low_end[w, u], at_end[w, u])
+                slope = _between(table, age, code, count + low_mean[w, u], at_mean[w, u])
+                total += edges + slope * width
+        energy[b] = total
+    return energy
 
 
 @_Kernel
@@ -221,25 +719,31 @@ def v_pulse_energy(
     slots: NDArray[np.intp],
     tiles: int,
     widths: Array,
-    end_volts: Array,
-    mean_volts: Array,
+    drop: Array,
+    times: Array,
+    v_mid: float,
     first: float,
     step: float,
     last: float,
 ) -> Array:
     """The V array's pulse energy per batch element [J], (B,): every cell of the rows Phi
-    pulses (:func:`v_column_sums`' rows: tile t's row i is slot ``slots[t, i]`` with width
+    pulses (:func:`v_paths`' rows: tile t's row i is slot ``slots[t, i]`` with width
     ``widths[t, i]``), its entries ``table[age, code]`` (2 x count: the edges' energy at each
     column node, then the conducting part's [J / s], :attr:`attention.energy.EnergyModels.pulse`)
-    at its column's voltage at the pulse's end ``end_volts[t, i, c]`` and over it
-    ``mean_volts[t, i, c]``; the column nodes equally spaced from ``first`` by ``step`` to
-    ``last`` (:func:`attention.energy.table_pulse_energy`)."""
+    at its column's voltage at the pulse's end and over it (:func:`_pulse_drops` of the
+    column's drop below ``v_mid`` ``drop[t, c]`` on the mesh ``times``); the column nodes
+    equally spaced from ``first`` by ``step`` to ``last``
+    (:func:`attention.energy.table_pulse_energy`)."""
     jobs, kept = slots.shape
     d = codes.shape[2]
     count = table.shape[2] // 2
     energy = np.zeros(jobs // tiles)
+    integral = np.empty((d, times.size))
+    mesh = times[1] - times[0] if times.size > 1 else 0.0
     for t in range(jobs):
         b = t // tiles
+        for c in range(d):
+            _trapezoids(drop[t, c], mesh, integral[c])
         for i in range(kept):
             width = widths[t, i]
             if not width > 0:
@@ -248,11 +752,10 @@ def v_pulse_energy(
             age = age_index[slot]
             for c in range(d):
                 code = codes[b, slot, c]
-                low, fraction = _node_interval(end_volts[t, i, c], first, step, last, count)
-                below = table[age, code, low]
-                edges = below + fraction * (table[age, code, low + 1] - below)
-                low, fraction = _node_interval(mean_volts[t, i, c], first, step, last, count)
-                below = table[age, code, count + low]
-                slope = below + fraction * (table[age, code, count + low + 1] - below)
+                end, mean = _pulse_drops(drop[t, c], integral[c], width, mesh, times[-1])
+                low, fraction = _node_interval(v_mid - end, first, step, last, count)
+                edges = _between(table, age, code, low, fraction)
+                low, fraction = _node_interval(v_mid - mean, first, step, last, count)
+                slope = _between(table, age, code, count + low, fraction)
                 energy[b] += edges + slope * width
     return energy

@@ -49,6 +49,7 @@ from gaincell.attention.behavioural import (
     quantize,
 )
 from gaincell.attention.column import (
+    PICARD_ITERATIONS,
     ColumnSums,
     ColumnTrajectory,
     conduction,
@@ -80,7 +81,11 @@ from gaincell.circuits.design import STORE_OFFSET, V_DD, V_MID
 from gaincell.errors import InputError
 from gaincell.surrogate.converter import ConverterTransfer, aux_at
 from gaincell.surrogate.interpolate import uniform_step
-from gaincell.surrogate.recovery import ComparatorRecovery, recovery_from_surrogate
+from gaincell.surrogate.recovery import (
+    MESH_SUBSTEPS,
+    ComparatorRecovery,
+    recovery_from_surrogate,
+)
 
 Array = NDArray[np.float64]
 
@@ -819,6 +824,7 @@ class GainCellHead:
         """Geometry, resolution, timing."""
         self._table: Array | None = None
         self._main: Array | None = None
+        self._short: tuple[Array, Array, float] | None = None
         self._pulse_energy: Array | None = None
         self._level_bit_lines: Array | None = None
         self.mismatch: ArrayMismatch | None = None
@@ -901,6 +907,23 @@ class GainCellHead:
         if self._main is None or self._main.shape[-1] != split + 1:
             self._main = np.ascontiguousarray(self._cell_table()[..., : split + 1])
         return self._main
+
+    def _table_parts(self, split: int) -> tuple[Array, Array, Array, float]:
+        """The cell table as the compiled kernels read it, made once: :meth:`_main_entries`,
+        the short-pulse entries (the rest) contiguous, their width nodes (none without
+        them) and the nodes' spacing (0: not equally spaced)."""
+        main = self._main_entries(split)
+        if (
+            self._short is None
+            or self._short[0].shape[-1] != self._cell_table().shape[-1] - split - 1
+        ):
+            short = np.ascontiguousarray(self._cell_table()[..., split + 1 :])
+            nodes = self.circuits.short_pulses
+            if nodes is None or short.shape[-1] == 0:
+                nodes = np.zeros(0)
+            node_step = (uniform_step(nodes) if nodes.size > 1 else None) or 0.0
+            self._short = (short, nodes, node_step)
+        return (main, *self._short)
 
     def _cell(self, volts: Array) -> tuple[Array, Array]:
         """Per stored voltage: the cell's current during a pulse, as coefficients
@@ -1034,27 +1057,51 @@ class GainCellHead:
             energy_table, age_index = self._energy_table(), np.clip(ages, 0, c.window - 1)
             nodes = np.asarray(columns, dtype=np.float64)
             step = uniform_step(nodes) if nodes.size > 1 else None
-            compiled = fused.ENABLED and step is not None  # the V cells (attention.fused)
-            # (W, codes, 2 J), empty slots drawing nothing
-            table = np.where(valid[:, None, None], energy_table[age_index], 0.0)
-            # K: by how many of each column's rows hold each code at each Q width (the
-            # products' histogram): the entries summed per (column, width), then each width's
-            # pulse at its column's voltage.
-            if "k_counts" in result:  # (U,), (B, W, codes, U)
-                levels, counts = result["k_levels"], result["k_counts"]
-            else:  # the products without a column model take no histogram
-                levels, counts = _code_width_counts(self._code_k, widths, energy_table.shape[1])
-            end, mean = _drops_at(
-                result, "k", np.broadcast_to(levels, (batch, levels.size)), c.window
-            )
-            per_width = np.matmul(counts.swapaxes(-1, -2), table)  # (B, W, U, 2 J)
-            edges = between_nodes(per_width, nodes, V_MID - end.swapaxes(1, 2))
-            slopes = between_nodes(per_width, nodes, V_MID - mean.swapaxes(1, 2), nodes.size)
-            k_array = affine_pulse_energy(edges, slopes, levels).sum(axis=(1, 2))
+            compiled = fused.ENABLED and step is not None  # the kernels (attention.fused)
+            k_compiled, v_compiled = (compiled and f"{k}_drop" in result for k in "kv")
+            # (W, codes, 2 J), empty slots drawing nothing (the compiled kernels skip them)
+            table: Array | None = None
+            if not (k_compiled and v_compiled):
+                table = np.where(valid[:, None, None], energy_table[age_index], 0.0)
+            # K: each of the rows' distinct widths at its column's voltage; the cells by how
+            # many of each column's rows hold each code at each width (the products'
+            # histogram), the entries summed per (column, width) first; compiled, cell by cell
+            if k_compiled:
+                levels, level_of = np.unique(widths, return_inverse=True)
+                k_array = fused.k_pulse_energy(
+                    energy_table,
+                    age_index,
+                    valid,
+                    self._code_k,
+                    level_of.reshape(batch, c.d),
+                    levels,
+                    result["k_drop"],
+                    result["k_times"],
+                    V_MID,
+                    nodes[0],
+                    step,
+                    nodes[-1],
+                )
+            else:
+                assert table is not None
+                if "k_counts" in result:  # (U,), (B, W, codes, U)
+                    levels, counts = result["k_levels"], result["k_counts"]
+                else:  # the compiled products and those without a column model take none
+                    levels, counts = _code_width_counts(self._code_k, widths, table.shape[1])
+                end, mean = _drops_at(
+                    result, "k", np.broadcast_to(levels, (batch, levels.size)), c.window
+                )
+                per_width = np.matmul(counts.swapaxes(-1, -2), table)  # (B, W, U, 2 J)
+                edges = between_nodes(per_width, nodes, V_MID - end.swapaxes(1, 2))
+                slopes = between_nodes(per_width, nodes, V_MID - mean.swapaxes(1, 2), nodes.size)
+                k_array = affine_pulse_energy(edges, slopes, levels).sum(axis=(1, 2))
             if "v_drop" in result:  # V: the rows Phi pulses, each cell at its column's path
-                row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
-                end, mean = _drops_at(result, "v", row_widths, c.d)
-                if compiled:
+                if "v_slot" in result:  # as the products found them
+                    row_widths, slot = result["v_row_widths"], result["v_slot"]
+                    of_batch = result["v_of_batch"]
+                else:
+                    row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
+                if v_compiled:
                     v_array = fused.v_pulse_energy(
                         energy_table,
                         age_index,
@@ -1062,19 +1109,24 @@ class GainCellHead:
                         slot,
                         tiles,
                         row_widths,
-                        V_MID - end,
-                        V_MID - mean,
+                        result["v_drop"],
+                        result["v_times"],
+                        V_MID,
                         nodes[0],
                         step,
                         nodes[-1],
                     )
                 else:
+                    assert table is not None
+                    end, mean = _drops_at(result, "v", row_widths, c.d)
                     index = (slot[..., None], self._code_v[of_batch, slot])
                     cells = table_pulse_energy(
                         table, index, row_widths[..., None], columns, V_MID - end, V_MID - mean
                     )
                     v_array = cells.reshape(batch, -1).sum(axis=1)
             else:  # every V cell at mid-rail: by each row's cells per code
+                if table is None:
+                    table = np.where(valid[:, None, None], energy_table[age_index], 0.0)
                 mid = hat_weights(nodes, V_MID)  # (J,)
                 table_mid = table.reshape(*table.shape[:2], 2, -1) @ mid  # (W, codes, 2)
                 rows = np.stack([(phi_width > 0).astype(np.float64), phi_width], axis=-1)
@@ -1160,41 +1212,53 @@ class GainCellHead:
         come from how many of each column's rows hold each code at each Q width (a
         histogram) times the (age, code) table (:func:`_coded_row_sums`), no cell gathered;
         the V tiles gather the polynomials of the rows that Phi pulses only (a row without a
-        pulse adds nothing to its columns; with the compiled kernels, :meth:`_fused_tile_sums`,
-        they are read in place). The same sums as every cell gathered, in another order
-        (:func:`attention.column.row_sums`)."""
+        pulse adds nothing to its columns). The same sums as every cell gathered, in another
+        order (:func:`attention.column.row_sums`). With the compiled kernels
+        (:meth:`_fused_paths`) each cell is read from the table where it is and each block of
+        columns integrated as its sums are made."""
         c, circuits = self.config, self.circuits
         column = circuits.column
         assert column is not None
         age_index = np.clip(ages, 0, c.window - 1)
         cells = self._cell_table()  # (window ages, codes, entries)
         split = cells.shape[-1] - circuits.edge_entries
-        # the coefficients and edge charge by slot; the short-pulse entries (most of the
-        # table, used by few rows) stay by age and are gathered where a row uses them
-        table = np.take(self._main_entries(split), age_index, axis=0)
-        coefficients, edge, short = table[..., :split], table[..., split], cells[..., split + 1 :]
-        extra_k = self._extra_k if self.mismatch is not None else None
-        histogram = _code_width_counts(self._code_k, widths, coefficients.shape[1])
-        sums = _coded_row_sums(
-            coefficients,
-            edge,
-            (short, age_index),
-            histogram,
-            widths,
-            circuits.short_pulses,
-            extra_k,
-        )
-        charge, pulses, k_path = _k_decisions(circuits, sums, c.d, self.mismatch)
-        v_paths: list[ColumnTrajectory] = []
         batch, tiles = widths.shape[0], c.window // c.tile
-
-        by_age = (cells[..., :split], cells[..., split], short)  # the table's parts by age
+        times = mac_mesh(widths)
+        if fused.ENABLED and times.size > 1:  # sums and integration in one kernel
+            k_path = self._fused_paths(split, "k", widths, times, age_index)
+            histogram = None  # the K energy makes its own (:meth:`_energy`)
+        else:
+            # the coefficients and edge charge by slot; the short-pulse entries (most of the
+            # table, used by few rows) stay by age and are gathered where a row uses them
+            table = np.take(self._main_entries(split), age_index, axis=0)
+            coefficients, edge = table[..., :split], table[..., split]
+            short = cells[..., split + 1 :]
+            extra_k = self._extra_k if self.mismatch is not None else None
+            histogram = _code_width_counts(self._code_k, widths, coefficients.shape[1])
+            sums = _coded_row_sums(
+                coefficients,
+                edge,
+                (short, age_index),
+                histogram,
+                widths,
+                circuits.short_pulses,
+                extra_k,
+            )
+            k_path = column.integrate(sums, "k", c.d)
+        charge, pulses = _k_decisions(circuits, k_path, self.mismatch)
+        v_paths: list[ColumnTrajectory] = []
+        rows: dict[str, Array] = {}  # the V rows Phi pulses (:func:`_pulsed_rows`), for the energy
 
         def tile_charges(phi_width: Array) -> Array:
             row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
-            if fused.ENABLED:
-                sums = self._fused_tile_sums(by_age, row_widths, slot, age_index)
+            rows.update(v_row_widths=row_widths, v_slot=slot, v_of_batch=of_batch)
+            times = mac_mesh(row_widths)
+            if fused.ENABLED and times.size > 1:
+                path = self._fused_paths(split, "v", row_widths, times, age_index, slot)
             else:
+                table = np.take(self._main_entries(split), age_index, axis=0)
+                coefficients, edge = table[..., :split], table[..., split]
+                short = cells[..., split + 1 :]
                 codes = self._code_v[of_batch, slot]  # (B x tiles, kept, d)
                 row_cells = coefficients[slot[..., None], codes]
                 if self.mismatch is not None:
@@ -1210,46 +1274,58 @@ class GainCellHead:
                     row_widths,
                     short_rows if short.shape[-1] > 0 else None,
                 )
-                sums = row_sums(row_cells, cell_edge, row_widths)
-            path = column.integrate(sums, "v", c.tile)
+                path = column.integrate(row_sums(row_cells, cell_edge, row_widths), "v", c.tile)
             v_paths.append(path)
             return path.charge.reshape(batch, tiles, c.d)
 
         result = _convert(circuits, c, charge, valid, tile_charges, pulses, self.mismatch)
+        paths = _path_entries(k_path, v_paths[0], batch, tiles, c.d) | rows
+        if histogram is None:
+            return result | paths
         levels, counts = histogram  # the K energy's histogram too (:meth:`_energy`)
-        paths = _path_entries(k_path, v_paths[0], batch, tiles, c.d)
         return result | paths | {"k_levels": levels, "k_counts": counts}
 
-    def _fused_tile_sums(
+    def _fused_paths(
         self,
-        by_age: tuple[Array, Array, Array],
-        row_widths: Array,
-        slot: NDArray[np.intp],
+        split: int,
+        kind: str,
+        widths: Array,
+        times: Array,
         age_index: NDArray[np.intp],
-    ) -> ColumnSums:
-        """The V tiles' row sums of the rows Phi pulses (:func:`_pulsed_rows`) by the compiled
-        kernel (:func:`attention.fused.v_column_sums`): each cell read from the (age, code)
-        table's parts ``by_age`` (coefficients, edge charge, short-pulse entries) where it is,
-        none gathered; ``age_index`` (W,) each slot's age in steps."""
-        coefficients, edge, short = by_age
-        times = mac_mesh(row_widths)
-        full, partial, weights = _row_conduction(self.circuits, short, row_widths, times)
-        extra = self._extra_v if self.mismatch is not None else np.zeros((0, 0, 0, 2))
-        conducting, pulsed, edge_sums = fused.v_column_sums(
-            coefficients,
-            edge,
-            short,
-            age_index,
-            self._code_v,
-            extra,
-            slot,
-            self.config.window // self.config.tile,
-            full,
-            partial,
-            weights,
-            times.size - 1,
+        slot: NDArray[np.intp] | None = None,
+    ) -> ColumnTrajectory:
+        """The K columns' (``kind`` ``"k"``, rows of ``widths`` (B, d) [s]) or the V tiles'
+        (``"v"``, the rows Phi pulses, :func:`_pulsed_rows`: ``widths`` and ``slot`` (B x
+        tiles, kept)) path on the mesh ``times`` (:func:`attention.column.mac_mesh` of the
+        widths) by the compiled kernels (:func:`attention.fused.k_paths`,
+        :func:`attention.fused.v_paths`): each cell read from the (age, code) table
+        (:meth:`_table_parts`, coefficients and edge charge before ``split + 1``) where it
+        is, none gathered; ``age_index`` (W,) each slot's age in steps."""
+        c, column = self.config, self.circuits.column
+        assert column is not None
+        main, short, nodes, node_step = self._table_parts(split)
+        cells = (main, short, age_index)
+        rows = (times, nodes, node_step)
+        line = (
+            *column.x_range,
+            column.conducting_load,
+            column.turn_off_charge,
+            PICARD_ITERATIONS,
         )
-        return ColumnSums(times, conducting, pulsed, edge_sums)
+        none = np.zeros((0, 0, 0, 2))
+        if kind == "k":
+            extra = self._extra_k if self.mismatch is not None else none
+            idle = column.capacitance_k + c.d * column.idle_load
+            charge, drop = fused.k_paths(*cells, self._code_k, extra, widths, *rows, idle, *line)
+        else:
+            assert slot is not None
+            extra = self._extra_v if self.mismatch is not None else none
+            idle = column.capacitance_v + c.tile * column.idle_load
+            tiles = c.window // c.tile
+            charge, drop = fused.v_paths(
+                *cells, self._code_v, extra, slot, tiles, widths, *rows, idle, *line
+            )
+        return ColumnTrajectory(charge, times, drop)
 
     def run(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> AttentionTrace:
         """Process a whole sequence from an empty window. q, k, v: ``(..., T, d)``; returns
@@ -1391,25 +1467,6 @@ def _used_entries(inputs: Array) -> NDArray[np.intp]:
     return np.flatnonzero(np.any(inputs != 0, axis=tuple(range(inputs.ndim - 1))))
 
 
-def _row_conduction(
-    circuits: HeadCircuits, short: Array, widths: Array, times: Array
-) -> tuple[NDArray[np.intp], Array, Array]:
-    """How rows of ``widths`` (G, R) [s] conduct on the mesh ``times`` (S + 1,), as
-    :func:`attention.fused.v_column_sums` takes it: the whole intervals each conducts (-1:
-    no pulse), the fraction of the next (:func:`attention.column.conduction`) and its
-    short-pulse weights (G, R, nodes; no nodes when the cells have no short-pulse entries)."""
-    active = conduction(widths, times)  # (G, R, S), 1 .. 1, a fraction, 0 .. 0
-    full = np.sum(active == 1.0, axis=-1)
-    partial = np.take_along_axis(
-        np.concatenate([active, np.zeros((*active.shape[:-1], 1))], axis=-1), full[..., None], -1
-    )[..., 0]
-    full = np.where(widths > 0, full, -1)
-    nodes = circuits.short_pulses
-    if nodes is None or short.shape[-1] == 0:
-        return full, partial, np.zeros((*widths.shape, 0))
-    return full, partial, _short_weights(nodes, widths)
-
-
 def _code_width_counts(codes: NDArray[np.intp], widths: Array, n_codes: int) -> tuple[Array, Array]:
     """The distinct row widths (U,) [s] and, per column, how many of its rows hold each code
     at each of them: (B, W, n_codes, U) for codes (B, W, d) of the cells and widths (B, d)
@@ -1417,6 +1474,9 @@ def _code_width_counts(codes: NDArray[np.intp], widths: Array, n_codes: int) -> 
     batch, window, d = codes.shape
     levels, level_of = np.unique(widths, return_inverse=True)
     n_levels = levels.size
+    if fused.ENABLED:
+        counts = fused.code_width_counts(codes, level_of.reshape(batch, d), n_codes, n_levels)
+        return levels, counts
     index = codes * n_levels + level_of.reshape(batch, 1, d)
     index += (np.arange(batch * window) * (n_codes * n_levels)).reshape(batch, window, 1)
     counts = np.bincount(index.ravel(), minlength=batch * window * n_codes * n_levels)
@@ -1504,24 +1564,23 @@ def _k_columns(
     if column is None:
         charge, _ = _column_charges(circuits, cells, edge, widths, "k")
         return charge, None, None
-    return _k_decisions(circuits, row_sums(cells, edge, widths), cells.shape[1], mismatch)
+    path = column.integrate(row_sums(cells, edge, widths), "k", cells.shape[1])
+    return (*_k_decisions(circuits, path, mismatch), path)
 
 
 def _k_decisions(
     circuits: HeadCircuits,
-    sums: ColumnSums,
-    rows: int,
+    path: ColumnTrajectory,
     mismatch: ConverterMismatch | None = None,
-) -> tuple[Array, NDArray[np.bool_] | None, ColumnTrajectory]:
-    """The K columns' charges from their row sums, whether each ReLU converter gives a pulse
-    with the comparator model (None: its final charge decides; with ``mismatch`` each
-    converter judges the charge it sees, :meth:`ConverterMismatch.relu_charge`), and the
-    columns' path; ``rows``: the cells on each column."""
+) -> tuple[Array, NDArray[np.bool_] | None]:
+    """The K columns' charges from their path on the line, and whether each ReLU converter
+    gives a pulse with the comparator model (None: its final charge decides; with
+    ``mismatch`` each converter judges the charge it sees,
+    :meth:`ConverterMismatch.relu_charge`)."""
     column, recovery = circuits.column, circuits.relu_recovery
     assert column is not None
-    path = column.integrate(sums, "k", rows)
     if recovery is None:
-        return path.charge, None, path
+        return path.charge, None
     seen = column.capacitance_k * path.drop  # the comparator's view, as charge on its capacitor
     if mismatch is not None:  # (B, W columns, mesh): each column its own converter
         seen = mismatch.relu_charge(np.moveaxis(seen, -1, 0))
@@ -1531,8 +1590,23 @@ def _k_decisions(
     # shift characterized is 13 fC, a 300 mV excursion 1.5 ns before the window).
     near = np.abs(seen[..., -1] - recovery.static) < RECOVERY_MARGIN_C
     if near.any():
-        pulses[near] = recovery.pulses(path.times, seen[near], CONV_START - MAC_START)
-    return path.charge, pulses, path
+        pulses[near] = _recovered(recovery, path.times, seen[near])
+    return path.charge, pulses
+
+
+def _recovered(recovery: ComparatorRecovery, times: Array, seen: Array) -> NDArray[np.bool_]:
+    """Whether the comparator gives a pulse for columns that saw charges ``seen`` (m, n)
+    [C] at ``times`` (n,) [s] (:meth:`ComparatorRecovery.pulses`; with the compiled kernels,
+    :func:`attention.fused.recovery_states`)."""
+    window = CONV_START - MAC_START
+    if not fused.ENABLED:
+        return recovery.pulses(times, seen, window)
+    fractions = np.linspace(0.0, 1.0, MESH_SUBSTEPS + 1)[1:]
+    r = recovery
+    states = fused.recovery_states(
+        times, seen, window, fractions, r.tau, r.soft, r.static, r.center, r.rested_state()
+    )
+    return states > 0
 
 
 def _phi_widths(circuits: HeadCircuits, charge: Array, pulses: NDArray[np.bool_] | None) -> Array:

@@ -1,6 +1,7 @@
 """The compiled kernels (attention.fused, the ``fast`` extra) against the numpy code they
-stand for: the Picard integration bit for bit, the V tiles' row sums and pulse energies to a
-sum's rounding, through whole heads with and without mismatch, batched, with energy."""
+stand for: the Picard integration bit for bit, the K and V columns' sums and paths and the
+pulse energies to a sum's rounding, through whole heads with and without mismatch, batched,
+with energy."""
 
 from __future__ import annotations
 
@@ -88,9 +89,15 @@ def test_fused_head_is_the_numpy_head(mismatch, batch):
     fused_steps = _steps(circuits, config, batch, enabled=True)
     pulsed_short = 0
     for reference, step in zip(numpy_steps, fused_steps, strict=True):
-        for name in ("phi", "output", "column_charge"):
-            np.testing.assert_array_equal(getattr(step, name), getattr(reference, name), name)
-        np.testing.assert_allclose(step.tile_charge, reference.tile_charge, rtol=1e-12, atol=1e-27)
+        # the kernels' sums are the numpy path's terms in another order: equal to a sum's
+        # rounding, and the converters' outputs (a pulse or none, 16 levels) the same
+        np.testing.assert_array_equal(step.output, reference.output, "output")
+        np.testing.assert_array_equal(step.phi > 0, reference.phi > 0, "phi pulses")
+        np.testing.assert_allclose(step.phi, reference.phi, rtol=1e-12, atol=1e-15)
+        for name in ("column_charge", "tile_charge"):
+            np.testing.assert_allclose(
+                getattr(step, name), getattr(reference, name), rtol=1e-12, atol=1e-27, err_msg=name
+            )
         for name, value in reference.energy.items():
             np.testing.assert_allclose(step.energy[name], value, rtol=1e-12, err_msg=name)
         pulsed_short += int(np.sum((reference.phi > 0) & (reference.phi < 0.05)))
@@ -110,3 +117,63 @@ def test_kernels_switch_off_by_environment():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert on.stdout.startswith(f"True numba {numba.__version__}")
+
+
+@pytest.mark.parametrize("uniform", [False, True], ids=["shipped-nodes", "equal-nodes"])
+def test_row_helpers_are_the_numpy_weights(uniform):
+    """The V kernel works out each row's conduction and short-pulse weights itself
+    (fused._row_conduction, fused._short_tent): the numpy functions' values, bit for bit."""
+    from gaincell.attention.column import conduction, mac_mesh
+    from gaincell.attention.head import _short_weights
+    from gaincell.surrogate.interpolate import uniform_step
+
+    fused.code_width_counts(np.zeros((1, 1, 1), dtype=np.intp), np.zeros((1, 1), np.intp), 1, 1)
+    if uniform:
+        nodes = np.linspace(4e-12, 6e-11, 15)
+    else:  # as the shipped surrogates: two spacings, the last node repeated
+        nodes = np.concatenate([np.arange(1, 16) * 4e-12, np.arange(2, 16) * 6e-11, [1e-9]])
+    step = uniform_step(nodes) or 0.0
+    assert (step > 0) == uniform
+    rng = np.random.default_rng(11)
+    widths = np.concatenate([rng.uniform(0, 1.3e-9, 300), rng.uniform(0, 7e-11, 300), nodes])
+    widths = np.concatenate([widths, [1e-15, nodes[0] / 2, 0.0, 14.7e-9]])
+    times = mac_mesh(widths)
+    steps = times.size - 1
+    expected_weights = _short_weights(nodes, widths)
+    active = conduction(widths, times)
+    for width, weights, row in zip(widths, expected_weights, active, strict=True):
+        low, w_low, w_high = fused._short_tent(width, nodes, step)
+        got = np.zeros(nodes.size)
+        if low >= 0 and width > 0:
+            got[low], got[low + 1] = w_low, w_high
+        np.testing.assert_array_equal(got, weights, err_msg=f"width {width}")
+        if width > 0:
+            full, fraction = fused._row_conduction(width, times, steps)
+            assert full == np.sum(row == 1.0)
+            assert fraction == (row[full] if full < steps else 0.0)
+
+
+def test_recovery_kernel_is_the_comparator_model():
+    """fused.recovery_states against ComparatorRecovery.state (numpy) on random column paths
+    ending near the switching point, where the comparator's memory decides."""
+    from gaincell.surrogate.recovery import MESH_SUBSTEPS
+
+    recovery = HeadCircuits.from_surrogates("ss", 85.0).relu_recovery
+    assert recovery is not None
+    rng = np.random.default_rng(12)
+    times = np.linspace(0.0, 14.2e-9, 16)
+    steps = rng.normal(0.0, 6e-15, (400, 16))
+    charges = np.cumsum(steps, axis=1)
+    charges += recovery.static - charges[:, -1:] + rng.normal(0.0, 4e-15, (400, 1))
+    window = 17e-9
+    expected = recovery.state(times, charges, window, MESH_SUBSTEPS)
+    fractions = np.linspace(0.0, 1.0, MESH_SUBSTEPS + 1)[1:]
+    r = recovery
+    got = fused.recovery_states(
+        times, charges, window, fractions, r.tau, r.soft, r.static, r.center, r.rested_state()
+    )
+    scale = np.max(np.abs(expected))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-13 * scale)
+    decided = np.abs(expected) > 1e-12 * scale
+    assert np.array_equal(got[decided] > 0, expected[decided] > 0)
+    assert 0.2 < np.mean(expected > 0) < 0.8  # both decisions are exercised
