@@ -177,3 +177,23 @@ def test_recovery_kernel_is_the_comparator_model():
     decided = np.abs(expected) > 1e-12 * scale
     assert np.array_equal(got[decided] > 0, expected[decided] > 0)
     assert 0.2 < np.mean(expected > 0) < 0.8  # both decisions are exercised
+
+
+def test_pulse_drops_are_the_numpy_weights():
+    """fused._pulse_drops (each pulse's column drop at its end and over it, from the path) is
+    attention.column.pulse_end_drops to a sum's rounding, widths past the mesh included."""
+    from gaincell.attention.column import pulse_end_drops
+
+    fused.code_width_counts(np.zeros((1, 1, 1), dtype=np.intp), np.zeros((1, 1), np.intp), 1, 1)
+    rng = np.random.default_rng(13)
+    times = np.linspace(0.0, 12.5e-9, 14)
+    drop = rng.normal(0.2, 0.1, (1, 3, times.size))
+    widths = np.concatenate([[0.0, 1e-12, times[5], times[-1], 14e-9], rng.uniform(0, 13e-9, 40)])
+    end, mean = pulse_end_drops(times, drop, widths[None])
+    integral = np.empty(times.size)
+    step = times[1] - times[0]
+    for c in range(drop.shape[1]):
+        fused._trapezoids(drop[0, c], step, integral)
+        for r, width in enumerate(widths):
+            got = fused._pulse_drops(drop[0, c], integral, width, step, times[-1])
+            np.testing.assert_allclose(got, (end[0, r, c], mean[0, r, c]), rtol=1e-13, atol=1e-16)
