@@ -637,6 +637,33 @@ def recovery_states(
 
 
 @_Kernel
+def pulsed_rows(per_tile: Array, tiles: int) -> tuple[Array, NDArray[np.intp]]:
+    """Per tile (rows of ``per_tile`` (B x tiles, tile), each row's Phi width [s]), the rows
+    with a pulse first, in order, then those without, as many as the most any tile has (at
+    least one): their widths and slots, (B x tiles, kept) each
+    (:func:`attention.head._pulsed_rows`' stable sort, the same rows)."""
+    jobs, tile = per_tile.shape
+    kept = 1
+    for t in range(jobs):
+        count = 0
+        for r in range(tile):
+            if per_tile[t, r] > 0:
+                count += 1
+        kept = max(kept, count)
+    widths = np.empty((jobs, kept))
+    slots = np.empty((jobs, kept), dtype=np.intp)
+    for t in range(jobs):
+        i = 0
+        for pulsed in (True, False):
+            for r in range(tile):
+                if i < kept and (per_tile[t, r] > 0) == pulsed:
+                    widths[t, i] = per_tile[t, r]
+                    slots[t, i] = (t % tiles) * tile + r
+                    i += 1
+    return widths, slots
+
+
+@_Kernel
 def code_width_counts(
     codes: NDArray[np.intp], level_of: NDArray[np.intp], n_codes: int, n_levels: int
 ) -> Array:

@@ -30,6 +30,7 @@ stored voltage ``k + 0.45`` V (our 1.8 V cell's mid-rail is 0.9 V, the paper's 0
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -1498,11 +1499,13 @@ def _pulsed_rows(phi_width: Array, tiles: int, tile: int) -> tuple[Array, Array,
     (B x tiles, 1), from ``phi_width`` (B, W)."""
     batch = phi_width.shape[0]
     per_tile = phi_width.reshape(batch * tiles, tile)
+    of_batch = (np.arange(batch * tiles) // tiles)[:, None]
+    if fused.ENABLED:
+        return (*fused.pulsed_rows(np.ascontiguousarray(per_tile), tiles), of_batch)
     pulsed = per_tile > 0
     kept = max(1, int(pulsed.sum(axis=1).max()))
     row = np.argsort(~pulsed, axis=1, kind="stable")[:, :kept]
     slot = (np.arange(batch * tiles) % tiles)[:, None] * tile + row
-    of_batch = (np.arange(batch * tiles) // tiles)[:, None]
     return np.take_along_axis(per_tile, row, axis=1), slot, of_batch
 
 
@@ -1601,12 +1604,21 @@ def _recovered(recovery: ComparatorRecovery, times: Array, seen: Array) -> NDArr
     window = CONV_START - MAC_START
     if not fused.ENABLED:
         return recovery.pulses(times, seen, window)
-    fractions = np.linspace(0.0, 1.0, MESH_SUBSTEPS + 1)[1:]
     r = recovery
     states = fused.recovery_states(
-        times, seen, window, fractions, r.tau, r.soft, r.static, r.center, r.rested_state()
+        times, seen, window, _SUBSTEP_FRACTIONS, r.tau, r.soft, r.static, r.center, _rested(r)
     )
     return states > 0
+
+
+_SUBSTEP_FRACTIONS = np.linspace(0.0, 1.0, MESH_SUBSTEPS + 1)[1:]
+"""Where :meth:`ComparatorRecovery.state` cuts each mesh interval (its ``substeps``)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _rested(recovery: ComparatorRecovery) -> float:
+    """:meth:`ComparatorRecovery.rested_state`, once per model."""
+    return recovery.rested_state()
 
 
 def _phi_widths(circuits: HeadCircuits, charge: Array, pulses: NDArray[np.bool_] | None) -> Array:

@@ -197,3 +197,22 @@ def test_pulse_drops_are_the_numpy_weights():
         for r, width in enumerate(widths):
             got = fused._pulse_drops(drop[0, c], integral, width, step, times[-1])
             np.testing.assert_allclose(got, (end[0, r, c], mean[0, r, c]), rtol=1e-13, atol=1e-16)
+
+
+def test_pulsed_rows_kernel_is_the_stable_sort():
+    """fused.pulsed_rows picks the same rows in the same order as head._pulsed_rows' numpy
+    stable sort (pulsed rows first, then the first rows without a pulse as padding)."""
+    from gaincell.attention.head import _pulsed_rows
+
+    rng = np.random.default_rng(14)
+    phi_width = np.where(rng.random((3, 256)) < 0.3, rng.uniform(0, 15e-9, (3, 256)), 0.0)
+    phi_width[1, :64] = 0.0  # a tile without any pulse
+    expected = _pulsed_rows(phi_width, 4, 64)  # fused.ENABLED is read at each call
+    previous = fused.ENABLED
+    fused.ENABLED = False
+    try:
+        reference = _pulsed_rows(phi_width, 4, 64)
+    finally:
+        fused.ENABLED = previous
+    for got, want in zip(expected, reference, strict=True):
+        np.testing.assert_array_equal(got, want)
