@@ -1224,16 +1224,21 @@ class GainCellHead:
         cells = self._cell_table()  # (window ages, codes, entries)
         split = cells.shape[-1] - circuits.edge_entries
         batch, tiles = widths.shape[0], c.window // c.tile
+
+        @functools.cache
+        def by_slot() -> tuple[Array, Array, Array]:
+            # the numpy path's table: the coefficients and edge charge by slot; the
+            # short-pulse entries (most of the table, used by few rows) stay by age and are
+            # gathered where a row uses them
+            table = np.take(self._main_entries(split), age_index, axis=0)
+            return table[..., :split], table[..., split], cells[..., split + 1 :]
+
         times = mac_mesh(widths)
         if fused.ENABLED and times.size > 1:  # sums and integration in one kernel
             k_path = self._fused_paths(split, "k", widths, times, age_index)
             histogram = None  # the K energy makes its own (:meth:`_energy`)
         else:
-            # the coefficients and edge charge by slot; the short-pulse entries (most of the
-            # table, used by few rows) stay by age and are gathered where a row uses them
-            table = np.take(self._main_entries(split), age_index, axis=0)
-            coefficients, edge = table[..., :split], table[..., split]
-            short = cells[..., split + 1 :]
+            coefficients, edge, short = by_slot()
             extra_k = self._extra_k if self.mismatch is not None else None
             histogram = _code_width_counts(self._code_k, widths, coefficients.shape[1])
             sums = _coded_row_sums(
@@ -1257,9 +1262,7 @@ class GainCellHead:
             if fused.ENABLED and times.size > 1:
                 path = self._fused_paths(split, "v", row_widths, times, age_index, slot)
             else:
-                table = np.take(self._main_entries(split), age_index, axis=0)
-                coefficients, edge = table[..., :split], table[..., split]
-                short = cells[..., split + 1 :]
+                coefficients, edge, short = by_slot()
                 codes = self._code_v[of_batch, slot]  # (B x tiles, kept, d)
                 row_cells = coefficients[slot[..., None], codes]
                 if self.mismatch is not None:
