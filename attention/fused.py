@@ -245,11 +245,15 @@ def _integrate_block(
     iterations: int,
     work: Array,
     drop: Array,
+    charge_out: Array,
+    drop_out: Array,
 ) -> None:
     """:func:`attention.column.integrate_columns` of ``n`` columns, operation for operation,
-    from their sums laid out columns last: conducting ``totals`` (entries, S, BLOCK), pulsed
-    (entries, BLOCK), edge (BLOCK,); writes the drop at the mesh points (S + 1, BLOCK) to
-    ``drop``; ``work`` (7, S, BLOCK) scratch."""
+    from their sums laid out columns last: conducting ``totals`` (entries, S, block), pulsed
+    (entries, block), edge (block,), ``dt`` (S,) the mesh's intervals [s]. Writes the
+    columns' charges [C] to ``charge_out`` (n,) and their drops at the mesh points [V] to
+    ``drop_out`` (n, S + 1); ``work`` (4, max(S, 6), block) and ``drop`` (S + 1, block) are
+    scratch (the Picard passes' state, columns last)."""
     entries, steps = totals.shape[0], totals.shape[1]
     arriving, column_c, current = work[0], work[1], work[2]
     start, acc, x_a, x_b = work[3, 0], work[3, 1], work[3, 2], work[3, 3]
@@ -309,6 +313,9 @@ def _integrate_block(
                 drop[s + 1, j] = acc[j] + start[j]
     for j in range(n):
         drop[0, j] = start[j]
+        charge_out[j] = idle * drop[steps, j]
+        for s in range(steps + 1):
+            drop_out[j, s] = drop[s, j]
 
 
 @_Kernel
@@ -342,9 +349,7 @@ def k_paths(
     order = entries - 1 - int(conducting_load) - int(turn_off_charge)
     steps = times.size - 1
     n_nodes = nodes.size
-    dt = np.empty(steps)
-    for s in range(steps):
-        dt[s] = times[s + 1] - times[s]
+    dt = np.diff(times)
     charge = np.empty((batch, window))
     drop_out = np.empty((batch, window, steps + 1))
     count = np.empty((n_codes, steps + 1, BLOCK))
@@ -453,11 +458,9 @@ def k_paths(
                 iterations,
                 work,
                 drop,
+                charge[b, first : first + n],
+                drop_out[b, first : first + n],
             )
-            for j in range(n):
-                charge[b, first + j] = idle * drop[steps, j]
-                for s in range(steps + 1):
-                    drop_out[b, first + j, s] = drop[s, j]
     return charge, drop_out
 
 
@@ -500,9 +503,7 @@ def v_paths(
     n_codes, entries = main.shape[1], main.shape[2] - 1
     order = entries - 1 - int(conducting_load) - int(turn_off_charge)
     steps = times.size - 1
-    dt = np.empty(steps)
-    for s in range(steps):
-        dt[s] = times[s + 1] - times[s]
+    dt = np.diff(times)
     charge = np.empty((jobs, d))
     drop_out = np.empty((jobs, d, steps + 1))
     ends = np.empty((steps + 1, entries, d))
@@ -571,11 +572,9 @@ def v_paths(
             iterations,
             work,
             drop,
+            charge[t],
+            drop_out[t],
         )
-        for c in range(d):
-            charge[t, c] = idle * drop[steps, c]
-            for s in range(steps + 1):
-                drop_out[t, c, s] = drop[s, c]
     return charge, drop_out
 
 

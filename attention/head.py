@@ -1060,10 +1060,13 @@ class GainCellHead:
             step = uniform_step(nodes) if nodes.size > 1 else None
             compiled = fused.ENABLED and step is not None  # the kernels (attention.fused)
             k_compiled, v_compiled = (compiled and f"{k}_drop" in result for k in "kv")
-            # (W, codes, 2 J), empty slots drawing nothing (the compiled kernels skip them)
-            table: Array | None = None
-            if not (k_compiled and v_compiled):
-                table = np.where(valid[:, None, None], energy_table[age_index], 0.0)
+            on_nodes = (V_MID, nodes[0], step, nodes[-1])  # the kernels' column nodes
+
+            @functools.cache
+            def table() -> Array:
+                # (W, codes, 2 J), empty slots drawing nothing (the compiled kernels skip them)
+                return np.where(valid[:, None, None], energy_table[age_index], 0.0)
+
             # K: each of the rows' distinct widths at its column's voltage; the cells by how
             # many of each column's rows hold each code at each width (the products'
             # histogram), the entries summed per (column, width) first; compiled, cell by cell
@@ -1078,30 +1081,23 @@ class GainCellHead:
                     levels,
                     result["k_drop"],
                     result["k_times"],
-                    V_MID,
-                    nodes[0],
-                    step,
-                    nodes[-1],
+                    *on_nodes,
                 )
             else:
-                assert table is not None
                 if "k_counts" in result:  # (U,), (B, W, codes, U)
                     levels, counts = result["k_levels"], result["k_counts"]
                 else:  # the compiled products and those without a column model take none
-                    levels, counts = _code_width_counts(self._code_k, widths, table.shape[1])
+                    levels, counts = _code_width_counts(self._code_k, widths, table().shape[1])
                 end, mean = _drops_at(
                     result, "k", np.broadcast_to(levels, (batch, levels.size)), c.window
                 )
-                per_width = np.matmul(counts.swapaxes(-1, -2), table)  # (B, W, U, 2 J)
+                per_width = np.matmul(counts.swapaxes(-1, -2), table())  # (B, W, U, 2 J)
                 edges = between_nodes(per_width, nodes, V_MID - end.swapaxes(1, 2))
                 slopes = between_nodes(per_width, nodes, V_MID - mean.swapaxes(1, 2), nodes.size)
                 k_array = affine_pulse_energy(edges, slopes, levels).sum(axis=(1, 2))
-            if "v_drop" in result:  # V: the rows Phi pulses, each cell at its column's path
-                if "v_slot" in result:  # as the products found them
-                    row_widths, slot = result["v_row_widths"], result["v_slot"]
-                    of_batch = result["v_of_batch"]
-                else:
-                    row_widths, slot, of_batch = _pulsed_rows(phi_width, tiles, c.tile)
+            if "v_drop" in result:  # V: the rows Phi pulses (as the products found them),
+                # each cell at its column's path
+                row_widths, slot = result["v_row_widths"], result["v_slot"]
                 if v_compiled:
                     v_array = fused.v_pulse_energy(
                         energy_table,
@@ -1112,24 +1108,18 @@ class GainCellHead:
                         row_widths,
                         result["v_drop"],
                         result["v_times"],
-                        V_MID,
-                        nodes[0],
-                        step,
-                        nodes[-1],
+                        *on_nodes,
                     )
                 else:
-                    assert table is not None
                     end, mean = _drops_at(result, "v", row_widths, c.d)
-                    index = (slot[..., None], self._code_v[of_batch, slot])
+                    index = (slot[..., None], self._code_v[result["v_of_batch"], slot])
                     cells = table_pulse_energy(
-                        table, index, row_widths[..., None], columns, V_MID - end, V_MID - mean
+                        table(), index, row_widths[..., None], columns, V_MID - end, V_MID - mean
                     )
                     v_array = cells.reshape(batch, -1).sum(axis=1)
             else:  # every V cell at mid-rail: by each row's cells per code
-                if table is None:
-                    table = np.where(valid[:, None, None], energy_table[age_index], 0.0)
                 mid = hat_weights(nodes, V_MID)  # (J,)
-                table_mid = table.reshape(*table.shape[:2], 2, -1) @ mid  # (W, codes, 2)
+                table_mid = table().reshape(*table().shape[:2], 2, -1) @ mid  # (W, codes, 2)
                 rows = np.stack([(phi_width > 0).astype(np.float64), phi_width], axis=-1)
                 per_row = np.einsum("wck,bwc->bwk", table_mid, self._v_per_code)
                 v_array = np.einsum("bwk,bwk->b", per_row, rows)

@@ -119,6 +119,12 @@ def test_kernels_switch_off_by_environment():
     assert on.stdout.startswith(f"True numba {numba.__version__}")
 
 
+def _compile_helpers() -> None:
+    """Compile the kernels' helpers (the first kernel call binds the module's names to the
+    compiled functions), so a test calls what the kernels call."""
+    fused.code_width_counts(np.zeros((1, 1, 1), dtype=np.intp), np.zeros((1, 1), np.intp), 1, 1)
+
+
 @pytest.mark.parametrize("uniform", [False, True], ids=["shipped-nodes", "equal-nodes"])
 def test_row_helpers_are_the_numpy_weights(uniform):
     """The V kernel works out each row's conduction and short-pulse weights itself
@@ -127,7 +133,7 @@ def test_row_helpers_are_the_numpy_weights(uniform):
     from gaincell.attention.head import _short_weights
     from gaincell.surrogate.interpolate import uniform_step
 
-    fused.code_width_counts(np.zeros((1, 1, 1), dtype=np.intp), np.zeros((1, 1), np.intp), 1, 1)
+    _compile_helpers()
     if uniform:
         nodes = np.linspace(4e-12, 6e-11, 15)
     else:  # as the shipped surrogates: two spacings, the last node repeated
@@ -184,7 +190,7 @@ def test_pulse_drops_are_the_numpy_weights():
     attention.column.pulse_end_drops to a sum's rounding, widths past the mesh included."""
     from gaincell.attention.column import pulse_end_drops
 
-    fused.code_width_counts(np.zeros((1, 1, 1), dtype=np.intp), np.zeros((1, 1), np.intp), 1, 1)
+    _compile_helpers()
     rng = np.random.default_rng(13)
     times = np.linspace(0.0, 12.5e-9, 14)
     drop = rng.normal(0.2, 0.1, (1, 3, times.size))
