@@ -5,12 +5,12 @@ A decode step with a full window integrates 1024 K and 1024 V columns over their
 prices every pulse at its column's voltage; in numpy that is some fifty array passes of
 0.05 .. 0.3 ms each. :func:`picard_paths` does the Picard passes of
 :func:`attention.column.integrate_columns` operation for operation (bit-identical);
-:func:`k_paths` and :func:`v_paths` form a block of columns' row sums and integrate them
-(:func:`_integrate_block`, the same passes, columns last so each loop is a vector loop)
-while the block is in cache; they and :func:`v_pulse_energy` add the same terms as the
-numpy path in another order (a row's whole intervals counted once; one running sum),
-equal to a sum's rounding (1e-14 relative). ``tests/test_fused.py`` holds each against its
-numpy original.
+:func:`k_paths` and :func:`v_paths` form a block of columns' row sums, integrate them
+(:func:`_integrate_block`, the same passes, columns last so each loop is a vector loop) and
+price the block's pulses while the block is in cache; they add the same terms as the numpy
+path in another order (a row's whole intervals counted once; a column's cells of one code
+and width together; one running sum), equal to a sum's rounding (1e-14 relative).
+``tests/test_fused.py`` holds each against its numpy original.
 
 Without numba, or with ``GAINCELL_KERNELS=numpy`` in the environment, :data:`ENABLED` is False
 and every caller keeps its numpy path (the reference).
@@ -147,43 +147,49 @@ def picard_paths(
 
 
 @_helper
-def _between(table: Array, age: int, code: int, low: int, fraction: float) -> float:
-    """``table[age, code]`` linear between its entries ``low`` and ``low + 1`` at
-    ``fraction`` (:func:`attention.energy.between_nodes`' arithmetic)."""
-    below = table[age, code, low]
-    return below + fraction * (table[age, code, low + 1] - below)
+def _trapezoids_block(path: Array, step: float, integral: Array, n: int) -> None:
+    """``integral`` (S + 1, columns): the trapezoid integral of ``n`` columns' ``path``
+    (S + 1, columns) on a mesh ``step`` apart from its start to each point."""
+    for j in range(n):
+        integral[0, j] = 0.0
+    for k in range(1, path.shape[0]):
+        for j in range(n):
+            integral[k, j] = integral[k - 1, j] + step * 0.5 * (path[k - 1, j] + path[k, j])
 
 
 @_helper
-def _pulse_drops(
-    path: Array, integral: Array, width: float, step: float, last_time: float
-) -> tuple:
-    """A column's drop at the end of a pulse of ``width`` [s] and its mean over it
-    (:func:`attention.column.pulse_end_drops`, by its weights' arithmetic): ``path`` (S + 1,)
-    the drop at the mesh points (``step`` apart, the last at ``last_time``; held after it),
-    ``integral`` (S + 1,) its trapezoid integral from the start to each point."""
-    points = path.size
-    if points == 1:
-        return path[0], path[0]
+def _width_nodes(
+    path: Array,
+    integral: Array,
+    width: float,
+    step: float,
+    last_time: float,
+    n: int,
+    column_nodes: tuple,
+    lows: NDArray[np.intp],
+    fractions: Array,
+) -> None:
+    """Where ``n`` columns (``path`` (S + 1, columns) their drop below ``v_mid`` on a mesh
+    ``step`` apart, the last point at ``last_time``; ``integral`` its :func:`_trapezoids_block`)
+    stand on the ``count`` column nodes (``column_nodes``: ``v_mid``, then the nodes' ``first``,
+    ``spacing``, ``last`` and ``count``) at the end of a pulse of ``width`` > 0 [s] and on
+    average over it: the lower node and where between it
+    and the next, ``lows[0]``, ``fractions[0]`` at the end, ``lows[1]``, ``fractions[1]``
+    over it (:func:`attention.column.pulse_end_drops` by its weights' arithmetic, then
+    :func:`_node_interval`, column by column)."""
+    v_mid, first, spacing, last, count = column_nodes
+    points = path.shape[0]
     position = min(max(width / step, 0.0), points - 1.0)
     index = min(int(position), points - 2)
     fraction = position - index
-    below, above = path[index], path[index + 1]
-    end = (1.0 - fraction) * below + fraction * above
-    if not width > 0:
-        return end, end
-    part = step * fraction * (below * (1.0 - 0.5 * fraction) + above * (0.5 * fraction))
-    held = max(width - last_time, 0.0) * path[points - 1]
-    return end, (integral[index] + part + held) / width
-
-
-@_helper
-def _trapezoids(path: Array, step: float, integral: Array) -> None:
-    """``integral`` (S + 1,): the trapezoid integral of ``path`` (S + 1,) on a mesh ``step``
-    apart from its start to each point."""
-    integral[0] = 0.0
-    for k in range(1, path.size):
-        integral[k] = integral[k - 1] + step * 0.5 * (path[k - 1] + path[k])
+    held = max(width - last_time, 0.0)
+    for j in range(n):
+        below, above = path[index, j], path[index + 1, j]
+        end = (1.0 - fraction) * below + fraction * above
+        part = step * fraction * (below * (1.0 - 0.5 * fraction) + above * (0.5 * fraction))
+        mean = (integral[index, j] + part + held * path[points - 1, j]) / width
+        lows[0, j], fractions[0, j] = _node_interval(v_mid - end, first, spacing, last, count)
+        lows[1, j], fractions[1, j] = _node_interval(v_mid - mean, first, spacing, last, count)
 
 
 @_helper
@@ -335,25 +341,45 @@ def k_paths(
     conducting_load: bool,
     turn_off_charge: bool,
     iterations: int,
-) -> tuple[Array, Array]:
+    energy_table: Array,
+    valid: NDArray[np.bool_],
+    v_mid: float,
+    first_node: float,
+    node_spacing: float,
+    last_node: float,
+) -> tuple[Array, Array, Array]:
     """The K columns' charges (B, W) [C] and drops below mid-rail at the mesh ``times``
     (B, W, S + 1) [V]: their row sums (:func:`attention.head._coded_row_sums`, each cell the
     (age, code) entry ``main[age_index[w], codes[b, w, i]]``, current coefficients then edge
-    charge, with ``extras`` (B, W, d, 2) on its first two coefficients, empty: none; rows of
+    charge, with ``extras`` (B, d, 2, W) on its first two coefficients, empty: none; rows of
     ``widths`` (B, d) [s]; short pulses as :func:`v_paths`) integrated on the column
     (:func:`_integrate_block`), a block of columns at a time. A column's sums are its count
-    of rows per (code, where their run ends) times the table, as the numpy path's histogram
-    (the same terms in another order)."""
+    of rows per (code, width) times the table, as the numpy path's histogram (the same terms
+    in another order).
+
+    And the array's pulse energy per batch element [J], (B,) (zeros if ``energy_table`` is
+    empty): every cell of the written slots (``valid`` (W,)), its entries
+    ``energy_table[age, code]`` (2 x nodes: the edges' energy at each column node, then the
+    conducting part's [J / s], :attr:`attention.energy.EnergyModels.pulse`) at its column's
+    voltage at its width's end and over it (:func:`_width_nodes` of the column's path,
+    ``v_mid`` less the drop, on the column nodes equally spaced from ``first_node`` by
+    ``node_spacing`` to ``last_node``; :func:`attention.energy.table_pulse_energy`), taken
+    per (code, width) from the same counts while the block's paths are in cache."""
     batch, window, d = codes.shape
     n_codes, entries = main.shape[1], main.shape[2] - 1
     order = entries - 1 - int(conducting_load) - int(turn_off_charge)
     steps = times.size - 1
     n_nodes = nodes.size
+    priced = energy_table.shape[0] > 0
+    node_count = energy_table.shape[2] // 2
+    column_nodes = (v_mid, first_node, node_spacing, last_node, node_count)
     dt = np.diff(times)
+    mesh = dt[0]
     charge = np.empty((batch, window))
     drop_out = np.empty((batch, window, steps + 1))
-    count = np.empty((n_codes, steps + 1, BLOCK))
-    part = np.empty((n_codes, steps + 1, BLOCK))
+    energy = np.zeros(batch)
+    by_width = np.empty((d, n_codes, BLOCK))
+    weight = np.empty((steps, BLOCK))
     table = np.empty((n_codes, entries + 1, BLOCK))
     totals = np.empty((entries, steps, BLOCK))
     pulsed = np.empty((entries, BLOCK))
@@ -363,31 +389,41 @@ def k_paths(
     run = np.empty(BLOCK)
     work = np.empty((4, max(steps, 6), BLOCK))
     drop = np.empty((steps + 1, BLOCK))
+    prices = np.empty((BLOCK, 2 * node_count, n_codes))
+    integral = np.empty((steps + 1, BLOCK))
+    node_low = np.empty((d, 2, BLOCK), dtype=np.intp)
+    node_at = np.empty((d, 2, BLOCK))
+    cost = np.empty(n_codes)
     full = np.empty(d, dtype=np.intp)
     fraction = np.empty(d)
     low = np.empty(d, dtype=np.intp)
     w_low = np.empty(d)
     w_high = np.empty(d)
+    level = np.empty(d, dtype=np.intp)
+    level_full = np.empty(d, dtype=np.intp)
+    level_fraction = np.empty(d)
     for b in range(batch):
+        levels = np.unique(widths[b])  # the rows' widths, each counted once
+        for u in range(levels.size):
+            level_full[u] = -1
+            if levels[u] > 0:
+                level_full[u], level_fraction[u] = _row_conduction(levels[u], times, steps)
         for i in range(d):
             full[i] = -1
             low[i] = -1
             if widths[b, i] > 0:
-                full[i], fraction[i] = _row_conduction(widths[b, i], times, steps)
+                level[i] = np.searchsorted(levels, widths[b, i])
+                full[i], fraction[i] = level_full[level[i]], level_fraction[level[i]]
                 low[i], w_low[i], w_high[i] = _short_tent(widths[b, i], nodes, node_step)
         for first in range(0, window, BLOCK):
             n = min(BLOCK, window - first)
-            count[:] = 0.0
-            part[:] = 0.0
+            by_width[: levels.size] = 0.0
             for i in range(d):
-                end = full[i]
-                if end < 0:
+                if full[i] < 0:
                     continue
-                f = fraction[i]
+                u = level[i]
                 for j in range(n):
-                    code = codes[b, first + j, i]
-                    count[code, end, j] += 1.0
-                    part[code, end, j] += f
+                    by_width[u, codes[b, first + j, i], j] += 1.0
             for j in range(n):
                 age = age_index[first + j]
                 for code in range(n_codes):
@@ -397,17 +433,30 @@ def k_paths(
             pulsed[:] = 0.0
             edge[:] = 0.0
             for code in range(n_codes):
-                for j in range(n):  # rows of this code conducting past each interval
-                    run[j] = count[code, steps, j]
+                # this code's rows conducting through each interval: those whose run passes
+                # it whole, and the one ending in it by its fraction (widths from the longest
+                # down: a longer width's run ends no earlier)
+                for j in range(n):
+                    run[j] = 0.0
+                u = levels.size - 1
+                while u >= 0 and level_full[u] == steps:
+                    for j in range(n):
+                        run[j] += by_width[u, code, j]
+                    u -= 1
                 for s in range(steps - 1, -1, -1):
                     for j in range(n):
-                        weight = run[j] + part[code, s, j]
-                        run[j] += count[code, s, j]
-                        part[code, s, j] = weight
+                        weight[s, j] = run[j]
+                    while u >= 0 and level_full[u] == s:
+                        f = level_fraction[u]
+                        for j in range(n):
+                            rows = by_width[u, code, j]
+                            weight[s, j] += f * rows
+                            run[j] += rows
+                        u -= 1
                 for e in range(entries):
                     for s in range(steps):
                         for j in range(n):
-                            totals[e, s, j] += table[code, e, j] * part[code, s, j]
+                            totals[e, s, j] += table[code, e, j] * weight[s, j]
                     for j in range(n):
                         pulsed[e, j] += table[code, e, j] * run[j]
                 for j in range(n):
@@ -432,7 +481,7 @@ def k_paths(
                         continue
                     for e in range(2):
                         for j in range(n):
-                            cell = extras[b, first + j, i, e]
+                            cell = extras[b, i, e, first + j]
                             pulsed[e, j] += cell
                             extra_ends[end, e, j] += cell
                             extra_parts[end, e, j] += fraction[i] * cell
@@ -461,7 +510,45 @@ def k_paths(
                 charge[b, first : first + n],
                 drop_out[b, first : first + n],
             )
-    return charge, drop_out
+            if not priced:
+                continue
+            for j in range(n):  # the block's slots' energy entries, codes last
+                age, written = age_index[first + j], valid[first + j]
+                for code in range(n_codes):
+                    for e in range(2 * node_count):
+                        prices[j, e, code] = energy_table[age, code, e] if written else 0.0
+            _trapezoids_block(drop, mesh, integral, n)
+            for u in range(levels.size):
+                if levels[u] > 0:
+                    _width_nodes(
+                        drop,
+                        integral,
+                        levels[u],
+                        mesh,
+                        times[steps],
+                        n,
+                        column_nodes,
+                        node_low[u],
+                        node_at[u],
+                    )
+            for j in range(n):  # column by column, the codes of each width together
+                for code in range(n_codes):
+                    cost[code] = 0.0
+                for u in range(levels.size):
+                    width = levels[u]
+                    if not width > 0:
+                        continue
+                    low_end, at_end = node_low[u, 0, j], node_at[u, 0, j]
+                    low_mean, at_mean = node_count + node_low[u, 1, j], node_at[u, 1, j]
+                    for code in range(n_codes):
+                        below = prices[j, low_end, code]
+                        edges = below + at_end * (prices[j, low_end + 1, code] - below)
+                        below = prices[j, low_mean, code]
+                        slope = below + at_mean * (prices[j, low_mean + 1, code] - below)
+                        cost[code] += by_width[u, code, j] * (edges + slope * width)
+                for code in range(n_codes):
+                    energy[b] += cost[code]
+    return charge, drop_out, energy
 
 
 @_Kernel
@@ -483,7 +570,12 @@ def v_paths(
     conducting_load: bool,
     turn_off_charge: bool,
     iterations: int,
-) -> tuple[Array, Array]:
+    energy_table: Array,
+    v_mid: float,
+    first_node: float,
+    node_spacing: float,
+    last_node: float,
+) -> tuple[Array, Array, Array]:
     """The V tiles' column charges (B x tiles, d) [C] and drops at the mesh ``times``
     (B x tiles, d, S + 1) [V]: each tile's row sums for DAC-coded cells, then its columns
     integrated (:func:`_integrate_block`). Tile t's rows are the slots ``slots[t]`` Phi
@@ -497,7 +589,12 @@ def v_paths(
     Each row's conduction is worked out here (:func:`_row_conduction`); a row conducting
     whole intervals is counted once where its run ends and the runs summed from the last
     interval back, so a cell costs its entries, not entries x intervals. Row by row over a
-    tile's columns (a row's cells come from its age's few codes), entry by entry."""
+    tile's columns (a row's cells come from its age's few codes), entry by entry.
+
+    And the array's pulse energy per batch element [J], (B,) (zeros if ``energy_table`` is
+    empty): every cell of the rows Phi pulses, its entries ``energy_table[age, code]`` at its
+    column's voltage at its pulse's end and over it, as :func:`k_paths` prices them, while
+    the tile's paths are in cache."""
     jobs, kept = slots.shape
     d = codes.shape[2]
     n_codes, entries = main.shape[1], main.shape[2] - 1
@@ -516,6 +613,14 @@ def v_paths(
     drop = np.empty((steps + 1, d))
     row_edge = np.empty(n_codes)
     cell = np.empty(d)
+    priced = energy_table.shape[0] > 0
+    node_count = energy_table.shape[2] // 2
+    column_nodes = (v_mid, first_node, node_spacing, last_node, node_count)
+    mesh = dt[0]
+    energy = np.zeros(jobs // tiles)
+    integral = np.empty((steps + 1, d))
+    node_low = np.empty((2, d), dtype=np.intp)
+    node_at = np.empty((2, d))
     for t in range(jobs):
         b = t // tiles
         ends[:] = 0.0
@@ -575,7 +680,29 @@ def v_paths(
             charge[t],
             drop_out[t],
         )
-    return charge, drop_out
+        if not priced:
+            continue
+        _trapezoids_block(drop, mesh, integral, d)
+        spent = 0.0
+        for i in range(kept):
+            width = widths[t, i]
+            if not width > 0:
+                continue
+            slot = slots[t, i]
+            prices = energy_table[age_index[slot]]
+            _width_nodes(
+                drop, integral, width, mesh, times[steps], d, column_nodes, node_low, node_at
+            )
+            for c in range(d):
+                code = codes[b, slot, c]
+                low_end, low_mean = node_low[0, c], node_count + node_low[1, c]
+                below = prices[code, low_end]
+                edges = below + node_at[0, c] * (prices[code, low_end + 1] - below)
+                below = prices[code, low_mean]
+                slope = below + node_at[1, c] * (prices[code, low_mean + 1] - below)
+                spent += edges + slope * width
+        energy[b] += spent
+    return charge, drop_out, energy
 
 
 @_Kernel
@@ -676,112 +803,3 @@ def code_width_counts(
             for i in range(d):
                 counts[b, w, codes[b, w, i], level_of[b, i]] += 1.0
     return counts
-
-
-@_Kernel
-def k_pulse_energy(
-    table: Array,
-    age_index: NDArray[np.intp],
-    valid: NDArray[np.bool_],
-    codes: NDArray[np.intp],
-    level_of: NDArray[np.intp],
-    levels: Array,
-    drop: Array,
-    times: Array,
-    v_mid: float,
-    first: float,
-    step: float,
-    last: float,
-) -> Array:
-    """The K array's pulse energy per batch element [J], (B,): every cell of the written
-    slots (``valid`` (W,)), row i pulsing ``levels[level_of[b, i]]`` [s], its entries
-    ``table[age_index[w], codes[b, w, i]]`` (:func:`v_pulse_energy`'s) at its column's
-    voltage at that width's end and over it (:func:`_pulse_drops` of the column's drop below
-    ``v_mid`` ``drop[b, w]`` on the mesh ``times``); the column nodes equally spaced from
-    ``first`` by ``step`` to ``last``. The numpy path sums the entries per (column, width)
-    first, then interpolates: the same terms in another order."""
-    batch, window, d = codes.shape
-    count = table.shape[2] // 2
-    n_levels = levels.size
-    energy = np.zeros(batch)
-    low_end = np.empty((window, n_levels), dtype=np.intp)
-    low_mean = np.empty((window, n_levels), dtype=np.intp)
-    at_end = np.empty((window, n_levels))
-    at_mean = np.empty((window, n_levels))
-    integral = np.empty(times.size)
-    mesh = times[1] - times[0] if times.size > 1 else 0.0
-    for b in range(batch):
-        for w in range(window):  # where each width's pulse sits on the column nodes
-            _trapezoids(drop[b, w], mesh, integral)
-            for u in range(n_levels):
-                end, mean = _pulse_drops(drop[b, w], integral, levels[u], mesh, times[-1])
-                low_end[w, u], at_end[w, u] = _node_interval(v_mid - end, first, step, last, count)
-                low_mean[w, u], at_mean[w, u] = _node_interval(
-                    v_mid - mean, first, step, last, count
-                )
-        total = 0.0
-        for w in range(window):
-            if not valid[w]:
-                continue
-            age = age_index[w]
-            for i in range(d):
-                u = level_of[b, i]
-                width = levels[u]
-                if not width > 0:
-                    continue
-                code = codes[b, w, i]
-                edges = _between(table, age, code, low_end[w, u], at_end[w, u])
-                slope = _between(table, age, code, count + low_mean[w, u], at_mean[w, u])
-                total += edges + slope * width
-        energy[b] = total
-    return energy
-
-
-@_Kernel
-def v_pulse_energy(
-    table: Array,
-    age_index: NDArray[np.intp],
-    codes: NDArray[np.intp],
-    slots: NDArray[np.intp],
-    tiles: int,
-    widths: Array,
-    drop: Array,
-    times: Array,
-    v_mid: float,
-    first: float,
-    step: float,
-    last: float,
-) -> Array:
-    """The V array's pulse energy per batch element [J], (B,): every cell of the rows Phi
-    pulses (:func:`v_paths`' rows: tile t's row i is slot ``slots[t, i]`` with width
-    ``widths[t, i]``), its entries ``table[age, code]`` (2 x count: the edges' energy at each
-    column node, then the conducting part's [J / s], :attr:`attention.energy.EnergyModels.pulse`)
-    at its column's voltage at the pulse's end and over it (:func:`_pulse_drops` of the
-    column's drop below ``v_mid`` ``drop[t, c]`` on the mesh ``times``); the column nodes
-    equally spaced from ``first`` by ``step`` to ``last``
-    (:func:`attention.energy.table_pulse_energy`)."""
-    jobs, kept = slots.shape
-    d = codes.shape[2]
-    count = table.shape[2] // 2
-    energy = np.zeros(jobs // tiles)
-    integral = np.empty((d, times.size))
-    mesh = times[1] - times[0] if times.size > 1 else 0.0
-    for t in range(jobs):
-        b = t // tiles
-        for c in range(d):
-            _trapezoids(drop[t, c], mesh, integral[c])
-        for i in range(kept):
-            width = widths[t, i]
-            if not width > 0:
-                continue
-            slot = slots[t, i]
-            age = age_index[slot]
-            for c in range(d):
-                code = codes[b, slot, c]
-                end, mean = _pulse_drops(drop[t, c], integral[c], width, mesh, times[-1])
-                low, fraction = _node_interval(v_mid - end, first, step, last, count)
-                edges = _between(table, age, code, low, fraction)
-                low, fraction = _node_interval(v_mid - mean, first, step, last, count)
-                slope = _between(table, age, code, count + low, fraction)
-                energy[b] += edges + slope * width
-    return energy

@@ -862,10 +862,15 @@ class GainCellHead:
         self._onehot_v = np.zeros((batch, c.window, codes, c.d))
         self._v_per_code = np.zeros((batch, c.window, codes))  # a V row's cells per code
         # With a column model the products need each cell's polynomial: gathered by code.
-        self._code_k = np.zeros((batch, c.window, c.d), dtype=np.intp)
-        self._code_v = np.zeros((batch, c.window, c.d), dtype=np.intp)
+        # (one byte each where the codes fit: the step reads every K and V code once or twice)
+        code_type = np.uint8 if codes <= 256 else np.intp
+        self._code_k = np.zeros((batch, c.window, c.d), dtype=code_type)
+        self._code_v = np.zeros((batch, c.window, c.d), dtype=code_type)
         # With mismatch: each written cell's extra current (mid-rail, slope) at its code.
-        self._extra_k = np.zeros((batch, c.window, c.d, 2))
+        # (stored slots last, as the K kernel reads a row's cells across columns; the view
+        # indexes it by slot like the rest)
+        self._extra_k_rows = np.zeros((batch, c.d, 2, c.window))
+        self._extra_k = np.moveaxis(self._extra_k_rows, -1, 1)
         self._extra_v = np.zeros((batch, c.window, c.d, 2))
 
     # -- the write path -------------------------------------------------------------------
@@ -1057,32 +1062,17 @@ class GainCellHead:
         if c.levels is not None:
             energy_table, age_index = self._energy_table(), np.clip(ages, 0, c.window - 1)
             nodes = np.asarray(columns, dtype=np.float64)
-            step = uniform_step(nodes) if nodes.size > 1 else None
-            compiled = fused.ENABLED and step is not None  # the kernels (attention.fused)
-            k_compiled, v_compiled = (compiled and f"{k}_drop" in result for k in "kv")
-            on_nodes = (V_MID, nodes[0], step, nodes[-1])  # the kernels' column nodes
 
             @functools.cache
             def table() -> Array:
-                # (W, codes, 2 J), empty slots drawing nothing (the compiled kernels skip them)
+                # (W, codes, 2 J), empty slots drawing nothing
                 return np.where(valid[:, None, None], energy_table[age_index], 0.0)
 
             # K: each of the rows' distinct widths at its column's voltage; the cells by how
             # many of each column's rows hold each code at each width (the products'
-            # histogram), the entries summed per (column, width) first; compiled, cell by cell
-            if k_compiled:
-                levels, level_of = np.unique(widths, return_inverse=True)
-                k_array = fused.k_pulse_energy(
-                    energy_table,
-                    age_index,
-                    valid,
-                    self._code_k,
-                    level_of.reshape(batch, c.d),
-                    levels,
-                    result["k_drop"],
-                    result["k_times"],
-                    *on_nodes,
-                )
+            # histogram), the entries summed per (column, width) first
+            if "k_energy" in result:  # priced as the paths were made (fused.k_paths)
+                k_array = result["k_energy"]
             else:
                 if "k_counts" in result:  # (U,), (B, W, codes, U)
                     levels, counts = result["k_levels"], result["k_counts"]
@@ -1095,28 +1085,17 @@ class GainCellHead:
                 edges = between_nodes(per_width, nodes, V_MID - end.swapaxes(1, 2))
                 slopes = between_nodes(per_width, nodes, V_MID - mean.swapaxes(1, 2), nodes.size)
                 k_array = affine_pulse_energy(edges, slopes, levels).sum(axis=(1, 2))
-            if "v_drop" in result:  # V: the rows Phi pulses (as the products found them),
+            if "v_energy" in result:  # priced as the paths were made (fused.v_paths)
+                v_array = result["v_energy"]
+            elif "v_drop" in result:  # V: the rows Phi pulses (as the products found them),
                 # each cell at its column's path
                 row_widths, slot = result["v_row_widths"], result["v_slot"]
-                if v_compiled:
-                    v_array = fused.v_pulse_energy(
-                        energy_table,
-                        age_index,
-                        self._code_v,
-                        slot,
-                        tiles,
-                        row_widths,
-                        result["v_drop"],
-                        result["v_times"],
-                        *on_nodes,
-                    )
-                else:
-                    end, mean = _drops_at(result, "v", row_widths, c.d)
-                    index = (slot[..., None], self._code_v[result["v_of_batch"], slot])
-                    cells = table_pulse_energy(
-                        table(), index, row_widths[..., None], columns, V_MID - end, V_MID - mean
-                    )
-                    v_array = cells.reshape(batch, -1).sum(axis=1)
+                end, mean = _drops_at(result, "v", row_widths, c.d)
+                index = (slot[..., None], self._code_v[result["v_of_batch"], slot])
+                cells = table_pulse_energy(
+                    table(), index, row_widths[..., None], columns, V_MID - end, V_MID - mean
+                )
+                v_array = cells.reshape(batch, -1).sum(axis=1)
             else:  # every V cell at mid-rail: by each row's cells per code
                 mid = hat_weights(nodes, V_MID)  # (J,)
                 table_mid = table().reshape(*table().shape[:2], 2, -1) @ mid  # (W, codes, 2)
@@ -1224,8 +1203,11 @@ class GainCellHead:
             return table[..., :split], table[..., split], cells[..., split + 1 :]
 
         times = mac_mesh(widths)
+        priced: dict[str, Array] = {}  # the kernels' pulse energies (:meth:`_energy`)
         if fused.ENABLED and times.size > 1:  # sums and integration in one kernel
-            k_path = self._fused_paths(split, "k", widths, times, age_index)
+            k_path, k_energy = self._fused_paths(split, "k", widths, times, age_index, valid)
+            if k_energy is not None:
+                priced["k_energy"] = k_energy
             histogram = None  # the K energy makes its own (:meth:`_energy`)
         else:
             coefficients, edge, short = by_slot()
@@ -1250,7 +1232,11 @@ class GainCellHead:
             rows.update(v_row_widths=row_widths, v_slot=slot, v_of_batch=of_batch)
             times = mac_mesh(row_widths)
             if fused.ENABLED and times.size > 1:
-                path = self._fused_paths(split, "v", row_widths, times, age_index, slot)
+                path, v_energy = self._fused_paths(
+                    split, "v", row_widths, times, age_index, valid, slot
+                )
+                if v_energy is not None:
+                    priced["v_energy"] = v_energy
             else:
                 coefficients, edge, short = by_slot()
                 codes = self._code_v[of_batch, slot]  # (B x tiles, kept, d)
@@ -1273,7 +1259,7 @@ class GainCellHead:
             return path.charge.reshape(batch, tiles, c.d)
 
         result = _convert(circuits, c, charge, valid, tile_charges, pulses, self.mismatch)
-        paths = _path_entries(k_path, v_paths[0], batch, tiles, c.d) | rows
+        paths = _path_entries(k_path, v_paths[0], batch, tiles, c.d) | rows | priced
         if histogram is None:
             return result | paths
         levels, counts = histogram  # the K energy's histogram too (:meth:`_energy`)
@@ -1286,15 +1272,18 @@ class GainCellHead:
         widths: Array,
         times: Array,
         age_index: NDArray[np.intp],
+        valid: NDArray[np.bool_],
         slot: NDArray[np.intp] | None = None,
-    ) -> ColumnTrajectory:
+    ) -> tuple[ColumnTrajectory, Array | None]:
         """The K columns' (``kind`` ``"k"``, rows of ``widths`` (B, d) [s]) or the V tiles'
         (``"v"``, the rows Phi pulses, :func:`_pulsed_rows`: ``widths`` and ``slot`` (B x
         tiles, kept)) path on the mesh ``times`` (:func:`attention.column.mac_mesh` of the
         widths) by the compiled kernels (:func:`attention.fused.k_paths`,
         :func:`attention.fused.v_paths`): each cell read from the (age, code) table
         (:meth:`_table_parts`, coefficients and edge charge before ``split + 1``) where it
-        is, none gathered; ``age_index`` (W,) each slot's age in steps."""
+        is, none gathered; ``age_index`` (W,) each slot's age in steps, ``valid`` (W,)
+        which slots hold a token. With the energy models, the array's pulse energy per batch
+        element [J] too (:meth:`_kernel_prices`; None: :meth:`_energy` prices them)."""
         c, column = self.config, self.circuits.column
         assert column is not None
         main, short, nodes, node_step = self._table_parts(split)
@@ -1307,19 +1296,45 @@ class GainCellHead:
             PICARD_ITERATIONS,
         )
         none = np.zeros((0, 0, 0, 2))
+        prices, *on_nodes = self._kernel_prices()
         if kind == "k":
-            extra = self._extra_k if self.mismatch is not None else none
+            extra = self._extra_k_rows if self.mismatch is not None else none
             idle = column.capacitance_k + c.d * column.idle_load
-            charge, drop = fused.k_paths(*cells, self._code_k, extra, widths, *rows, idle, *line)
+            charge, drop, energy = fused.k_paths(
+                *cells, self._code_k, extra, widths, *rows, idle, *line, prices, valid, *on_nodes
+            )
         else:
             assert slot is not None
             extra = self._extra_v if self.mismatch is not None else none
             idle = column.capacitance_v + c.tile * column.idle_load
             tiles = c.window // c.tile
-            charge, drop = fused.v_paths(
-                *cells, self._code_v, extra, slot, tiles, widths, *rows, idle, *line
+            charge, drop, energy = fused.v_paths(
+                *cells,
+                self._code_v,
+                extra,
+                slot,
+                tiles,
+                widths,
+                *rows,
+                idle,
+                *line,
+                prices,
+                *on_nodes,
             )
-        return ColumnTrajectory(charge, times, drop)
+        return ColumnTrajectory(charge, times, drop), energy if prices.shape[0] else None
+
+    def _kernel_prices(self) -> tuple[Array, float, float, float, float]:
+        """What the path kernels price the cells' pulses with (:func:`attention.fused.k_paths`):
+        the pulse energy table by (age, code) (:meth:`_energy_table`), mid-rail and the
+        column nodes (first, spacing, last); an empty table when the step takes no energy
+        or its column nodes are not equally spaced (then :meth:`_energy` prices them)."""
+        models = self.circuits.energy
+        if models is not None and self.config.levels is not None:
+            nodes = np.asarray(models.pulse_columns, dtype=np.float64)
+            spacing = uniform_step(nodes) if nodes.size > 1 else None
+            if spacing is not None:
+                return self._energy_table(), V_MID, nodes[0], spacing, nodes[-1]
+        return np.zeros((0, 0, 0)), V_MID, 0.0, 0.0, 0.0
 
     def run(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> AttentionTrace:
         """Process a whole sequence from an empty window. q, k, v: ``(..., T, d)``; returns

@@ -185,24 +185,37 @@ def test_recovery_kernel_is_the_comparator_model():
     assert 0.2 < np.mean(expected > 0) < 0.8  # both decisions are exercised
 
 
-def test_pulse_drops_are_the_numpy_weights():
-    """fused._pulse_drops (each pulse's column drop at its end and over it, from the path) is
-    attention.column.pulse_end_drops to a sum's rounding, widths past the mesh included."""
+def test_width_nodes_are_the_numpy_weights():
+    """fused._width_nodes (where each column stands on the energy's column nodes at the end
+    of a pulse and over it, from its path) is attention.column.pulse_end_drops then
+    attention.energy.node_interval, to a sum's rounding, widths past the mesh included."""
     from gaincell.attention.column import pulse_end_drops
+    from gaincell.attention.energy import node_interval
 
     _compile_helpers()
     rng = np.random.default_rng(13)
     times = np.linspace(0.0, 12.5e-9, 14)
-    drop = rng.normal(0.2, 0.1, (1, 3, times.size))
-    widths = np.concatenate([[0.0, 1e-12, times[5], times[-1], 14e-9], rng.uniform(0, 13e-9, 40)])
-    end, mean = pulse_end_drops(times, drop, widths[None])
-    integral = np.empty(times.size)
+    drop = rng.normal(0.1, 0.45, (1, 5, times.size))
+    widths = np.concatenate([[1e-12, times[5], times[-1], 14e-9], rng.uniform(0, 13e-9, 40)])
+    nodes = np.linspace(0.3, 1.5, 5)
+    v_mid = 0.9
+    end, mean = pulse_end_drops(times, drop, widths[None])  # (1, widths, columns)
+    path = np.ascontiguousarray(drop[0].T)  # columns last, as the kernels hold them
+    integral = np.empty_like(path)
     step = times[1] - times[0]
-    for c in range(drop.shape[1]):
-        fused._trapezoids(drop[0, c], step, integral)
-        for r, width in enumerate(widths):
-            got = fused._pulse_drops(drop[0, c], integral, width, step, times[-1])
-            np.testing.assert_allclose(got, (end[0, r, c], mean[0, r, c]), rtol=1e-13, atol=1e-16)
+    fused._trapezoids_block(path, step, integral, path.shape[1])
+    lows = np.empty((2, path.shape[1]), dtype=np.intp)
+    fractions = np.empty((2, path.shape[1]))
+    for r, width in enumerate(widths):
+        column_nodes = (v_mid, nodes[0], nodes[1] - nodes[0], nodes[-1], nodes.size)
+        fused._width_nodes(
+            path, integral, width, step, times[-1], path.shape[1], column_nodes, lows, fractions
+        )
+        for half, drops in enumerate((end[0, r], mean[0, r])):
+            low, fraction = node_interval(nodes, v_mid - drops)
+            np.testing.assert_array_equal(lows[half], low)
+            np.testing.assert_allclose(fractions[half], fraction, rtol=0, atol=1e-12)
+    assert len(np.unique(lows)) > 2  # the columns stand between several pairs of nodes
 
 
 def test_pulsed_rows_kernel_is_the_stable_sort():
