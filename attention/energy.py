@@ -142,8 +142,12 @@ class EnergyModels:
             return _one_axis(model.at(corner=corner, temperature=temperature), "charge")
 
         def above_bias(total: Any, bias: Callable[[Array], Array]) -> Callable[[Array], Array]:
-            """A converter's testbench cycle less its bias over the cycle's length."""
+            """A converter's testbench cycle less its bias over the cycle's length (both
+            linear between nodes: one table on the nodes of both, the same function)."""
             cycle, length = over_charge(total), _cycle_length(total)
+            if isinstance(cycle, NodeTable) and isinstance(bias, NodeTable):
+                nodes = np.union1d(cycle.nodes, bias.nodes)
+                return NodeTable(nodes, cycle(nodes) - bias(nodes) * length)
 
             def evaluate(charge: Array) -> Array:
                 return cycle(charge) - bias(charge) * length
@@ -207,19 +211,27 @@ def energy_shipped() -> bool:
     return set(ENERGY_SURROGATES) <= set(shipped())
 
 
+@dataclass(frozen=True, eq=False)
+class NodeTable:
+    """A function linear between increasing ``nodes`` and flat beyond them (``np.interp``)."""
+
+    nodes: Array
+    """Where it is given, increasing."""
+    values: Array
+    """Its values there."""
+
+    def __call__(self, points: Array) -> Array:
+        return np.interp(np.asarray(points, dtype=np.float64), self.nodes, self.values)
+
+
 def _one_axis(sliced: Any, axis: str) -> Callable[[Array], Array]:
     """A surrogate sliced down to one ``axis``, clamped beyond its ends: for a linear grid,
-    ``np.interp`` on its node values (the same numbers, without the general lookup a step
-    would pay on every call); otherwise the surrogate itself."""
+    a :class:`NodeTable` of its node values (the same numbers, without the general lookup a
+    step would pay on every call); otherwise the surrogate itself."""
     nodes = getattr(sliced, "nodes", {})
     if getattr(sliced, "method", None) == "linear" and list(nodes) == [axis]:
         x = np.asarray(nodes[axis], dtype=np.float64)
-        values = np.asarray(sliced(**{axis: x}), dtype=np.float64)
-
-        def table(points: Array) -> Array:
-            return np.interp(np.asarray(points, dtype=np.float64), x, values)
-
-        return table
+        return NodeTable(x, np.asarray(sliced(**{axis: x}), dtype=np.float64))
 
     def evaluate(points: Array) -> Array:
         return sliced(**{axis: np.asarray(points, dtype=np.float64)}, out_of_domain="clamp")

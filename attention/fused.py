@@ -193,6 +193,41 @@ def _width_nodes(
 
 
 @_helper
+def _through_intervals(
+    per_width: Array,
+    level_full: NDArray[np.intp],
+    level_fraction: Array,
+    n: int,
+    weight: Array,
+    run: Array,
+) -> None:
+    """What ``n`` columns' rows of each width (``per_width`` (widths, columns): their count,
+    or their cells' sum, per width in increasing order) put through each of the S mesh
+    intervals, ``weight`` (S, columns): those whose run passes the interval whole, and those
+    ending in it by their fraction (:func:`_row_conduction`, ``level_full``,
+    ``level_fraction`` per width; -1: no pulse); and in ``run`` (columns,) all of them. The
+    widths from the longest down: a longer width's run ends no earlier."""
+    steps = weight.shape[0]
+    for j in range(n):
+        run[j] = 0.0
+    u = per_width.shape[0] - 1
+    while u >= 0 and level_full[u] == steps:
+        for j in range(n):
+            run[j] += per_width[u, j]
+        u -= 1
+    for s in range(steps - 1, -1, -1):
+        for j in range(n):
+            weight[s, j] = run[j]
+        while u >= 0 and level_full[u] == s:
+            f = level_fraction[u]
+            for j in range(n):
+                rows = per_width[u, j]
+                weight[s, j] += f * rows
+                run[j] += rows
+            u -= 1
+
+
+@_helper
 def _row_conduction(width: float, times: Array, steps: int) -> tuple:
     """How a row pulsing ``width`` [s] conducts on the mesh ``times`` (``steps`` intervals):
     the whole intervals (those :func:`attention.column.conduction` gives 1) and the fraction
@@ -351,7 +386,8 @@ def k_paths(
     """The K columns' charges (B, W) [C] and drops below mid-rail at the mesh ``times``
     (B, W, S + 1) [V]: their row sums (:func:`attention.head._coded_row_sums`, each cell the
     (age, code) entry ``main[age_index[w], codes[b, w, i]]``, current coefficients then edge
-    charge, with ``extras`` (B, d, 2, W) on its first two coefficients, empty: none; rows of
+    charge, with ``extras`` on its first two coefficients (B, blocks, d, 2, :data:`BLOCK`: slot
+    w's at ``[:, w // BLOCK, ..., w % BLOCK]``), empty: none; rows of
     ``widths`` (B, d) [s]; short pulses as :func:`v_paths`) integrated on the column
     (:func:`_integrate_block`), a block of columns at a time. A column's sums are its count
     of rows per (code, width) times the table, as the numpy path's histogram (the same terms
@@ -363,8 +399,8 @@ def k_paths(
     conducting part's [J / s], :attr:`attention.energy.EnergyModels.pulse`) at its column's
     voltage at its width's end and over it (:func:`_width_nodes` of the column's path,
     ``v_mid`` less the drop, on the column nodes equally spaced from ``first_node`` by
-    ``node_spacing`` to ``last_node``; :func:`attention.energy.table_pulse_energy`), taken
-    per (code, width) from the same counts while the block's paths are in cache."""
+    ``node_spacing`` to ``last_node``; :func:`attention.energy.table_pulse_energy`), a
+    column's cells a width at a time, while the block's paths are in cache."""
     batch, window, d = codes.shape
     n_codes, entries = main.shape[1], main.shape[2] - 1
     order = entries - 1 - int(conducting_load) - int(turn_off_charge)
@@ -384,8 +420,7 @@ def k_paths(
     totals = np.empty((entries, steps, BLOCK))
     pulsed = np.empty((entries, BLOCK))
     edge = np.empty(BLOCK)
-    extra_ends = np.empty((steps + 1, 2, BLOCK))
-    extra_parts = np.empty((steps + 1, 2, BLOCK))
+    extra_by_width = np.empty((d, 2, BLOCK))
     run = np.empty(BLOCK)
     work = np.empty((4, max(steps, 6), BLOCK))
     drop = np.empty((steps + 1, BLOCK))
@@ -393,7 +428,6 @@ def k_paths(
     integral = np.empty((steps + 1, BLOCK))
     node_low = np.empty((d, 2, BLOCK), dtype=np.intp)
     node_at = np.empty((d, 2, BLOCK))
-    cost = np.empty(n_codes)
     full = np.empty(d, dtype=np.intp)
     fraction = np.empty(d)
     low = np.empty(d, dtype=np.intp)
@@ -408,6 +442,9 @@ def k_paths(
             level_full[u] = -1
             if levels[u] > 0:
                 level_full[u], level_fraction[u] = _row_conduction(levels[u], times, steps)
+        by_level = np.argsort(widths[b], kind="mergesort")  # the rows a width at a time
+        level_start = np.searchsorted(widths[b][by_level], levels)
+        level_start = np.append(level_start, d)
         for i in range(d):
             full[i] = -1
             low[i] = -1
@@ -433,26 +470,9 @@ def k_paths(
             pulsed[:] = 0.0
             edge[:] = 0.0
             for code in range(n_codes):
-                # this code's rows conducting through each interval: those whose run passes
-                # it whole, and the one ending in it by its fraction (widths from the longest
-                # down: a longer width's run ends no earlier)
-                for j in range(n):
-                    run[j] = 0.0
-                u = levels.size - 1
-                while u >= 0 and level_full[u] == steps:
-                    for j in range(n):
-                        run[j] += by_width[u, code, j]
-                    u -= 1
-                for s in range(steps - 1, -1, -1):
-                    for j in range(n):
-                        weight[s, j] = run[j]
-                    while u >= 0 and level_full[u] == s:
-                        f = level_fraction[u]
-                        for j in range(n):
-                            rows = by_width[u, code, j]
-                            weight[s, j] += f * rows
-                            run[j] += rows
-                        u -= 1
+                _through_intervals(
+                    by_width[: levels.size, code], level_full, level_fraction, n, weight, run
+                )
                 for e in range(entries):
                     for s in range(steps):
                         for j in range(n):
@@ -472,26 +492,25 @@ def k_paths(
                         if low[i] + 1 < n_nodes:
                             added += short_table[age, code, low[i] + 1] * w_high[i]
                         edge[j] += added
-            if extras.shape[0]:  # each cell's own deviation, as it conducts
-                extra_ends[:] = 0.0
-                extra_parts[:] = 0.0
+            if extras.shape[0]:  # each cell's own deviation, as it conducts: summed per
+                # width, then through the intervals as the counts
+                extra_by_width[: levels.size] = 0.0
                 for i in range(d):
-                    end = full[i]
-                    if end < 0:
+                    if full[i] < 0:
                         continue
+                    u = level[i]
                     for e in range(2):
                         for j in range(n):
-                            cell = extras[b, i, e, first + j]
-                            pulsed[e, j] += cell
-                            extra_ends[end, e, j] += cell
-                            extra_parts[end, e, j] += fraction[i] * cell
+                            extra_by_width[u, e, j] += extras[b, first // BLOCK, i, e, j]
                 for e in range(2):
-                    for j in range(n):
-                        run[j] = extra_ends[steps, e, j]
-                    for s in range(steps - 1, -1, -1):
+                    _through_intervals(
+                        extra_by_width[: levels.size, e], level_full, level_fraction, n, weight, run
+                    )
+                    for s in range(steps):
                         for j in range(n):
-                            totals[e, s, j] += run[j] + extra_parts[s, e, j]
-                            run[j] += extra_ends[s, e, j]
+                            totals[e, s, j] += weight[s, j]
+                    for j in range(n):
+                        pulsed[e, j] += run[j]
             _integrate_block(
                 totals,
                 pulsed,
@@ -531,23 +550,23 @@ def k_paths(
                         node_low[u],
                         node_at[u],
                     )
-            for j in range(n):  # column by column, the codes of each width together
-                for code in range(n_codes):
-                    cost[code] = 0.0
+            for j in range(n):  # column by column, its cells a width at a time
+                cells = codes[b, first + j]
+                total = 0.0
                 for u in range(levels.size):
                     width = levels[u]
                     if not width > 0:
                         continue
                     low_end, at_end = node_low[u, 0, j], node_at[u, 0, j]
                     low_mean, at_mean = node_count + node_low[u, 1, j], node_at[u, 1, j]
-                    for code in range(n_codes):
+                    for r in range(level_start[u], level_start[u + 1]):
+                        code = cells[by_level[r]]
                         below = prices[j, low_end, code]
                         edges = below + at_end * (prices[j, low_end + 1, code] - below)
                         below = prices[j, low_mean, code]
                         slope = below + at_mean * (prices[j, low_mean + 1, code] - below)
-                        cost[code] += by_width[u, code, j] * (edges + slope * width)
-                for code in range(n_codes):
-                    energy[b] += cost[code]
+                        total += edges + slope * width
+                energy[b] += total
     return charge, drop_out, energy
 
 

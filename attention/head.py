@@ -827,6 +827,7 @@ class GainCellHead:
         self._main: Array | None = None
         self._short: tuple[Array, Array, float] | None = None
         self._pulse_energy: Array | None = None
+        self._prices: tuple[Array, float, float, float, float] | None = None
         self._level_bit_lines: Array | None = None
         self.mismatch: ArrayMismatch | None = None
         """The hardware's drawn deviations (``config.mismatch``), None: nominal devices."""
@@ -856,21 +857,24 @@ class GainCellHead:
         self._k = np.zeros((batch, c.window, c.d))
         self._v = np.zeros((batch, c.window, c.d))
         # With a DAC, each cell holds one of few codes: one-hot code maps turn both products
-        # into small matrix products with the (age, code) table instead of 2 x W x d gathers.
+        # into small matrix products with the (age, code) table instead of 2 x W x d gathers
+        # (without a column model; with one, none are kept).
         codes = c.levels[1] if c.levels is not None else 0
-        self._onehot_k = np.zeros((batch, c.window, codes, c.d))
-        self._onehot_v = np.zeros((batch, c.window, codes, c.d))
-        self._v_per_code = np.zeros((batch, c.window, codes))  # a V row's cells per code
+        maps = codes if self.circuits.column is None else 0
+        self._onehot_k = np.zeros((batch, c.window, maps, c.d))
+        self._onehot_v = np.zeros((batch, c.window, maps, c.d))
+        self._v_per_code = np.zeros((batch, c.window, maps))  # a V row's cells per code
         # With a column model the products need each cell's polynomial: gathered by code.
         # (one byte each where the codes fit: the step reads every K and V code once or twice)
         code_type = np.uint8 if codes <= 256 else np.intp
         self._code_k = np.zeros((batch, c.window, c.d), dtype=code_type)
         self._code_v = np.zeros((batch, c.window, c.d), dtype=code_type)
         # With mismatch: each written cell's extra current (mid-rail, slope) at its code.
-        # (stored slots last, as the K kernel reads a row's cells across columns; the view
-        # indexes it by slot like the rest)
-        self._extra_k_rows = np.zeros((batch, c.d, 2, c.window))
-        self._extra_k = np.moveaxis(self._extra_k_rows, -1, 1)
+        self._extra_k = np.zeros((batch, c.window, c.d, 2))
+        # and the K cells' again as the K kernel reads them, a block of slots at a time
+        # (fused.k_paths: a row's cells across the block's columns, the block contiguous)
+        blocks = -(-c.window // fused.BLOCK)
+        self._extra_k_blocks = np.zeros((batch, blocks, c.d, 2, fused.BLOCK))
         self._extra_v = np.zeros((batch, c.window, c.d, 2))
 
     # -- the write path -------------------------------------------------------------------
@@ -974,12 +978,13 @@ class GainCellHead:
         self._k[:, slot], code_k = self._dac(k_t)
         self._v[:, slot], code_v = self._dac(v_t)
         if c.levels is not None:
-            rows, dims = np.arange(len(k_t))[:, None], np.arange(c.d)[None, :]
-            for onehot, code in ((self._onehot_k, code_k), (self._onehot_v, code_v)):
-                onehot[:, slot] = 0.0
-                onehot[rows, slot, code, dims] = 1.0
+            if self.circuits.column is None:  # the one-hot maps only its products read
+                rows, dims = np.arange(len(k_t))[:, None], np.arange(c.d)[None, :]
+                for onehot, code in ((self._onehot_k, code_k), (self._onehot_v, code_v)):
+                    onehot[:, slot] = 0.0
+                    onehot[rows, slot, code, dims] = 1.0
+                self._v_per_code[:, slot] = self._onehot_v[:, slot].sum(axis=-1)
             self._code_k[:, slot], self._code_v[:, slot] = code_k, code_v
-            self._v_per_code[:, slot] = self._onehot_v[:, slot].sum(axis=-1)
             if self.mismatch is not None:
                 dims = np.arange(c.d)[None, :]
                 self._extra_k[:, slot] = self.mismatch.cell_k[slot, dims, code_k]
@@ -988,6 +993,10 @@ class GainCellHead:
             self._extra_k[:, slot], self._extra_v[:, slot] = self.mismatch.cells_at(
                 slot, np.clip(k_t, *KV_RANGE) + STORE_OFFSET, np.clip(v_t, *KV_RANGE) + STORE_OFFSET
             )
+        if self.mismatch is not None:
+            self._extra_k_blocks[:, slot // fused.BLOCK, ..., slot % fused.BLOCK] = self._extra_k[
+                :, slot
+            ]
         self.written_at[slot] = self.position
         q_t = np.clip(q_t, *Q_RANGE)
         if c.levels is not None:
@@ -1295,17 +1304,17 @@ class GainCellHead:
             column.turn_off_charge,
             PICARD_ITERATIONS,
         )
-        none = np.zeros((0, 0, 0, 2))
         prices, *on_nodes = self._kernel_prices()
         if kind == "k":
-            extra = self._extra_k_rows if self.mismatch is not None else none
+            none = np.zeros((0, 0, 0, 0, 0))
+            extra = self._extra_k_blocks if self.mismatch is not None else none
             idle = column.capacitance_k + c.d * column.idle_load
             charge, drop, energy = fused.k_paths(
                 *cells, self._code_k, extra, widths, *rows, idle, *line, prices, valid, *on_nodes
             )
         else:
             assert slot is not None
-            extra = self._extra_v if self.mismatch is not None else none
+            extra = self._extra_v if self.mismatch is not None else np.zeros((0, 0, 0, 2))
             idle = column.capacitance_v + c.tile * column.idle_load
             tiles = c.window // c.tile
             charge, drop, energy = fused.v_paths(
@@ -1324,17 +1333,19 @@ class GainCellHead:
         return ColumnTrajectory(charge, times, drop), energy if prices.shape[0] else None
 
     def _kernel_prices(self) -> tuple[Array, float, float, float, float]:
-        """What the path kernels price the cells' pulses with (:func:`attention.fused.k_paths`):
-        the pulse energy table by (age, code) (:meth:`_energy_table`), mid-rail and the
-        column nodes (first, spacing, last); an empty table when the step takes no energy
-        or its column nodes are not equally spaced (then :meth:`_energy` prices them)."""
-        models = self.circuits.energy
-        if models is not None and self.config.levels is not None:
-            nodes = np.asarray(models.pulse_columns, dtype=np.float64)
-            spacing = uniform_step(nodes) if nodes.size > 1 else None
-            if spacing is not None:
-                return self._energy_table(), V_MID, nodes[0], spacing, nodes[-1]
-        return np.zeros((0, 0, 0)), V_MID, 0.0, 0.0, 0.0
+        """What the path kernels price the cells' pulses with (:func:`attention.fused.k_paths`),
+        made once: the pulse energy table by (age, code) (:meth:`_energy_table`), mid-rail
+        and the column nodes (first, spacing, last); an empty table when the step takes no
+        energy or its column nodes are not equally spaced (then :meth:`_energy` prices them)."""
+        if self._prices is None:
+            models = self.circuits.energy
+            self._prices = (np.zeros((0, 0, 0)), V_MID, 0.0, 0.0, 0.0)
+            if models is not None and self.config.levels is not None:
+                nodes = np.asarray(models.pulse_columns, dtype=np.float64)
+                spacing = uniform_step(nodes) if nodes.size > 1 else None
+                if spacing is not None:
+                    self._prices = (self._energy_table(), V_MID, nodes[0], spacing, nodes[-1])
+        return self._prices
 
     def run(self, q: ArrayLike, k: ArrayLike, v: ArrayLike) -> AttentionTrace:
         """Process a whole sequence from an empty window. q, k, v: ``(..., T, d)``; returns
@@ -1592,16 +1603,20 @@ def _k_decisions(
     assert column is not None
     if recovery is None:
         return path.charge, None
-    seen = column.capacitance_k * path.drop  # the comparator's view, as charge on its capacitor
-    if mismatch is not None:  # (B, W columns, mesh): each column its own converter
-        seen = mismatch.relu_charge(np.moveaxis(seen, -1, 0))
-        seen = np.moveaxis(seen, 0, -1)
-    pulses = seen[..., -1] > recovery.static
+    # the comparator's view, as charge on its capacitor (with mismatch each column its own
+    # converter): first where each column ends
+    final = column.capacitance_k * path.drop[..., -1]  # (B, W)
+    if mismatch is not None:
+        final = mismatch.relu_charge(final)
+    pulses = final > recovery.static
     # Only columns ending near the switching point can be decided by the path (the largest
     # shift characterized is 13 fC, a 300 mV excursion 1.5 ns before the window).
-    near = np.abs(seen[..., -1] - recovery.static) < RECOVERY_MARGIN_C
+    near = np.abs(final - recovery.static) < RECOVERY_MARGIN_C
     if near.any():
-        pulses[near] = _recovered(recovery, path.times, seen[near])
+        seen = column.capacitance_k * path.drop[near]  # (m, mesh)
+        if mismatch is not None:
+            seen = mismatch.relu_charge(seen, np.nonzero(near)[-1])
+        pulses[near] = _recovered(recovery, path.times, seen)
     return path.charge, pulses
 
 

@@ -48,9 +48,17 @@ class ConverterMismatch:
     signed_offset: Array
     """(tiles, d): its offset [C]."""
 
-    def relu_charge(self, charge: Array) -> Array:
-        """What each ReLU converter converts, for column charges (..., window) [C]."""
-        return (1.0 + self.relu_gain) * (charge - self.relu_offset)
+    def relu_charge(self, charge: Array, columns: NDArray[np.intp] | None = None) -> Array:
+        """What each ReLU converter converts, for column charges (..., window) [C]; or, given
+        the ``columns`` (m,) they are of, charges (m, ...) of those columns."""
+        if columns is None:
+            return (1.0 + self.relu_gain) * (charge - self.relu_offset)
+        shape = (-1,) + (1,) * (np.ndim(charge) - 1)
+        gain, offset = (
+            self.relu_gain[columns].reshape(shape),
+            self.relu_offset[columns].reshape(shape),
+        )
+        return (1.0 + gain) * (charge - offset)
 
     def signed_charge(self, charge: Array) -> Array:
         """What each signed converter converts, for tile charges (..., tiles, d) [C]."""
