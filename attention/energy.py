@@ -37,6 +37,7 @@ converter per window slot) and every V column of every tile (one signed converte
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gaincell.attention import fused
 from gaincell.attention.cost import PAPER_DIGITAL_J, TokenEnergy
 from gaincell.characterize.c2p import TESTBENCH_RESET_S
 from gaincell.circuits.design import V_MID
@@ -392,10 +394,27 @@ def conversion_energy(
 ) -> tuple[Array, Array]:
     """Energy of converters [J] summed over ``axes`` of their ``charges`` [C]: each its cycle
     plus its static bias for ``on_time``; and of that, the static bias alone."""
+    if (
+        fused.ENABLED
+        and isinstance(cycle, NodeTable)
+        and isinstance(static, NodeTable)
+        and axes == tuple(range(1, charges.ndim))
+    ):  # compiled: both tables on one node set, one lookup per converter
+        nodes, cycle_values, static_values = _shared_nodes(cycle, static)
+        rows = np.ascontiguousarray(charges, dtype=np.float64).reshape(charges.shape[0], -1)
+        return fused.table_pair_sums(rows, nodes, cycle_values, static_values, on_time)
     flat = charges.ravel()
     bias = (static(flat) * on_time).reshape(charges.shape)
     per = cycle(flat).reshape(charges.shape) + bias
     return per.sum(axis=axes), bias.sum(axis=axes)
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_nodes(first: NodeTable, second: NodeTable) -> tuple[Array, Array, Array]:
+    """Two tables on the union of their nodes (the same functions: each is linear between
+    its own nodes): the nodes, the first's values and the second's."""
+    nodes = np.union1d(first.nodes, second.nodes)
+    return nodes, first(nodes), second(nodes)
 
 
 def step_energy(

@@ -424,7 +424,6 @@ def k_paths(
     run = np.empty(BLOCK)
     work = np.empty((4, max(steps, 6), BLOCK))
     drop = np.empty((steps + 1, BLOCK))
-    prices = np.empty((BLOCK, 2 * node_count, n_codes))
     integral = np.empty((steps + 1, BLOCK))
     node_low = np.empty((d, 2, BLOCK), dtype=np.intp)
     node_at = np.empty((d, 2, BLOCK))
@@ -531,11 +530,6 @@ def k_paths(
             )
             if not priced:
                 continue
-            for j in range(n):  # the block's slots' energy entries, codes last
-                age, written = age_index[first + j], valid[first + j]
-                for code in range(n_codes):
-                    for e in range(2 * node_count):
-                        prices[j, e, code] = energy_table[age, code, e] if written else 0.0
             _trapezoids_block(drop, mesh, integral, n)
             for u in range(levels.size):
                 if levels[u] > 0:
@@ -551,7 +545,10 @@ def k_paths(
                         node_at[u],
                     )
             for j in range(n):  # column by column, its cells a width at a time
+                if not valid[first + j]:
+                    continue  # an empty slot's cells draw nothing
                 cells = codes[b, first + j]
+                prices = energy_table[age_index[first + j]]  # (codes, 2 x nodes)
                 total = 0.0
                 for u in range(levels.size):
                     width = levels[u]
@@ -561,10 +558,10 @@ def k_paths(
                     low_mean, at_mean = node_count + node_low[u, 1, j], node_at[u, 1, j]
                     for r in range(level_start[u], level_start[u + 1]):
                         code = cells[by_level[r]]
-                        below = prices[j, low_end, code]
-                        edges = below + at_end * (prices[j, low_end + 1, code] - below)
-                        below = prices[j, low_mean, code]
-                        slope = below + at_mean * (prices[j, low_mean + 1, code] - below)
+                        below = prices[code, low_end]
+                        edges = below + at_end * (prices[code, low_end + 1] - below)
+                        below = prices[code, low_mean]
+                        slope = below + at_mean * (prices[code, low_mean + 1] - below)
                         total += edges + slope * width
                 energy[b] += total
     return charge, drop_out, energy
@@ -644,7 +641,6 @@ def v_paths(
         b = t // tiles
         ends[:] = 0.0
         parts[:] = 0.0
-        pulsed[:] = 0.0
         edge[:] = 0.0
         for i in range(kept):
             width = widths[t, i]
@@ -671,16 +667,17 @@ def v_paths(
                     for c in range(d):
                         cell[c] += extras[b, slot, c, e]
                 for c in range(d):
-                    pulsed[e, c] += cell[c]
                     ends[full, e, c] += cell[c]
                     parts[full, e, c] += fraction * cell[c]
-        for e in range(entries):
+        for e in range(entries):  # through the intervals; all of them: the pulsed sums
             for c in range(d):
                 run[c] = ends[steps, e, c]
             for s in range(steps - 1, -1, -1):
                 for c in range(d):
                     totals[e, s, c] = run[c] + parts[s, e, c]
                     run[c] += ends[s, e, c]
+            for c in range(d):
+                pulsed[e, c] = run[c]
         _integrate_block(
             totals,
             pulsed,
@@ -822,3 +819,41 @@ def code_width_counts(
             for i in range(d):
                 counts[b, w, codes[b, w, i], level_of[b, i]] += 1.0
     return counts
+
+
+@_helper
+def _interp(x: float, nodes: Array, values: Array, low: int) -> float:
+    """``np.interp(x, nodes, values)`` by its arithmetic, given the interval ``low`` (the
+    last node at or below ``x``, -1 below the first)."""
+    last = nodes.size - 1
+    if low < 0:
+        return values[0]
+    if low >= last:
+        return values[last]
+    if nodes[low] == x:
+        return values[low]
+    slope = (values[low + 1] - values[low]) / (nodes[low + 1] - nodes[low])
+    return slope * (x - nodes[low]) + values[low]
+
+
+@_Kernel
+def table_pair_sums(
+    charges: Array, nodes: Array, cycle: Array, static: Array, on_time: float
+) -> tuple[Array, Array]:
+    """Per row of ``charges`` (B, n) [C], the sum of each converter's cycle plus its static
+    bias for ``on_time`` [s], and of the bias alone [J], (B,) each: ``cycle`` [J] and
+    ``static`` [W] given on the same increasing ``nodes`` [C], linear between, flat beyond
+    (:func:`attention.energy.conversion_energy`, each charge looked up once for both)."""
+    batch, n = charges.shape
+    per = np.zeros(batch)
+    held = np.zeros(batch)
+    for b in range(batch):
+        total, bias_total = 0.0, 0.0
+        for i in range(n):
+            q = charges[b, i]
+            low = np.searchsorted(nodes, q, side="right") - 1
+            bias = _interp(q, nodes, static, low) * on_time
+            total += _interp(q, nodes, cycle, low) + bias
+            bias_total += bias
+        per[b], held[b] = total, bias_total
+    return per, held

@@ -235,3 +235,32 @@ def test_pulsed_rows_kernel_is_the_stable_sort():
         fused.ENABLED = previous
     for got, want in zip(expected, reference, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.skipif(not energy_shipped(), reason="the energy surrogates are not shipped")
+def test_conversion_sums_kernel_is_the_numpy_sum():
+    """The converters' energy (energy.conversion_energy) by fused.table_pair_sums, both tables
+    on one node set, is the numpy sum of the two np.interp lookups to a sum's rounding: at
+    their nodes, between them and beyond both ends, one and two batch axes."""
+    from gaincell.attention.energy import EnergyModels, conversion_energy
+
+    models = EnergyModels.from_surrogates("ss", 85.0)
+    rng = np.random.default_rng(15)
+    for cycle, static in (
+        (models.relu_cycle, models.relu_static),
+        (models.signed_cycle, models.signed_static),
+    ):
+        nodes = static.nodes
+        span = nodes[-1] - nodes[0]
+        charges = rng.uniform(nodes[0] - 0.2 * span, nodes[-1] + 0.2 * span, 1200)
+        charges[: min(nodes.size, 600)] = nodes[:600]  # at the nodes too
+        for shaped, axes in ((charges.reshape(2, -1), (1,)), (charges.reshape(2, 3, -1), (1, 2))):
+            got = conversion_energy(cycle, static, shaped, 65e-9, axes)
+            previous = fused.ENABLED
+            fused.ENABLED = False
+            try:
+                want = conversion_energy(cycle, static, shaped, 65e-9, axes)
+            finally:
+                fused.ENABLED = previous
+            for g, w in zip(got, want, strict=True):
+                np.testing.assert_allclose(g, w, rtol=1e-13)
