@@ -722,32 +722,47 @@ def v_paths(
 
 
 @_Kernel
+def cut_values(values: Array, fractions: Array) -> Array:
+    """:func:`surrogate.recovery.cut_points` of ``values`` (m, n), each interval cut at
+    ``fractions`` (its ``substeps`` cuts, the last 1): (m, (n - 1) x substeps + 1), by the
+    same arithmetic."""
+    m, n = values.shape
+    substeps = fractions.size
+    cuts = np.empty((m, (n - 1) * substeps + 1))
+    for r in range(m):
+        cuts[r, 0] = values[r, 0]
+        for i in range(n - 1):
+            low, high = values[r, i], values[r, i + 1]
+            for k in range(substeps):
+                cuts[r, 1 + i * substeps + k] = low + fractions[k] * (high - low)
+    return cuts
+
+
+@_Kernel
 def recovery_states(
     times: Array,
-    charges: Array,
+    drive: Array,
     window_opens: float,
     fractions: Array,
     tau: float,
-    soft: float,
-    static: float,
-    center: float,
     rested: float,
 ) -> Array:
-    """The ReLU comparator's state when the window opens, (m,), for ``m`` columns' charges
-    (m, n) [C] at ``times`` (n,) [s]: :meth:`surrogate.recovery.ComparatorRecovery.state`
-    (its ``tau``, ``soft``, ``static``, ``center`` and rested state), each interval cut at
-    ``fractions`` (its ``substeps`` cuts, the last 1); the same closed-form steps, summed in
-    order instead of pairwise and with the C library's exp and asinh (equal to 1e-15 of the
-    state's scale)."""
-    m, n = charges.shape
+    """The ReLU comparator's state when the window opens, (m,), for ``m`` columns whose
+    drive at the cuts of the mesh ``times`` (n,) [s] is ``drive`` (m, (n - 1) x substeps +
+    1) (:meth:`surrogate.recovery.ComparatorRecovery.drive` of
+    :func:`surrogate.recovery.cut_points`): :meth:`ComparatorRecovery.state`'s closed-form
+    steps (its ``tau``, rested state), each interval cut at ``fractions`` (its ``substeps``
+    cuts, the last 1); the cuts' decays and weights once for all columns, the steps summed in
+    order instead of pairwise and with the C library's exp (equal to 1e-15 of the state's
+    scale)."""
+    m, cuts = drive.shape
+    n = times.size
     substeps = fractions.size
-    cuts = (n - 1) * substeps + 1
     cut_t = np.empty(cuts)
     cut_t[0] = times[0]
     for i in range(n - 1):
         for k in range(substeps):
             cut_t[1 + i * substeps + k] = times[i] + fractions[k] * (times[i + 1] - times[i])
-    # the cuts are every column's: their decays and their weights at the window, once
     end = max(window_opens, times[n - 1])
     dt = np.empty(cuts - 1)
     decay = np.empty(cuts - 1)
@@ -758,23 +773,14 @@ def recovery_states(
         weight[j] = math.exp(-(end - cut_t[j + 1]) / tau)
     rested_part = rested * math.exp(-(end - cut_t[0]) / tau)
     held = -math.expm1(-(end - cut_t[cuts - 1]) / tau)
-    balanced = math.asinh((static - center) / soft)
-    drive = np.empty(cuts)
     states = np.empty(m)
     for r in range(m):
-        drive[0] = charges[r, 0]
-        for i in range(n - 1):
-            q_a, q_b = charges[r, i], charges[r, i + 1]
-            for k in range(substeps):
-                drive[1 + i * substeps + k] = q_a + fractions[k] * (q_b - q_a)
-        for j in range(cuts):
-            drive[j] = soft * (math.asinh((drive[j] - center) / soft) - balanced)
         total = rested_part
         for j in range(cuts - 1):
-            slope_tau = (drive[j + 1] - drive[j]) / dt[j] * tau
-            offset = drive[j + 1] - slope_tau + (slope_tau - drive[j]) * decay[j]
+            slope_tau = (drive[r, j + 1] - drive[r, j]) / dt[j] * tau
+            offset = drive[r, j + 1] - slope_tau + (slope_tau - drive[r, j]) * decay[j]
             total += offset * weight[j]
-        states[r] = total + drive[cuts - 1] * held
+        states[r] = total + drive[r, cuts - 1] * held
     return states
 
 

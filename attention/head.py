@@ -1627,9 +1627,10 @@ def _recovered(recovery: ComparatorRecovery, times: Array, seen: Array) -> NDArr
     window = CONV_START - MAC_START
     if not fused.ENABLED:
         return recovery.pulses(times, seen, window)
-    r = recovery
+    # the drive at the cuts in numpy (its arcsinh vectorized), the steps compiled
+    drive = recovery.drive(fused.cut_values(np.ascontiguousarray(seen), _SUBSTEP_FRACTIONS))
     states = fused.recovery_states(
-        times, seen, window, _SUBSTEP_FRACTIONS, r.tau, r.soft, r.static, r.center, _rested(r)
+        times, drive, window, _SUBSTEP_FRACTIONS, recovery.tau, _rested(recovery)
     )
     return states > 0
 

@@ -72,17 +72,7 @@ class ComparatorRecovery:
         d_a to d_b the state's exact step is s' = d_b - m tau + (s - d_a + m tau) e^(-dt/tau)
         (m the drive's slope); the steps compose in closed form, one sum instead of a loop."""
         times = np.broadcast_to(times, charges.shape)
-        fractions = np.linspace(0.0, 1.0, substeps + 1)[1:]
-        # Cut points: (..., (n - 1) * substeps + 1) times and charges.
-        t_a, t_b = times[..., :-1, None], times[..., 1:, None]
-        q_a, q_b = charges[..., :-1, None], charges[..., 1:, None]
-        cut_t = np.concatenate(
-            [times[..., :1], (t_a + fractions * (t_b - t_a)).reshape(*times.shape[:-1], -1)], -1
-        )
-        cut_q = np.concatenate(
-            [charges[..., :1], (q_a + fractions * (q_b - q_a)).reshape(*charges.shape[:-1], -1)],
-            -1,
-        )
+        cut_t, cut_q = cut_points(times, substeps), cut_points(charges, substeps)
         drive = self.drive(cut_q)
         end = np.maximum(np.asarray(window_opens, dtype=np.float64), times[..., -1])
         dt = np.maximum(np.diff(cut_t, axis=-1), 1e-18)
@@ -103,6 +93,15 @@ class ComparatorRecovery:
         """Whether the converter gives a pulse: its state is above 0 when the window opens
         (:meth:`state`)."""
         return self.state(times, charges, window_opens, substeps) > 0
+
+
+def cut_points(values: Array, substeps: int) -> Array:
+    """``values`` (..., n) at the mesh's points, linear between, at each interval's
+    ``substeps`` cuts: (..., (n - 1) * substeps + 1), the first point first."""
+    fractions = np.linspace(0.0, 1.0, substeps + 1)[1:]
+    low, high = values[..., :-1, None], values[..., 1:, None]
+    between = (low + fractions * (high - low)).reshape(*values.shape[:-1], -1)
+    return np.concatenate([values[..., :1], between], -1)
 
 
 def testbench_waveform(

@@ -162,7 +162,7 @@ def test_row_helpers_are_the_numpy_weights(uniform):
 def test_recovery_kernel_is_the_comparator_model():
     """fused.recovery_states against ComparatorRecovery.state (numpy) on random column paths
     ending near the switching point, where the comparator's memory decides."""
-    from gaincell.surrogate.recovery import MESH_SUBSTEPS
+    from gaincell.surrogate.recovery import MESH_SUBSTEPS, cut_points
 
     recovery = HeadCircuits.from_surrogates("ss", 85.0).relu_recovery
     assert recovery is not None
@@ -174,9 +174,11 @@ def test_recovery_kernel_is_the_comparator_model():
     window = 17e-9
     expected = recovery.state(times, charges, window, MESH_SUBSTEPS)
     fractions = np.linspace(0.0, 1.0, MESH_SUBSTEPS + 1)[1:]
-    r = recovery
+    cuts = fused.cut_values(charges, fractions)
+    np.testing.assert_array_equal(cuts, cut_points(charges, MESH_SUBSTEPS))
+    drive = recovery.drive(cuts)
     got = fused.recovery_states(
-        times, charges, window, fractions, r.tau, r.soft, r.static, r.center, r.rested_state()
+        times, drive, window, fractions, recovery.tau, recovery.rested_state()
     )
     scale = np.max(np.abs(expected))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-13 * scale)
