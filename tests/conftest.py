@@ -113,3 +113,33 @@ def energy_models():
         return replace(models, **changes)
 
     return make
+
+
+def _same_report(got: object, want: object, rel: float) -> bool:
+    if isinstance(want, dict):
+        return (
+            isinstance(got, dict)
+            and got.keys() == want.keys()
+            and all(_same_report(got[key], want[key], rel) for key in want)
+        )
+    if isinstance(want, list | tuple):
+        return (
+            isinstance(got, list | tuple)
+            and len(got) == len(want)
+            and all(_same_report(g, w, rel) for g, w in zip(got, want, strict=True))
+        )
+    if isinstance(want, float) and not isinstance(got, bool):
+        return got == pytest.approx(want, rel=rel, abs=1e-300)
+    return got == want
+
+
+@pytest.fixture
+def same_report():
+    """Whether a recomputed report (nested dicts and lists of numbers, names and flags) is a
+    stored one: every key, flag and count the same, every float to 1e-9 relative (their last
+    digits change with the CPU the numbers were summed on)."""
+
+    def compare(got: object, want: object, rel: float = 1e-9) -> bool:
+        return _same_report(got, want, rel)
+
+    return compare

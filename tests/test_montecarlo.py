@@ -229,7 +229,7 @@ def test_mismatch_surrogates_draw_new_instances_that_match_fresh_spice(name):
     assert cells(**corner).shape == (300,)
 
 
-def test_mismatch_validation_is_reproducible_from_the_shipped_files():
+def test_mismatch_validation_is_reproducible_from_the_shipped_files(same_report):
     from gaincell.circuits.files import CHARACTERIZATION_DIR
     from gaincell.surrogate import load
     from gaincell.surrogate.mismatch import fit_mismatch, validate
@@ -238,14 +238,7 @@ def test_mismatch_validation_is_reproducible_from_the_shipped_files():
     again = fit_mismatch(CHARACTERIZATION_DIR / "multiplier_mc_sky130.h5")
     np.testing.assert_allclose(again.mean, shipped.mean)
     result = validate(again, CHARACTERIZATION_DIR / "multiplier_mc_holdout_sky130.h5")
-    # the same report; its statistics to the last digits a machine's vector sums may change
-    # (the fit's decomposition and sums differ in the 16th digit between CPUs)
-    assert result.keys() == shipped.validation.keys()
-    for key, value in shipped.validation.items():
-        if isinstance(value, float):
-            assert result[key] == pytest.approx(value, rel=1e-9, abs=1e-15), key
-        else:
-            assert result[key] == value, key
+    assert same_report(result, shipped.validation)
     # the nominal file has no samples: a clear error
     from gaincell.surrogate import SurrogateError
 
