@@ -148,8 +148,8 @@ class EnergyModels:
             linear between nodes: one table on the nodes of both, the same function)."""
             cycle, length = over_charge(total), _cycle_length(total)
             if isinstance(cycle, NodeTable) and isinstance(bias, NodeTable):
-                nodes = np.union1d(cycle.nodes, bias.nodes)
-                return NodeTable(nodes, cycle(nodes) - bias(nodes) * length)
+                nodes, cycle_values, bias_values = _shared_nodes(cycle, bias)
+                return NodeTable(nodes, cycle_values - bias_values * length)
 
             def evaluate(charge: Array) -> Array:
                 return cycle(charge) - bias(charge) * length

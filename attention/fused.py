@@ -193,6 +193,22 @@ def _width_nodes(
 
 
 @_helper
+def _cell_price(
+    entries: Array, low_end: int, at_end: float, low_mean: int, at_mean: float, width: float
+) -> float:
+    """A cell's pulse energy [J] from its ``entries`` (2 x nodes: the edges' energy at each
+    column node, then the conducting part's [J / s]), its column between nodes ``low_end``
+    and the next (``at_end`` of the way) at the pulse's end and between ``low_mean`` (into
+    the second half) and the next (``at_mean``) on average over it, for a pulse of
+    ``width`` [s] (:func:`attention.energy.table_pulse_energy`'s arithmetic)."""
+    below = entries[low_end]
+    edges = below + at_end * (entries[low_end + 1] - below)
+    below = entries[low_mean]
+    slope = below + at_mean * (entries[low_mean + 1] - below)
+    return edges + slope * width
+
+
+@_helper
 def _through_intervals(
     per_width: Array,
     level_full: NDArray[np.intp],
@@ -428,7 +444,6 @@ def k_paths(
     node_low = np.empty((d, 2, BLOCK), dtype=np.intp)
     node_at = np.empty((d, 2, BLOCK))
     full = np.empty(d, dtype=np.intp)
-    fraction = np.empty(d)
     low = np.empty(d, dtype=np.intp)
     w_low = np.empty(d)
     w_high = np.empty(d)
@@ -449,7 +464,7 @@ def k_paths(
             low[i] = -1
             if widths[b, i] > 0:
                 level[i] = np.searchsorted(levels, widths[b, i])
-                full[i], fraction[i] = level_full[level[i]], level_fraction[level[i]]
+                full[i] = level_full[level[i]]
                 low[i], w_low[i], w_high[i] = _short_tent(widths[b, i], nodes, node_step)
         for first in range(0, window, BLOCK):
             n = min(BLOCK, window - first)
@@ -557,12 +572,9 @@ def k_paths(
                     low_end, at_end = node_low[u, 0, j], node_at[u, 0, j]
                     low_mean, at_mean = node_count + node_low[u, 1, j], node_at[u, 1, j]
                     for r in range(level_start[u], level_start[u + 1]):
-                        code = cells[by_level[r]]
-                        below = prices[code, low_end]
-                        edges = below + at_end * (prices[code, low_end + 1] - below)
-                        below = prices[code, low_mean]
-                        slope = below + at_mean * (prices[code, low_mean + 1] - below)
-                        total += edges + slope * width
+                        total += _cell_price(
+                            prices[cells[by_level[r]]], low_end, at_end, low_mean, at_mean, width
+                        )
                 energy[b] += total
     return charge, drop_out, energy
 
@@ -710,13 +722,15 @@ def v_paths(
                 drop, integral, width, mesh, times[steps], d, column_nodes, node_low, node_at
             )
             for c in range(d):
-                code = codes[b, slot, c]
                 low_end, low_mean = node_low[0, c], node_count + node_low[1, c]
-                below = prices[code, low_end]
-                edges = below + node_at[0, c] * (prices[code, low_end + 1] - below)
-                below = prices[code, low_mean]
-                slope = below + node_at[1, c] * (prices[code, low_mean + 1] - below)
-                spent += edges + slope * width
+                spent += _cell_price(
+                    prices[codes[b, slot, c]],
+                    low_end,
+                    node_at[0, c],
+                    low_mean,
+                    node_at[1, c],
+                    width,
+                )
         energy[b] += spent
     return charge, drop_out, energy
 

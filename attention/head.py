@@ -85,6 +85,7 @@ from gaincell.surrogate.interpolate import uniform_step
 from gaincell.surrogate.recovery import (
     MESH_SUBSTEPS,
     ComparatorRecovery,
+    cut_fractions,
     recovery_from_surrogate,
 )
 
@@ -872,9 +873,10 @@ class GainCellHead:
         # With mismatch: each written cell's extra current (mid-rail, slope) at its code.
         self._extra_k = np.zeros((batch, c.window, c.d, 2))
         # and the K cells' again as the K kernel reads them, a block of slots at a time
-        # (fused.k_paths: a row's cells across the block's columns, the block contiguous)
-        blocks = -(-c.window // fused.BLOCK)
-        self._extra_k_blocks = np.zeros((batch, blocks, c.d, 2, fused.BLOCK))
+        # (fused.k_paths: a row's cells across the block's columns, the block contiguous;
+        # empty without mismatch, as the kernel takes none)
+        blocks = -(-c.window // fused.BLOCK) if self.mismatch is not None else 0
+        self._extra_k_blocks = np.zeros((batch if blocks else 0, blocks, c.d, 2, fused.BLOCK))
         self._extra_v = np.zeros((batch, c.window, c.d, 2))
 
     # -- the write path -------------------------------------------------------------------
@@ -1306,11 +1308,18 @@ class GainCellHead:
         )
         prices, *on_nodes = self._kernel_prices()
         if kind == "k":
-            none = np.zeros((0, 0, 0, 0, 0))
-            extra = self._extra_k_blocks if self.mismatch is not None else none
             idle = column.capacitance_k + c.d * column.idle_load
             charge, drop, energy = fused.k_paths(
-                *cells, self._code_k, extra, widths, *rows, idle, *line, prices, valid, *on_nodes
+                *cells,
+                self._code_k,
+                self._extra_k_blocks,
+                widths,
+                *rows,
+                idle,
+                *line,
+                prices,
+                valid,
+                *on_nodes,
             )
         else:
             assert slot is not None
@@ -1635,7 +1644,7 @@ def _recovered(recovery: ComparatorRecovery, times: Array, seen: Array) -> NDArr
     return states > 0
 
 
-_SUBSTEP_FRACTIONS = np.linspace(0.0, 1.0, MESH_SUBSTEPS + 1)[1:]
+_SUBSTEP_FRACTIONS = cut_fractions(MESH_SUBSTEPS)
 """Where :meth:`ComparatorRecovery.state` cuts each mesh interval (its ``substeps``)."""
 
 

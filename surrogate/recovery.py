@@ -95,10 +95,16 @@ class ComparatorRecovery:
         return self.state(times, charges, window_opens, substeps) > 0
 
 
+def cut_fractions(substeps: int) -> Array:
+    """Where each mesh interval is cut, as fractions of it: ``substeps`` of them, the last 1."""
+    return np.linspace(0.0, 1.0, substeps + 1)[1:]
+
+
 def cut_points(values: Array, substeps: int) -> Array:
     """``values`` (..., n) at the mesh's points, linear between, at each interval's
-    ``substeps`` cuts: (..., (n - 1) * substeps + 1), the first point first."""
-    fractions = np.linspace(0.0, 1.0, substeps + 1)[1:]
+    ``substeps`` cuts (:func:`cut_fractions`): (..., (n - 1) * substeps + 1), the first point
+    first."""
+    fractions = cut_fractions(substeps)
     low, high = values[..., :-1, None], values[..., 1:, None]
     between = (low + fractions * (high - low)).reshape(*values.shape[:-1], -1)
     return np.concatenate([values[..., :1], between], -1)

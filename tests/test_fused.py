@@ -162,7 +162,7 @@ def test_row_helpers_are_the_numpy_weights(uniform):
 def test_recovery_kernel_is_the_comparator_model():
     """fused.recovery_states against ComparatorRecovery.state (numpy) on random column paths
     ending near the switching point, where the comparator's memory decides."""
-    from gaincell.surrogate.recovery import MESH_SUBSTEPS, cut_points
+    from gaincell.surrogate.recovery import MESH_SUBSTEPS, cut_fractions, cut_points
 
     recovery = HeadCircuits.from_surrogates("ss", 85.0).relu_recovery
     assert recovery is not None
@@ -173,7 +173,7 @@ def test_recovery_kernel_is_the_comparator_model():
     charges += recovery.static - charges[:, -1:] + rng.normal(0.0, 4e-15, (400, 1))
     window = 17e-9
     expected = recovery.state(times, charges, window, MESH_SUBSTEPS)
-    fractions = np.linspace(0.0, 1.0, MESH_SUBSTEPS + 1)[1:]
+    fractions = cut_fractions(MESH_SUBSTEPS)
     cuts = fused.cut_values(charges, fractions)
     np.testing.assert_array_equal(cuts, cut_points(charges, MESH_SUBSTEPS))
     drive = recovery.drive(cuts)
