@@ -375,7 +375,6 @@ def _integrate_block(
             drop_out[j, s] = drop[s, j]
 
 
-@_Kernel
 def k_paths(
     main: Array,
     short_table: Array,
@@ -399,7 +398,66 @@ def k_paths(
     node_spacing: float,
     last_node: float,
 ) -> tuple[Array, Array, Array]:
-    """The K columns' charges (B, W) [C] and drops below mid-rail at the mesh ``times``
+    """The K columns' charges, drops and pulse energy (:func:`_k_paths`, whose arguments
+    these are after its scratch): a block's rows are counted per (width, code) in one byte
+    when a column cannot hold more rows than that (the counts then stay in L1), else in
+    floats."""
+    d, n_codes = codes.shape[2], main.shape[1]
+    count_type = np.uint8 if d <= np.iinfo(np.uint8).max else np.float64
+    by_width = np.empty((d, n_codes, BLOCK), dtype=count_type)
+    return _k_paths(
+        by_width,
+        main,
+        short_table,
+        age_index,
+        codes,
+        extras,
+        widths,
+        times,
+        nodes,
+        node_step,
+        idle,
+        lo,
+        hi,
+        conducting_load,
+        turn_off_charge,
+        iterations,
+        energy_table,
+        valid,
+        v_mid,
+        first_node,
+        node_spacing,
+        last_node,
+    )
+
+
+@_Kernel
+def _k_paths(
+    by_width: NDArray[Any],
+    main: Array,
+    short_table: Array,
+    age_index: NDArray[np.intp],
+    codes: NDArray[np.intp],
+    extras: Array,
+    widths: Array,
+    times: Array,
+    nodes: Array,
+    node_step: float,
+    idle: float,
+    lo: float,
+    hi: float,
+    conducting_load: bool,
+    turn_off_charge: bool,
+    iterations: int,
+    energy_table: Array,
+    valid: NDArray[np.bool_],
+    v_mid: float,
+    first_node: float,
+    node_spacing: float,
+    last_node: float,
+) -> tuple[Array, Array, Array]:
+    """``by_width`` (d, codes, :data:`BLOCK`): scratch for the counts (any number type
+    holding d). The K columns' charges (B, W) [C] and drops below mid-rail at the mesh ``times``
     (B, W, S + 1) [V]: their row sums (:func:`attention.head._coded_row_sums`, each cell the
     (age, code) entry ``main[age_index[w], codes[b, w, i]]``, current coefficients then edge
     charge, with ``extras`` on its first two coefficients (B, blocks, d, 2, :data:`BLOCK`: slot
@@ -430,7 +488,6 @@ def k_paths(
     charge = np.empty((batch, window))
     drop_out = np.empty((batch, window, steps + 1))
     energy = np.zeros(batch)
-    by_width = np.empty((d, n_codes, BLOCK))
     weight = np.empty((steps, BLOCK))
     table = np.empty((n_codes, entries + 1, BLOCK))
     totals = np.empty((entries, steps, BLOCK))
@@ -468,13 +525,14 @@ def k_paths(
                 low[i], w_low[i], w_high[i] = _short_tent(widths[b, i], nodes, node_step)
         for first in range(0, window, BLOCK):
             n = min(BLOCK, window - first)
-            by_width[: levels.size] = 0.0
+            by_width[: levels.size] = 0
+            block_codes = codes[b, first : first + n]
             for i in range(d):
                 if full[i] < 0:
                     continue
                 u = level[i]
                 for j in range(n):
-                    by_width[u, codes[b, first + j, i], j] += 1.0
+                    by_width[u, block_codes[j, i], j] += 1
             for j in range(n):
                 age = age_index[first + j]
                 for code in range(n_codes):

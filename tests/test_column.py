@@ -8,7 +8,13 @@ import itertools
 import numpy as np
 import pytest
 
-from gaincell.attention.column import mac_charge, mean_powers, pulse_end_drops
+from gaincell.attention.column import (
+    MESH_STEP_S,
+    mac_charge,
+    mac_mesh,
+    mean_powers,
+    pulse_end_drops,
+)
 
 
 def test_mean_powers_match_numerical_means():
@@ -18,6 +24,15 @@ def test_mean_powers_match_numerical_means():
     x = x_a + (x_b - x_a) * ramp
     for k in range(4):
         np.testing.assert_allclose(means[:, k], np.mean(x**k, axis=0), rtol=1e-4, atol=1e-9)
+
+
+def test_the_mac_mesh_is_numpys_linspace_over_the_longest_width():
+    rng = np.random.default_rng(4)
+    for longest in [*rng.uniform(1e-12, 40e-9, 2000), *(np.arange(1, 41) * 1.00036012e-9)]:
+        widths = np.array([[0.0, longest * 0.5, longest]])
+        steps = max(1, int(np.ceil(longest / MESH_STEP_S)))
+        np.testing.assert_array_equal(mac_mesh(widths), np.linspace(0.0, longest, steps + 1))
+    np.testing.assert_array_equal(mac_mesh(np.zeros((2, 3))), [0.0])
 
 
 def test_constant_currents_give_the_ideal_products():
