@@ -380,55 +380,16 @@ def k_paths(
     short_table: Array,
     age_index: NDArray[np.intp],
     codes: NDArray[np.intp],
-    extras: Array,
-    widths: Array,
-    times: Array,
-    nodes: Array,
-    node_step: float,
-    idle: float,
-    lo: float,
-    hi: float,
-    conducting_load: bool,
-    turn_off_charge: bool,
-    iterations: int,
-    energy_table: Array,
-    valid: NDArray[np.bool_],
-    v_mid: float,
-    first_node: float,
-    node_spacing: float,
-    last_node: float,
+    *rest: Any,
 ) -> tuple[Array, Array, Array]:
-    """The K columns' charges, drops and pulse energy (:func:`_k_paths`, whose arguments
-    these are after its scratch): a block's rows are counted per (width, code) in one byte
-    when a column cannot hold more rows than that (the counts then stay in L1), else in
-    floats."""
+    """The K columns' charges, drops and pulse energy: :func:`_k_paths` of these arguments
+    (the rest after ``codes`` as it takes them), with its scratch for the counts: a block's
+    rows counted per (width, code) in one byte when a column cannot hold more rows than that
+    (the counts then stay in L1), else in floats."""
     d, n_codes = codes.shape[2], main.shape[1]
     count_type = np.uint8 if d <= np.iinfo(np.uint8).max else np.float64
     by_width = np.empty((d, n_codes, BLOCK), dtype=count_type)
-    return _k_paths(
-        by_width,
-        main,
-        short_table,
-        age_index,
-        codes,
-        extras,
-        widths,
-        times,
-        nodes,
-        node_step,
-        idle,
-        lo,
-        hi,
-        conducting_load,
-        turn_off_charge,
-        iterations,
-        energy_table,
-        valid,
-        v_mid,
-        first_node,
-        node_spacing,
-        last_node,
-    )
+    return _k_paths(by_width, main, short_table, age_index, codes, *rest)
 
 
 @_Kernel
