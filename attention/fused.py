@@ -281,6 +281,15 @@ def _short_tent(width: float, nodes: Array, node_step: float) -> tuple:
     return low, 1.0 - fraction, fraction
 
 
+def picard_inverses(entries: int, conducting_load: bool, turn_off_charge: bool) -> tuple:
+    """What the path kernels' Picard passes take for a cell table of ``entries`` entries
+    before the edge charge (the current polynomial's coefficients, then the conducting load
+    and the turn-off charge if the line has them): 1 / (k + 1) for k = 1 .. the polynomial's
+    order, a tuple (the kernels compile for its length and unroll the terms)."""
+    order = entries - 1 - int(conducting_load) - int(turn_off_charge)
+    return tuple(1.0 / (k + 1) for k in range(1, order + 1))
+
+
 BLOCK = 64
 """Columns integrated together (one V tile; K columns in runs of as many): the block's
 sums stay in cache and every loop over its columns is one vector loop."""
@@ -296,7 +305,7 @@ def _integrate_block(
     idle: float,
     lo: float,
     hi: float,
-    order: int,
+    inverses: tuple,
     conducting_load: bool,
     turn_off_charge: bool,
     iterations: int,
@@ -309,12 +318,14 @@ def _integrate_block(
     from their sums laid out columns last: conducting ``totals`` (entries, S, block), pulsed
     (entries, block), edge (block,), ``dt`` (S,) the mesh's intervals [s]. Writes the
     columns' charges [C] to ``charge_out`` (n,) and their drops at the mesh points [V] to
-    ``drop_out`` (n, S + 1); ``work`` (4, max(S, 6), block) and ``drop`` (S + 1, block) are
-    scratch (the Picard passes' state, columns last)."""
+    ``drop_out`` (n, S + 1); ``work`` (3, max(S, 3), block) and ``drop`` (S + 1, block) are
+    scratch (the Picard passes' state, columns last). ``inverses``: the polynomial's
+    1 / (k + 1), k = 1 .. order (:func:`picard_inverses`): a tuple, so its terms unroll and
+    each pass over a mesh interval is one vector loop over the columns, a column's terms in
+    registers."""
     entries, steps = totals.shape[0], totals.shape[1]
-    arriving, column_c, current = work[0], work[1], work[2]
-    start, acc, x_a, x_b = work[3, 0], work[3, 1], work[3, 2], work[3, 3]
-    power_a, sums = work[3, 4], work[3, 5]
+    arriving, column_c = work[0], work[1]
+    start, acc, x_a = work[2, 0], work[2, 1], work[2, 2]
     load_entry = entries - 1 - int(turn_off_charge)
     for j in range(n):
         start[j] = edge[j]
@@ -347,26 +358,23 @@ def _integrate_block(
     for _ in range(iterations):
         for j in range(n):
             x_a[j] = min(max(-start[j], lo), hi)
-        for s in range(steps):
-            for j in range(n):
-                x_b[j] = min(max(-drop[s + 1, j], lo), hi)
-                power_a[j] = 1.0
-                sums[j] = 1.0
-                current[s, j] = totals[0, s, j]
-            for k in range(1, order + 1):
-                inverse = 1.0 / (k + 1)
-                for j in range(n):
-                    power_a[j] = power_a[j] * x_a[j]
-                    sums[j] = x_b[j] * sums[j] + power_a[j]
-                    current[s, j] += totals[k, s, j] * (sums[j] * inverse)
-            for j in range(n):
-                x_a[j] = x_b[j]
-        for j in range(n):
             acc[j] = 0.0
+        # an interval's mean current on the previous pass's path, then the new path through
+        # it: the previous pass's drop at the interval's end is read before it is replaced
         for s in range(steps):
             d = dt[s]
             for j in range(n):
-                acc[j] += (current[s, j] * d + arriving[s, j]) / column_c[s, j]
+                below = x_a[j]
+                above = min(max(-drop[s + 1, j], lo), hi)
+                power_a = 1.0
+                sums = 1.0
+                current = totals[0, s, j]
+                for k in range(len(inverses)):
+                    power_a = power_a * below
+                    sums = above * sums + power_a
+                    current += totals[k + 1, s, j] * (sums * inverses[k])
+                x_a[j] = above
+                acc[j] += (current * d + arriving[s, j]) / column_c[s, j]
                 drop[s + 1, j] = acc[j] + start[j]
     for j in range(n):
         drop[0, j] = start[j]
@@ -407,6 +415,7 @@ def _k_paths(
     idle: float,
     lo: float,
     hi: float,
+    inverses: tuple,
     conducting_load: bool,
     turn_off_charge: bool,
     iterations: int,
@@ -438,7 +447,6 @@ def _k_paths(
     column's cells a width at a time, while the block's paths are in cache."""
     batch, window, d = codes.shape
     n_codes, entries = main.shape[1], main.shape[2] - 1
-    order = entries - 1 - int(conducting_load) - int(turn_off_charge)
     steps = times.size - 1
     n_nodes = nodes.size
     priced = energy_table.shape[0] > 0
@@ -456,7 +464,7 @@ def _k_paths(
     edge = np.empty(BLOCK)
     extra_by_width = np.empty((d, 2, BLOCK))
     run = np.empty(BLOCK)
-    work = np.empty((4, max(steps, 6), BLOCK))
+    work = np.empty((3, max(steps, 3), BLOCK))
     drop = np.empty((steps + 1, BLOCK))
     integral = np.empty((steps + 1, BLOCK))
     node_low = np.empty((d, 2, BLOCK), dtype=np.intp)
@@ -553,7 +561,7 @@ def _k_paths(
                 idle,
                 lo,
                 hi,
-                order,
+                inverses,
                 conducting_load,
                 turn_off_charge,
                 iterations,
@@ -614,6 +622,7 @@ def v_paths(
     idle: float,
     lo: float,
     hi: float,
+    inverses: tuple,
     conducting_load: bool,
     turn_off_charge: bool,
     iterations: int,
@@ -645,7 +654,6 @@ def v_paths(
     jobs, kept = slots.shape
     d = codes.shape[2]
     n_codes, entries = main.shape[1], main.shape[2] - 1
-    order = entries - 1 - int(conducting_load) - int(turn_off_charge)
     steps = times.size - 1
     dt = np.diff(times)
     charge = np.empty((jobs, d))
@@ -656,7 +664,7 @@ def v_paths(
     pulsed = np.empty((entries, d))
     edge = np.empty(d)
     run = np.empty(d)
-    work = np.empty((4, max(steps, 6), d))
+    work = np.empty((3, max(steps, 3), d))
     drop = np.empty((steps + 1, d))
     row_edge = np.empty(n_codes)
     cell = np.empty(d)
@@ -718,7 +726,7 @@ def v_paths(
             idle,
             lo,
             hi,
-            order,
+            inverses,
             conducting_load,
             turn_off_charge,
             iterations,

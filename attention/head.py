@@ -1302,6 +1302,9 @@ class GainCellHead:
         rows = (times, nodes, node_step)
         line = (
             *column.x_range,
+            fused.picard_inverses(
+                main.shape[2] - 1, column.conducting_load, column.turn_off_charge
+            ),
             column.conducting_load,
             column.turn_off_charge,
             PICARD_ITERATIONS,
