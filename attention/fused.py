@@ -397,11 +397,13 @@ def k_paths(
     d, n_codes = codes.shape[2], main.shape[1]
     count_type = np.uint8 if d <= np.iinfo(np.uint8).max else np.float64
     by_width = np.empty((d, n_codes, BLOCK), dtype=count_type)
-    return _k_paths(by_width, main, short_table, age_index, codes, *rest)
+    code_range = tuple(range(n_codes))  # a compile-time count: the sums over codes unroll
+    return _k_paths(code_range, by_width, main, short_table, age_index, codes, *rest)
 
 
 @_Kernel
 def _k_paths(
+    code_range: tuple,
     by_width: NDArray[Any],
     main: Array,
     short_table: Array,
@@ -426,8 +428,11 @@ def _k_paths(
     node_spacing: float,
     last_node: float,
 ) -> tuple[Array, Array, Array]:
-    """``by_width`` (d, codes, :data:`BLOCK`): scratch for the counts (any number type
-    holding d). The K columns' charges (B, W) [C] and drops below mid-rail at the mesh ``times``
+    """``code_range`` (0 .. codes - 1, a tuple: numba compiles for its length, so a sum over
+    the codes is one expression, kept in a register); ``by_width`` (d, codes, :data:`BLOCK`):
+    scratch for the counts (any number type holding d).
+
+    The K columns' charges (B, W) [C] and drops below mid-rail at the mesh ``times``
     (B, W, S + 1) [V]: their row sums (:func:`attention.head._coded_row_sums`, each cell the
     (age, code) entry ``main[age_index[w], codes[b, w, i]]``, current coefficients then edge
     charge, with ``extras`` on its first two coefficients (B, blocks, d, 2, :data:`BLOCK`: slot
@@ -458,6 +463,8 @@ def _k_paths(
     drop_out = np.empty((batch, window, steps + 1))
     energy = np.zeros(batch)
     weight = np.empty((steps, BLOCK))
+    code_weight = np.empty((n_codes, steps, BLOCK))
+    code_run = np.empty((n_codes, BLOCK))
     table = np.empty((n_codes, entries + 1, BLOCK))
     totals = np.empty((entries, steps, BLOCK))
     pulsed = np.empty((entries, BLOCK))
@@ -507,21 +514,32 @@ def _k_paths(
                 for code in range(n_codes):
                     for e in range(entries + 1):
                         table[code, e, j] = main[age, code, e]
-            totals[:] = 0.0
-            pulsed[:] = 0.0
-            edge[:] = 0.0
             for code in range(n_codes):
                 _through_intervals(
-                    by_width[: levels.size, code], level_full, level_fraction, n, weight, run
+                    by_width[: levels.size, code],
+                    level_full,
+                    level_fraction,
+                    n,
+                    code_weight[code],
+                    code_run[code],
                 )
-                for e in range(entries):
-                    for s in range(steps):
-                        for j in range(n):
-                            totals[e, s, j] += table[code, e, j] * weight[s, j]
+            for e in range(entries):  # each sum over the codes in registers
+                for s in range(steps):
                     for j in range(n):
-                        pulsed[e, j] += table[code, e, j] * run[j]
+                        total = 0.0
+                        for code in range(len(code_range)):
+                            total += table[code, e, j] * code_weight[code, s, j]
+                        totals[e, s, j] = total
                 for j in range(n):
-                    edge[j] += table[code, entries, j] * run[j]
+                    total = 0.0
+                    for code in range(len(code_range)):
+                        total += table[code, e, j] * code_run[code, j]
+                    pulsed[e, j] = total
+            for j in range(n):
+                total = 0.0
+                for code in range(len(code_range)):
+                    total += table[code, entries, j] * code_run[code, j]
+                edge[j] = total
             if n_nodes:  # the short pulses' part of their cells' edge charge
                 for i in range(d):
                     if full[i] < 0 or low[i] < 0:
