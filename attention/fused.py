@@ -509,11 +509,11 @@ def _k_paths(
                 u = level[i]
                 for j in range(n):
                     by_width[u, block_codes[j, i], j] += 1
-            for j in range(n):
-                age = age_index[first + j]
-                for code in range(n_codes):
-                    for e in range(entries + 1):
-                        table[code, e, j] = main[age, code, e]
+            block_ages = age_index[first : first + n]
+            for code in range(n_codes):
+                for e in range(entries + 1):
+                    for j in range(n):
+                        table[code, e, j] = main[block_ages[j], code, e]
             for code in range(n_codes):
                 _through_intervals(
                     by_width[: levels.size, code],
