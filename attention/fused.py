@@ -18,6 +18,7 @@ and every caller keeps its numpy path (the reference).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import os
@@ -281,6 +282,7 @@ def _short_tent(width: float, nodes: Array, node_step: float) -> tuple:
     return low, 1.0 - fraction, fraction
 
 
+@functools.lru_cache(maxsize=16)
 def picard_inverses(entries: int, conducting_load: bool, turn_off_charge: bool) -> tuple:
     """What the path kernels' Picard passes take for a cell table of ``entries`` entries
     before the edge charge (the current polynomial's coefficients, then the conducting load
@@ -783,17 +785,19 @@ def v_paths(
 @_Kernel
 def cut_values(values: Array, fractions: Array) -> Array:
     """:func:`surrogate.recovery.cut_points` of ``values`` (m, n), each interval cut at
-    ``fractions`` (its ``substeps`` cuts, the last 1): (m, (n - 1) x substeps + 1), by the
-    same arithmetic."""
+    ``fractions`` (its ``substeps`` cuts, the last 1), by the same arithmetic; transposed,
+    ((n - 1) x substeps + 1, m): the rows last, as :func:`recovery_states` takes them."""
     m, n = values.shape
     substeps = fractions.size
-    cuts = np.empty((m, (n - 1) * substeps + 1))
+    by_point = np.ascontiguousarray(values.T)
+    cuts = np.empty(((n - 1) * substeps + 1, m))
     for r in range(m):
-        cuts[r, 0] = values[r, 0]
-        for i in range(n - 1):
-            low, high = values[r, i], values[r, i + 1]
-            for k in range(substeps):
-                cuts[r, 1 + i * substeps + k] = low + fractions[k] * (high - low)
+        cuts[0, r] = by_point[0, r]
+    for i in range(n - 1):
+        for k in range(substeps):
+            for r in range(m):
+                low, high = by_point[i, r], by_point[i + 1, r]
+                cuts[1 + i * substeps + k, r] = low + fractions[k] * (high - low)
     return cuts
 
 
@@ -807,14 +811,14 @@ def recovery_states(
     rested: float,
 ) -> Array:
     """The ReLU comparator's state when the window opens, (m,), for ``m`` columns whose
-    drive at the cuts of the mesh ``times`` (n,) [s] is ``drive`` (m, (n - 1) x substeps +
-    1) (:meth:`surrogate.recovery.ComparatorRecovery.drive` of
-    :func:`surrogate.recovery.cut_points`): :meth:`ComparatorRecovery.state`'s closed-form
-    steps (its ``tau``, rested state), each interval cut at ``fractions`` (its ``substeps``
-    cuts, the last 1); the cuts' decays and weights once for all columns, the steps summed in
-    order instead of pairwise and with the C library's exp (equal to 1e-15 of the state's
-    scale)."""
-    m, cuts = drive.shape
+    drive at the cuts of the mesh ``times`` (n,) [s] is ``drive`` ((n - 1) x substeps + 1,
+    m) (:meth:`surrogate.recovery.ComparatorRecovery.drive` of :func:`cut_values`, the
+    columns last): :meth:`ComparatorRecovery.state`'s closed-form steps (its ``tau``, rested
+    state), each interval cut at ``fractions`` (its ``substeps`` cuts, the last 1); the cuts'
+    decays and weights once for all columns, a column's steps summed in order (not pairwise)
+    and with the C library's exp (equal to 1e-15 of the state's scale), the columns side by
+    side."""
+    cuts, m = drive.shape
     n = times.size
     substeps = fractions.size
     cut_t = np.empty(cuts)
@@ -834,12 +838,14 @@ def recovery_states(
     held = -math.expm1(-(end - cut_t[cuts - 1]) / tau)
     states = np.empty(m)
     for r in range(m):
-        total = rested_part
-        for j in range(cuts - 1):
-            slope_tau = (drive[r, j + 1] - drive[r, j]) / dt[j] * tau
-            offset = drive[r, j + 1] - slope_tau + (slope_tau - drive[r, j]) * decay[j]
-            total += offset * weight[j]
-        states[r] = total + drive[r, cuts - 1] * held
+        states[r] = rested_part
+    for j in range(cuts - 1):
+        for r in range(m):
+            slope_tau = (drive[j + 1, r] - drive[j, r]) / dt[j] * tau
+            offset = drive[j + 1, r] - slope_tau + (slope_tau - drive[j, r]) * decay[j]
+            states[r] += offset * weight[j]
+    for r in range(m):
+        states[r] = states[r] + drive[cuts - 1, r] * held
     return states
 
 
@@ -887,6 +893,26 @@ def code_width_counts(
 
 
 @_helper
+def _last_at_or_below(nodes: Array, x: float) -> int:
+    """``np.searchsorted(nodes, x, side="right") - 1`` for increasing ``nodes``: the last node
+    at or below ``x`` (-1: none), found from where ``x`` would sit were the nodes equally
+    spaced, then stepped to (a step or two on a near-uniform grid, instead of a bisection)."""
+    count = nodes.size
+    if math.isnan(x):  # NaN sorts last
+        return count - 1
+    low = count - 1
+    span = nodes[count - 1] - nodes[0]
+    if span > 0:
+        position = (x - nodes[0]) / span * (count - 1)
+        low = int(min(max(position, -1.0), count - 1.0))
+    while low + 1 < count and nodes[low + 1] <= x:
+        low += 1
+    while low >= 0 and nodes[low] > x:
+        low -= 1
+    return low
+
+
+@_helper
 def _interp(x: float, nodes: Array, values: Array, low: int) -> float:
     """``np.interp(x, nodes, values)`` by its arithmetic, given the interval ``low`` (the
     last node at or below ``x``, -1 below the first)."""
@@ -916,7 +942,7 @@ def table_pair_sums(
         total, bias_total = 0.0, 0.0
         for i in range(n):
             q = charges[b, i]
-            low = np.searchsorted(nodes, q, side="right") - 1
+            low = _last_at_or_below(nodes, q)
             bias = _interp(q, nodes, static, low) * on_time
             total += _interp(q, nodes, cycle, low) + bias
             bias_total += bias

@@ -1000,9 +1000,10 @@ class GainCellHead:
                 :, slot
             ]
         self.written_at[slot] = self.position
-        q_t = np.clip(q_t, *Q_RANGE)
-        if c.levels is not None:
+        if c.levels is not None:  # quantize clamps to the range too
             q_t = quantize(q_t, *Q_RANGE, c.levels[0])
+        else:
+            q_t = np.clip(q_t, *Q_RANGE)
         widths = q_t * self.circuits.t_max
         ages = self.position - self.written_at
         valid = self.written_at >= 0

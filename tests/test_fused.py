@@ -175,7 +175,7 @@ def test_recovery_kernel_is_the_comparator_model():
     expected = recovery.state(times, charges, window, MESH_SUBSTEPS)
     fractions = cut_fractions(MESH_SUBSTEPS)
     cuts = fused.cut_values(charges, fractions)
-    np.testing.assert_array_equal(cuts, cut_points(charges, MESH_SUBSTEPS))
+    np.testing.assert_array_equal(cuts, cut_points(charges, MESH_SUBSTEPS).T)
     drive = recovery.drive(cuts)
     got = fused.recovery_states(
         times, drive, window, fractions, recovery.tau, recovery.rested_state()
@@ -266,3 +266,25 @@ def test_conversion_sums_kernel_is_the_numpy_sum():
                 fused.ENABLED = previous
             for g, w in zip(got, want, strict=True):
                 np.testing.assert_allclose(g, w, rtol=1e-13)
+
+
+def test_the_node_search_is_numpys_searchsorted():
+    """fused._last_at_or_below (table_pair_sums' lookup) finds the node np.searchsorted
+    does, on uniform, near-uniform and uneven nodes, at and between them, beyond both ends,
+    at infinities and NaN."""
+    _compile_helpers()
+    rng = np.random.default_rng(7)
+    grids = [
+        np.arange(54) * 1e-13 - 2e-12,
+        np.union1d(np.arange(40) * 1e-13, np.arange(25) * 1.6e-13 + 3e-15),
+        np.sort(rng.uniform(-1, 1, 30)),
+        np.array([0.5]),
+        np.array([0.0, 0.0, 1.0, 1.0, 2.0]),
+    ]
+    for nodes in grids:
+        probes = np.concatenate(
+            [nodes, rng.uniform(nodes[0] - 1, nodes[-1] + 1, 500), [-np.inf, np.inf, np.nan]]
+        )
+        want = np.searchsorted(nodes, probes, side="right") - 1
+        got = [fused._last_at_or_below(nodes, float(x)) for x in probes]
+        np.testing.assert_array_equal(got, want)
