@@ -1066,6 +1066,28 @@ class GainCellHead:
         """One step's energy by module (:func:`attention.energy.step_energy`), (batch,); each
         pulse at the column voltage the MAC took its column to (``result``'s paths,
         :func:`_path_entries`; mid-rail without a column model)."""
+        models = self.circuits.energy
+        assert models is not None
+        return step_energy(
+            models,
+            self.config.step_time,
+            *self._array_energies(widths, result, ages, valid),
+            result["column_charge"],
+            result["tile_charge"],
+            written,
+        )
+
+    def _array_energies(
+        self,
+        widths: Array,
+        result: dict[str, Array],
+        ages: NDArray[np.int64],
+        valid: NDArray[np.bool_],
+    ) -> tuple[Array, Array]:
+        """The K and V arrays' pulse energy [J] per batch element (:meth:`_energy`): as the
+        path kernels priced them, else from ``result``'s paths here."""
+        if "k_energy" in result and "v_energy" in result:  # priced by fused.k_paths/v_paths
+            return result["k_energy"], result["v_energy"]
         c, models = self.config, self.circuits.energy
         assert models is not None
         columns = models.pulse_columns
@@ -1134,15 +1156,7 @@ class GainCellHead:
             v_array = pulse_energy(
                 v_entries, phi_width[:, :, None], columns, V_MID - end, V_MID - mean
             ).sum(axis=(1, 2))
-        return step_energy(
-            models,
-            c.step_time,
-            k_array,
-            v_array,
-            result["column_charge"],
-            result["tile_charge"],
-            written,
-        )
+        return k_array, v_array
 
     def _coded_products(
         self, widths: Array, ages: NDArray[np.int64], valid: NDArray[np.bool_]
