@@ -893,29 +893,33 @@ def code_width_counts(
 
 
 @_helper
-def _last_at_or_below(nodes: Array, x: float) -> int:
+def _last_at_or_below(
+    nodes: Array, x: float, origin: float, scale: float, bucket_low: NDArray[np.intp]
+) -> int:
     """``np.searchsorted(nodes, x, side="right") - 1`` for increasing ``nodes``: the last node
-    at or below ``x`` (-1: none), found from where ``x`` would sit were the nodes equally
-    spaced, then stepped to (a step or two on a near-uniform grid, instead of a bisection)."""
-    count = nodes.size
-    if math.isnan(x):  # NaN sorts last
-        return count - 1
-    low = count - 1
-    span = nodes[count - 1] - nodes[0]
-    if span > 0:
-        position = (x - nodes[0]) / span * (count - 1)
-        low = int(min(max(position, -1.0), count - 1.0))
+    at or below ``x`` (-1: none), stepped to from the last node at or below the start of
+    ``x``'s bucket (:func:`attention.energy.node_buckets`: ``origin``, ``scale`` buckets per
+    unit, ``bucket_low``), a node or two away (a bisection's steps go either way at random
+    and are mispredicted)."""
+    count, buckets = nodes.size, bucket_low.size
+    position = (x - origin) * scale if scale > 0 else 0.0
+    if not position > 0.0:  # before the first bucket, or NaN
+        position = 0.0
+    low = bucket_low[int(min(position, buckets - 1.0))]
     while low + 1 < count and nodes[low + 1] <= x:
         low += 1
     while low >= 0 and nodes[low] > x:
         low -= 1
+    if math.isnan(x):  # NaN sorts last (one return: an early one made each call ~10x dearer)
+        low = count - 1
     return low
 
 
 @_helper
-def _interp(x: float, nodes: Array, values: Array, low: int) -> float:
+def _interp(x: float, nodes: Array, values: Array, slopes: Array, low: int) -> float:
     """``np.interp(x, nodes, values)`` by its arithmetic, given the interval ``low`` (the
-    last node at or below ``x``, -1 below the first)."""
+    last node at or below ``x``, -1 below the first) and the ``slopes`` between the nodes as
+    ``np.interp`` works them out."""
     last = nodes.size - 1
     if low < 0:
         return values[0]
@@ -923,18 +927,27 @@ def _interp(x: float, nodes: Array, values: Array, low: int) -> float:
         return values[last]
     if nodes[low] == x:
         return values[low]
-    slope = (values[low + 1] - values[low]) / (nodes[low + 1] - nodes[low])
-    return slope * (x - nodes[low]) + values[low]
+    return slopes[low] * (x - nodes[low]) + values[low]
 
 
 @_Kernel
 def table_pair_sums(
-    charges: Array, nodes: Array, cycle: Array, static: Array, on_time: float
+    charges: Array,
+    nodes: Array,
+    cycle: Array,
+    cycle_slopes: Array,
+    static: Array,
+    static_slopes: Array,
+    origin: float,
+    scale: float,
+    bucket_low: NDArray[np.intp],
+    on_time: float,
 ) -> tuple[Array, Array]:
     """Per row of ``charges`` (B, n) [C], the sum of each converter's cycle plus its static
     bias for ``on_time`` [s], and of the bias alone [J], (B,) each: ``cycle`` [J] and
-    ``static`` [W] given on the same increasing ``nodes`` [C], linear between, flat beyond
-    (:func:`attention.energy.conversion_energy`, each charge looked up once for both)."""
+    ``static`` [W] given on the same increasing ``nodes`` [C] with their slopes between,
+    linear between, flat beyond (:func:`attention.energy.conversion_energy`, each charge
+    looked up once for both, from its bucket: :func:`_last_at_or_below`)."""
     batch, n = charges.shape
     per = np.zeros(batch)
     held = np.zeros(batch)
@@ -942,9 +955,9 @@ def table_pair_sums(
         total, bias_total = 0.0, 0.0
         for i in range(n):
             q = charges[b, i]
-            low = _last_at_or_below(nodes, q)
-            bias = _interp(q, nodes, static, low) * on_time
-            total += _interp(q, nodes, cycle, low) + bias
+            low = _last_at_or_below(nodes, q, origin, scale, bucket_low)
+            bias = _interp(q, nodes, static, static_slopes, low) * on_time
+            total += _interp(q, nodes, cycle, cycle_slopes, low) + bias
             bias_total += bias
         per[b], held[b] = total, bias_total
     return per, held

@@ -269,9 +269,12 @@ def test_conversion_sums_kernel_is_the_numpy_sum():
 
 
 def test_the_node_search_is_numpys_searchsorted():
-    """fused._last_at_or_below (table_pair_sums' lookup) finds the node np.searchsorted
-    does, on uniform, near-uniform and uneven nodes, at and between them, beyond both ends,
-    at infinities and NaN."""
+    """fused._last_at_or_below (table_pair_sums' lookup, from energy.node_buckets) finds the
+    node np.searchsorted does, on uniform, near-uniform and uneven nodes (nodes an ulp
+    apart, repeated nodes, one node), at and between them, beyond both ends, at infinities
+    and NaN."""
+    from gaincell.attention.energy import node_buckets
+
     _compile_helpers()
     rng = np.random.default_rng(7)
     grids = [
@@ -280,11 +283,13 @@ def test_the_node_search_is_numpys_searchsorted():
         np.sort(rng.uniform(-1, 1, 30)),
         np.array([0.5]),
         np.array([0.0, 0.0, 1.0, 1.0, 2.0]),
+        np.array([-1.0, 0.25, np.nextafter(0.25, 1.0), 0.26, 3.0]),
     ]
     for nodes in grids:
         probes = np.concatenate(
             [nodes, rng.uniform(nodes[0] - 1, nodes[-1] + 1, 500), [-np.inf, np.inf, np.nan]]
         )
         want = np.searchsorted(nodes, probes, side="right") - 1
-        got = [fused._last_at_or_below(nodes, float(x)) for x in probes]
+        buckets = node_buckets(nodes)
+        got = [fused._last_at_or_below(nodes, float(x), *buckets) for x in probes]
         np.testing.assert_array_equal(got, want)
