@@ -222,8 +222,29 @@ class NodeTable:
     values: Array
     """Its values there."""
 
-    def __call__(self, points: Array) -> Array:
-        return np.interp(np.asarray(points, dtype=np.float64), self.nodes, self.values)
+    def __call__(self, points: ArrayLike) -> Array:
+        x = np.asarray(points, dtype=np.float64)
+        lookup = self._lookup if fused.ENABLED else None
+        if lookup is None:
+            return np.interp(x, self.nodes, self.values)
+        flat = np.ascontiguousarray(x).reshape(-1)
+        return fused.table_lookup(flat, *lookup).reshape(x.shape)
+
+    @functools.cached_property
+    def _lookup(self) -> tuple[Any, ...] | None:
+        """What the compiled lookup (:func:`attention.fused.table_lookup`) takes: the nodes
+        and values as contiguous floats, the slopes between nodes as ``np.interp`` works
+        them out and the nodes' buckets (:func:`node_buckets`); None where np.interp must
+        answer (nodes not strictly increasing, values not finite)."""
+        nodes = np.ascontiguousarray(self.nodes, dtype=np.float64)
+        values = np.ascontiguousarray(self.values, dtype=np.float64)
+        if nodes.ndim != 1 or nodes.size < 2 or values.shape != nodes.shape:
+            return None
+        if not (np.all(np.diff(nodes) > 0) and np.all(np.isfinite(values))):
+            return None
+        with np.errstate(over="ignore"):  # nodes an ulp apart (a converter's flip)
+            slopes = np.diff(values) / np.diff(nodes)
+        return nodes, values, slopes, *node_buckets(nodes)
 
 
 def _one_axis(sliced: Any, axis: str) -> Callable[[Array], Array]:

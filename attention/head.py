@@ -63,6 +63,7 @@ from gaincell.attention.cost import PAPER_STEP_TIME
 from gaincell.attention.energy import (
     ENERGY_KEYS,
     EnergyModels,
+    NodeTable,
     affine_pulse_energy,
     between_nodes,
     hat_weights,
@@ -552,9 +553,13 @@ class HeadCircuits:
                     )
                     derivation["cell_idle_load_F"] = column_model.idle_load
 
+        # the transfers' widths as tables (np.interp's numbers, compiled with the fast
+        # extra); beyond the characterized charges flat (0 or saturated)
+        relu_table = NodeTable(relu_transfer.charge, relu_transfer.width)
+        signed_table = NodeTable(signed_transfer.charge, signed_transfer.width)
+
         def relu_width(q: Array) -> Array:
-            # Beyond the characterized charges the transfer is flat (0 or saturated).
-            return relu_transfer(q)[0]
+            return relu_table(q)
 
         threshold = signed_transfer.threshold
         derivation["relu_on_threshold_C"] = relu_transfer.threshold
@@ -572,7 +577,9 @@ class HeadCircuits:
         )
 
         def signed_width(q: Array) -> tuple[Array, NDArray[np.bool_]]:
-            return signed_transfer(q)
+            q = np.asarray(q, dtype=np.float64)  # the sign as ConverterTransfer gives it
+            signed = signed_transfer.signed
+            return signed_table(q), q < threshold if signed else np.zeros(q.shape, dtype=bool)
 
         # Scale factors from the surrogates themselves.
         charges_r = np.linspace(*relu_model.domain.ranges["charge"], 2001)

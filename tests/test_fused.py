@@ -293,3 +293,33 @@ def test_the_node_search_is_numpys_searchsorted():
         buckets = node_buckets(nodes)
         got = [fused._last_at_or_below(nodes, float(x), *buckets) for x in probes]
         np.testing.assert_array_equal(got, want)
+
+
+def test_node_table_lookups_are_np_interp_bit_for_bit():
+    """energy.NodeTable (the converters' widths, the energy tables) looks up by the compiled
+    fused.table_lookup with the kernels on: np.interp's numbers bit for bit on even, uneven
+    and ulp-spaced nodes (a converter's flip), at the nodes, between, beyond both ends and
+    at infinities, for any input shape; np.interp itself where nodes repeat."""
+    from gaincell.attention.energy import NodeTable
+
+    rng = np.random.default_rng(21)
+    grids = [
+        np.arange(54) * 1e-13 - 2e-12,
+        np.sort(rng.uniform(-1.0, 1.0, 40)),
+        np.array([-3e-14, 0.0, np.nextafter(0.0, 1.0), 1e-15, 4e-14]),
+        np.array([0.0, 1.0, 1.0, 2.0]),  # repeated: np.interp answers
+    ]
+    for nodes in grids:
+        values = rng.normal(size=nodes.size)
+        table = NodeTable(nodes, values)
+        points = np.concatenate(
+            [nodes, rng.uniform(nodes[0] - 1.0, nodes[-1] + 1.0, 3000), [-np.inf, np.inf]]
+        )
+        np.testing.assert_array_equal(table(points), np.interp(points, nodes, values))
+        np.testing.assert_array_equal(
+            table(points[:3000].reshape(3, 10, 100)),
+            np.interp(points[:3000], nodes, values).reshape(3, 10, 100),
+        )
+        assert table(np.float64(nodes[0])).shape == ()
+    assert NodeTable(grids[0], np.ones(54))._lookup is not None
+    assert NodeTable(grids[3], np.ones(4))._lookup is None
