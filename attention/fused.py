@@ -10,7 +10,9 @@ prices every pulse at its column's voltage; in numpy that is some fifty array pa
 price the block's pulses while the block is in cache; they add the same terms as the numpy
 path in another order (a row's whole intervals counted once; a column's cells of one code
 and width together; one running sum), equal to a sum's rounding (1e-14 relative).
-``tests/test_fused.py`` holds each against its numpy original.
+:func:`table_lookup` and :func:`table_pair_sums` are ``np.interp``'s arithmetic, each point's
+node found from a bucket instead of by bisection. ``tests/test_fused.py`` holds each against
+its numpy original.
 
 Without numba, or with ``GAINCELL_KERNELS=numpy`` in the environment, :data:`ENABLED` is False
 and every caller keeps its numpy path (the reference).
