@@ -21,6 +21,7 @@ breaks the whole executor) nor recycle single workers.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -243,13 +244,17 @@ def _distributed():
 
 def local_cluster(workers: int):
     """A Dask ``LocalCluster`` as gaincell needs one: ``workers`` processes of one thread each
-    (one libngspice per process), on loopback, no dashboard."""
+    (one libngspice per process), on loopback, no dashboard, its own logs silent but for
+    critical ones: a task's error reaches the caller as its exception and a lost worker as
+    :class:`WorkerLost`, while a worker's heartbeat that missed the scheduler (on a loaded
+    machine, or as the cluster closes) printed a traceback to the user's terminal."""
     return _distributed().LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
+        silence_logs=logging.CRITICAL,
     )
 
 
