@@ -218,6 +218,13 @@ def mac_charge(
     )
 
 
+def polynomial_order(entries: int, conducting_load: bool, turn_off_charge: bool) -> int:
+    """The order of the cells' current polynomial in a table of ``entries`` entries before
+    the edge charge: its coefficients, then the conducting load and the turn-off charge if
+    the line has them."""
+    return entries - 1 - int(conducting_load) - int(turn_off_charge)
+
+
 def integrate_columns(
     sums: ColumnSums,
     idle: float,
@@ -231,8 +238,7 @@ def integrate_columns(
     :func:`mac_charge` describes; ``idle``: the line's capacitance with every input off, the
     converter's and every row's idle load [F]."""
     times, conducting = sums.times, sums.conducting
-    entries = conducting.shape[2]
-    order = entries - 1 - int(conducting_load) - int(turn_off_charge)
+    order = polynomial_order(conducting.shape[2], conducting_load, turn_off_charge)
     q0 = sums.edge
     steps = times.size - 1
     if steps == 0:

@@ -148,8 +148,8 @@ class EnergyModels:
             linear between nodes: one table on the nodes of both, the same function)."""
             cycle, length = over_charge(total), _cycle_length(total)
             if isinstance(cycle, NodeTable) and isinstance(bias, NodeTable):
-                nodes, (cycle_values, _), (bias_values, _), _ = _shared_nodes(cycle, bias)
-                return NodeTable(nodes, cycle_values - bias_values * length)
+                cycle_on, bias_on = _shared_nodes(cycle, bias)
+                return NodeTable(cycle_on.nodes, cycle_on.values - bias_on.values * length)
 
             def evaluate(charge: Array) -> Array:
                 return cycle(charge) - bias(charge) * length
@@ -421,9 +421,22 @@ def conversion_energy(
         and isinstance(static, NodeTable)
         and axes == tuple(range(1, charges.ndim))
     ):  # compiled: both tables on one node set, one lookup per converter
-        nodes, cycle_table, static_table, buckets = _shared_nodes(cycle, static)
-        rows = np.ascontiguousarray(charges, dtype=np.float64).reshape(charges.shape[0], -1)
-        return fused.table_pair_sums(rows, nodes, *cycle_table, *static_table, *buckets, on_time)
+        cycle_on, static_on = _shared_nodes(cycle, static)
+        cycle_lookup, static_lookup = cycle_on._lookup, static_on._lookup
+        if cycle_lookup is not None and static_lookup is not None:
+            nodes, cycle_values, cycle_slopes, *buckets = cycle_lookup
+            static_values, static_slopes = static_lookup[1:3]
+            rows = np.ascontiguousarray(charges, dtype=np.float64).reshape(charges.shape[0], -1)
+            return fused.table_pair_sums(
+                rows,
+                nodes,
+                cycle_values,
+                cycle_slopes,
+                static_values,
+                static_slopes,
+                *buckets,
+                on_time,
+            )
     flat = charges.ravel()
     bias = (static(flat) * on_time).reshape(charges.shape)
     per = cycle(flat).reshape(charges.shape) + bias
@@ -431,24 +444,19 @@ def conversion_energy(
 
 
 @functools.lru_cache(maxsize=64)
-def _shared_nodes(first: NodeTable, second: NodeTable) -> tuple[Any, ...]:
+def _shared_nodes(first: NodeTable, second: NodeTable) -> tuple[NodeTable, NodeTable]:
     """Two tables on the union of their nodes (the same functions: each is linear between
-    its own nodes): the nodes; the first's values there and slopes between them, and the
-    second's (the slopes as ``np.interp`` works them out); and where to start looking a
-    value up, :func:`node_buckets`."""
+    its own nodes), so one lookup serves both."""
     nodes = np.union1d(first.nodes, second.nodes)
-    tables = []
-    for table in (first, second):
-        values = table(nodes)
-        tables.append((values, np.diff(values) / np.diff(nodes)))
-    return nodes, *tables, node_buckets(nodes)
+    return NodeTable(nodes, first(nodes)), NodeTable(nodes, second(nodes))
 
 
 def node_buckets(nodes: Array, per_node: int = 8) -> tuple[float, float, NDArray[np.intp]]:
     """Equal buckets over increasing ``nodes``' span, ``per_node`` as many as nodes: the
     first bucket's start, buckets per unit, and each bucket's last node at or below its
     start (-1: none), so a lookup starts at most a node or two from its answer
-    (:func:`attention.fused.table_pair_sums`)."""
+    (:meth:`NodeTable._lookup`, for :func:`attention.fused.table_lookup` and
+    :func:`attention.fused.table_pair_sums`)."""
     count = per_node * nodes.size
     span = float(nodes[-1] - nodes[0])
     scale = count / span if span > 0 else 0.0

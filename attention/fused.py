@@ -285,12 +285,10 @@ def _short_tent(width: float, nodes: Array, node_step: float) -> tuple:
 
 
 @functools.lru_cache(maxsize=16)
-def picard_inverses(entries: int, conducting_load: bool, turn_off_charge: bool) -> tuple:
-    """What the path kernels' Picard passes take for a cell table of ``entries`` entries
-    before the edge charge (the current polynomial's coefficients, then the conducting load
-    and the turn-off charge if the line has them): 1 / (k + 1) for k = 1 .. the polynomial's
-    order, a tuple (the kernels compile for its length and unroll the terms)."""
-    order = entries - 1 - int(conducting_load) - int(turn_off_charge)
+def picard_inverses(order: int) -> tuple:
+    """What the path kernels' Picard passes take for a current polynomial of ``order``
+    (:func:`attention.column.polynomial_order`): 1 / (k + 1) for k = 1 .. order, a tuple (the
+    kernels compile for its length and unroll the terms)."""
     return tuple(1.0 / (k + 1) for k in range(1, order + 1))
 
 

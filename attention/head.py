@@ -56,6 +56,7 @@ from gaincell.attention.column import (
     conduction,
     integrate_columns,
     mac_mesh,
+    polynomial_order,
     pulse_end_drops,
     row_sums,
 )
@@ -558,8 +559,7 @@ class HeadCircuits:
         relu_table = NodeTable(relu_transfer.charge, relu_transfer.width)
         signed_table = NodeTable(signed_transfer.charge, signed_transfer.width)
 
-        def relu_width(q: Array) -> Array:
-            return relu_table(q)
+        relu_width = relu_table
 
         threshold = signed_transfer.threshold
         derivation["relu_on_threshold_C"] = relu_transfer.threshold
@@ -1325,7 +1325,7 @@ class GainCellHead:
         line = (
             *column.x_range,
             fused.picard_inverses(
-                main.shape[2] - 1, column.conducting_load, column.turn_off_charge
+                polynomial_order(main.shape[2] - 1, column.conducting_load, column.turn_off_charge)
             ),
             column.conducting_load,
             column.turn_off_charge,
